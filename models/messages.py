@@ -1,0 +1,332 @@
+"""One pydantic type per hop of the pipeline.
+
+Every message we produce carries `job_id` and `schema_version`, forbids unknown fields and is
+validated both when it is sent and when it is received (`parse_message`). The S3 notification is
+AWS's shape, not ours, so it alone tolerates extra fields.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import unquote_plus
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+SCHEMA_VERSION: Literal["1"] = "1"
+JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_JOB_ID_RE = re.compile(JOB_ID_PATTERN)
+UPLOAD_PREFIX = "uploads/"
+
+JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_valid_job_id(value: str) -> bool:
+    return bool(_JOB_ID_RE.fullmatch(value))
+
+
+class Stage(StrEnum):
+    INGEST = "ingest"
+    OCR = "textract"
+    CANDIDATES = "bedrock"
+    VALIDATION = "validation"
+    NOTIFY = "notify"
+
+
+class JobStatus(StrEnum):
+    """The lifecycle a job record walks through; `failed` can follow any stage."""
+
+    UPLOADED = "uploaded"
+    OCR = "ocr"
+    CANDIDATES = "candidates"
+    VALIDATED = "validated"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class AnalysisProfile(StrEnum):
+    SPINES = "spines"
+    COVERS = "covers"
+    AUTO = "auto"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
+
+
+class PipelineMessage(StrictModel):
+    """Fields every queue message between our stages carries."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    job_id: JobId
+
+
+# --- hop 0: the S3 event as it arrives through SQS (AWS's shape) -------------------------------
+
+
+class _AwsModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class S3Bucket(_AwsModel):
+    name: str
+
+
+class S3Object(_AwsModel):
+    key: str
+    size: int = 0
+    eTag: str | None = None
+
+    @property
+    def decoded_key(self) -> str:
+        """S3 URL-encodes keys in notifications (`uploads%2F...`, `+` for space)."""
+        return unquote_plus(self.key)
+
+
+class S3Entity(_AwsModel):
+    bucket: S3Bucket
+    object: S3Object
+
+
+class S3EventRecord(_AwsModel):
+    eventSource: str = "aws:s3"
+    eventName: str
+    s3: S3Entity
+
+
+class S3EventNotification(_AwsModel):
+    """Body of an SQS message sent by an S3 bucket notification.
+
+    S3 first sends an `s3:TestEvent` with no records when the notification is configured.
+    """
+
+    Records: list[S3EventRecord] = Field(default_factory=list)
+    Event: str | None = None
+
+    @property
+    def is_test_event(self) -> bool:
+        return self.Event == "s3:TestEvent"
+
+
+# --- hop 1: ingest -> OCR ----------------------------------------------------------------------
+
+
+class ImageRef(StrictModel):
+    bucket: str
+    key: str
+    content_type: str
+    size_bytes: Annotated[int, Field(ge=1)]
+    width: Annotated[int, Field(ge=1)]
+    height: Annotated[int, Field(ge=1)]
+
+
+class OcrRequest(PipelineMessage):
+    image: ImageRef
+    profile: AnalysisProfile = AnalysisProfile.AUTO
+    uploaded_at: datetime
+
+
+# --- hop 2: OCR -> candidates ------------------------------------------------------------------
+
+
+class Point(StrictModel):
+    x: float
+    y: float
+
+
+class BoundingBox(StrictModel):
+    """Axis-aligned box, normalised to the image size (0..1), as Textract reports it."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+class OcrLine(StrictModel):
+    id: Annotated[int, Field(ge=0)]
+    text: Annotated[str, StringConstraints(min_length=1)]
+    confidence: Confidence
+    box: BoundingBox
+    polygon: list[Point] = Field(default_factory=list, description="Corners, normalised, clockwise")
+
+
+class OcrResult(PipelineMessage):
+    image: ImageRef
+    profile: AnalysisProfile = AnalysisProfile.AUTO
+    engine: str
+    pages: Annotated[int, Field(ge=0)] = 1
+    lines: list[OcrLine]
+    seconds: Annotated[float, Field(ge=0)] = 0.0
+
+
+# --- hop 3: candidates -> validation -----------------------------------------------------------
+
+
+class TokenUsage(StrictModel):
+    input_tokens: Annotated[int, Field(ge=0)] = 0
+    output_tokens: Annotated[int, Field(ge=0)] = 0
+    cache_read_input_tokens: Annotated[int, Field(ge=0)] = 0
+    cache_creation_input_tokens: Annotated[int, Field(ge=0)] = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            **{name: getattr(self, name) + getattr(other, name) for name in TokenUsage.model_fields}
+        )
+
+
+class Candidate(StrictModel):
+    """One physical book the candidate stage believes it sees, before the catalog confirms it."""
+
+    text: str = Field(description="All text read on this book, in reading order")
+    title: str | None = None
+    author: str | None = None
+    tag: str | None = Field(default=None, description="Call number printed on the spine, e.g. '796.332 Tom'")
+    isbn: str | None = None
+    evidence: list[int] = Field(default_factory=list, description="Ids of the OCR lines used")
+    box: BoundingBox | None = None
+    confidence: Confidence = 0.5
+
+
+class Candidates(PipelineMessage):
+    image: ImageRef
+    profile: AnalysisProfile = AnalysisProfile.AUTO
+    provider: str
+    model: str | None = None
+    candidates: list[Candidate]
+    unassigned_lines: list[str] = Field(default_factory=list)
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    ocr_pages: Annotated[int, Field(ge=0)] = 1
+
+
+# --- hop 4: validation -> results bucket, job table, SNS ----------------------------------------
+
+
+class Book(StrictModel):
+    title: str
+    author: str | None = None
+    isbn: str | None = None
+    tag: str | None = None
+    confidence: Confidence
+    evidence: str = ""
+    catalog: str = "local"
+    cover_url: str | None = None
+    box: BoundingBox | None = None
+
+
+class Unidentified(StrictModel):
+    text: str
+    reason: str
+    box: BoundingBox | None = None
+
+
+class CostBreakdown(StrictModel):
+    textract_pages: Annotated[int, Field(ge=0)] = 0
+    input_tokens: Annotated[int, Field(ge=0)] = 0
+    output_tokens: Annotated[int, Field(ge=0)] = 0
+    cache_read_input_tokens: Annotated[int, Field(ge=0)] = 0
+    cache_creation_input_tokens: Annotated[int, Field(ge=0)] = 0
+    catalog_calls: Annotated[int, Field(ge=0)] = 0
+    usd: Annotated[float, Field(ge=0)] = 0.0
+
+
+class JobResult(PipelineMessage):
+    status: Literal[JobStatus.COMPLETED, JobStatus.FAILED]
+    error: str | None = None
+    failed_stage: Stage | None = None
+    image: ImageRef | None = None
+    books: list[Book] = Field(default_factory=list)
+    unidentified: list[Unidentified] = Field(default_factory=list)
+    cost: CostBreakdown = Field(default_factory=CostBreakdown)
+    finished_at: datetime
+
+
+class JobRecord(StrictModel):
+    """The job table item: one per job, walked through `JobStatus` by the workers."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    job_id: JobId
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    stage_times: dict[str, datetime] = Field(default_factory=dict)
+    error: str | None = None
+    failed_stage: Stage | None = None
+    image_key: str | None = None
+    result_key: str | None = None
+    book_count: int = 0
+    cost: CostBreakdown = Field(default_factory=CostBreakdown)
+
+
+class ResultsNotification(PipelineMessage):
+    """What the results topic carries to email, webhook and WebSocket subscribers."""
+
+    status: Literal[JobStatus.COMPLETED, JobStatus.FAILED]
+    error: str | None = None
+    result_bucket: str
+    result_key: str
+    book_count: int = 0
+    books: list[Book] = Field(default_factory=list)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+MessageT = TypeVar("MessageT", bound=BaseModel)
+
+
+class MessageRejected(ValueError):
+    """A queue message that can never be processed; `job_id` is set when it could be recovered."""
+
+    def __init__(self, reason: str, job_id: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.job_id = job_id
+
+
+def recover_job_id(raw: str | bytes | dict[str, Any]) -> str | None:
+    """Best effort: the job id of a message that failed validation, if it has a valid one."""
+    import json
+
+    try:
+        data = raw if isinstance(raw, dict) else json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    job_id = data.get("job_id") if isinstance(data, dict) else None
+    return job_id if isinstance(job_id, str) and is_valid_job_id(job_id) else None
+
+
+def parse_message(model: type[MessageT], raw: str | bytes) -> MessageT:
+    """Validate an incoming queue body against its hop's type; raise `MessageRejected` if it can't be."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise MessageRejected(
+            f"invalid {model.__name__} message: {problems}", job_id=recover_job_id(raw)
+        ) from exc
+
+
+def dump_message(message: BaseModel) -> str:
+    """Serialise after re-validating, so a bad message is caught by its sender, not its receiver."""
+    type(message).model_validate_json(payload := message.model_dump_json())
+    return payload
+
+
+HOP_MODELS: dict[str, type[BaseModel]] = {
+    "s3-event-notification": S3EventNotification,
+    "ocr-request": OcrRequest,
+    "ocr-result": OcrResult,
+    "candidates": Candidates,
+    "job-result": JobResult,
+    "job-record": JobRecord,
+    "results-notification": ResultsNotification,
+}

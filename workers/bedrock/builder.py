@@ -1,0 +1,25 @@
+"""The interface the candidates stage depends on; Claude and the offline builder implement it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from models import AnalysisProfile, Candidate, OcrLine, TokenUsage
+
+
+@dataclass
+class CandidateSet:
+    candidates: list[Candidate]
+    unassigned_lines: list[str] = field(default_factory=list)
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    provider: str = ""
+    model: str | None = None
+
+
+class CandidateBuilder(Protocol):
+    name: str
+
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
+        """Group OCR lines into the books they belong to, with what each book's text says."""
+        ...

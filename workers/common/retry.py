@@ -1,0 +1,41 @@
+"""Exponential backoff with full jitter that honours a provider's `retry-after`."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from workers.common.errors import RetryableError
+
+T = TypeVar("T")
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: float | None, rng=random) -> float:
+    """Delay before retry number `attempt` (0-based): at least `retry_after`, else full jitter."""
+    jittered = rng.uniform(0, min(cap, base * (2**attempt)))
+    return max(jittered, retry_after) if retry_after is not None else jittered
+
+
+def call_with_backoff(
+    call: Callable[[], T],
+    *,
+    attempts: int = 5,
+    base: float = 0.2,
+    cap: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[RetryableError, float], None] | None = None,
+) -> T:
+    """Run `call`, retrying `RetryableError`s; the last one is re-raised for the queue to redeliver."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except RetryableError as exc:
+            if attempt == attempts - 1:
+                raise
+            delay = backoff_delay(attempt, base=base, cap=cap, retry_after=exc.retry_after)
+            if on_retry:
+                on_retry(exc, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")

@@ -1,0 +1,73 @@
+"""The one place workers read configuration: environment variables set by the Pulumi program
+(or the embedded runtime), read once per cold start. Logic receives values, never `os.environ`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProfileSettings(BaseSettings):
+    """How one analysis profile (`spines`, `covers`, `auto`) asks Claude."""
+
+    model: str = "claude-haiku-4-5"
+    temperature: float = 0.0
+    max_tokens: int = 4096
+    prompt: str = "spines"
+
+
+def _default_profiles() -> dict[str, ProfileSettings]:
+    return {
+        "spines": ProfileSettings(prompt="spines"),
+        "covers": ProfileSettings(prompt="covers"),
+        "auto": ProfileSettings(prompt="auto"),
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOOKIMG_", extra="ignore")
+
+    stage: str = "local"
+    log_level: str = "INFO"
+
+    # resources the Pulumi program wires in
+    jobs_table: str = ""
+    uploads_bucket: str = ""
+    results_bucket: str = ""
+    results_topic_arn: str = ""
+    next_queue_url: str = ""
+    dead_letter_queue_url: str = ""
+
+    # upload limits, enforced by the presigned POST and re-checked at ingest
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 60_000_000
+    allowed_content_types: list[str] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp"]
+    )
+
+    # providers
+    ocr_engine: Literal["rapidocr", "textract"] = "rapidocr"
+    ocr_max_side: int = 2400
+    candidate_provider: Literal["offline", "claude"] = "offline"
+    claude_client: Literal["bedrock", "anthropic"] = "bedrock"
+    anthropic_base_url: str | None = None
+    anthropic_api_key_parameter: str | None = None
+    profiles: dict[str, ProfileSettings] = Field(default_factory=_default_profiles)
+    catalog: Literal["local", "openlibrary", "googlebooks"] = "local"
+    catalog_uri: str = ""
+    catalog_columns: dict[str, str] = Field(default_factory=dict)
+    openlibrary_url: str = "https://openlibrary.org"
+    googlebooks_url: str = "https://www.googleapis.com/books/v1"
+
+    # list prices for the cost breakdown (USD)
+    textract_usd_per_page: float = 0.0015
+    claude_usd_per_mtok_input: float = 1.0
+    claude_usd_per_mtok_output: float = 5.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
