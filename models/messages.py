@@ -43,6 +43,7 @@ class Stage(StrEnum):
 class JobStatus(StrEnum):
     """The lifecycle a job record walks through; `failed` can follow any stage."""
 
+    CREATED = "created"  # the API handed out an upload URL; nothing uploaded yet
     UPLOADED = "uploaded"
     OCR = "ocr"
     CANDIDATES = "candidates"

@@ -1,0 +1,302 @@
+"""Pulumi mocks that create each resource of the real program in the embedded emulator.
+
+The Pulumi program is the single description of the stack: run under these mocks, its queues,
+buckets, table and topic come to life in moto with the settings the program gave them, and its
+functions, event source mappings and non-SQS subscriptions are recorded for the local runtime
+(moto would try to run those in Docker, or silently drop them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from embedded.emulator import ACCOUNT_ID, REGION, EmulatorEndpoint
+
+
+@dataclass
+class FunctionSpec:
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    timeout: int = 3
+    memory_mb: int = 128
+
+
+@dataclass
+class EventSourceSpec:
+    queue_arn: str
+    function_name: str
+    batch_size: int = 10
+    batching_window_s: float = 0.0
+    report_batch_item_failures: bool = False
+    max_concurrency: int | None = None
+
+
+@dataclass
+class SubscriptionSpec:
+    arn: str
+    topic_arn: str
+    protocol: str
+    endpoint: str
+    raw_message_delivery: bool = False
+    filter_policy: dict[str, Any] | None = None
+
+
+@dataclass
+class QueueSpec:
+    name: str
+    url: str
+    arn: str
+    visibility_timeout_s: int
+    redrive_policy: dict[str, Any] | None = None
+
+
+@dataclass
+class StackRecord:
+    """What the program declared, as the local runtime needs it."""
+
+    resources: list[tuple[str, str, str]] = field(default_factory=list)  # (type, logical name, id)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)  # by ARN
+    buckets: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    topics: dict[str, str] = field(default_factory=dict)  # name -> ARN
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by name
+    event_sources: list[EventSourceSpec] = field(default_factory=list)
+    subscriptions: list[SubscriptionSpec] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)  # what the program exported
+
+    def function(self, name_or_arn: str) -> FunctionSpec:
+        name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+        return self.functions[name]
+
+    def queue_by_name(self, name: str) -> QueueSpec:
+        for queue in self.queues.values():
+            if queue.name == name:
+                return queue
+        raise KeyError(name)
+
+
+def _physical_name(inputs: dict[str, Any], logical: str, *keys: str, lower: bool = False) -> str:
+    for key in keys:
+        if inputs.get(key):
+            return str(inputs[key])
+    name = re.sub(r"[^A-Za-z0-9-]", "-", logical)[:63].strip("-")
+    return name.lower() if lower else name
+
+
+def _as_json(value: Any) -> dict[str, Any] | None:
+    if value in (None, ""):
+        return None
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class EmulatorMocks(pulumi.runtime.Mocks):
+    """Creates S3, SQS, SNS and DynamoDB resources in moto; records the rest for the runtime."""
+
+    def __init__(self, endpoint: EmulatorEndpoint):
+        self.endpoint = endpoint
+        self.record = StackRecord()
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+
+    def _client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self.endpoint.client(service)
+        return self._clients[service]
+
+    # -- pulumi.runtime.Mocks ------------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/local", "userId": "local"}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": REGION, "region": REGION, "id": REGION}, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        with self._lock:
+            creator = getattr(self, "_create_" + args.typ.rsplit(":", 1)[-1], None)
+            inputs = dict(args.inputs)
+            if creator is not None and args.typ.startswith("aws:"):
+                resource_id, outputs = creator(args.name, inputs)
+            else:
+                resource_id = _physical_name(inputs, args.name, "name")
+                outputs = {"arn": f"arn:aws:mock:{REGION}:{ACCOUNT_ID}:{resource_id}"}
+            self.record.resources.append((args.typ, args.name, resource_id))
+            return resource_id, {**inputs, **outputs}
+
+    # -- creators, one per type the program uses --------------------------------------------------
+
+    def _create_Bucket(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "bucket", lower=True)
+        self._client("s3").create_bucket(Bucket=name)
+        self.record.buckets.append(name)
+        return name, {
+            "bucket": name,
+            "arn": f"arn:aws:s3:::{name}",
+            "bucketDomainName": f"{name}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+            "region": REGION,
+        }
+
+    def _create_BucketNotification(self, logical: str, inputs: dict[str, Any]):
+        configs = []
+        for queue in inputs.get("queues") or []:
+            rules = [
+                {"Name": name, "Value": queue[key]}
+                for name, key in (("prefix", "filterPrefix"), ("suffix", "filterSuffix"))
+                if queue.get(key)
+            ]
+            config = {"QueueArn": queue["queueArn"], "Events": list(queue["events"])}
+            if rules:
+                config["Filter"] = {"Key": {"FilterRules": rules}}
+            configs.append(config)
+        self._client("s3").put_bucket_notification_configuration(
+            Bucket=inputs["bucket"], NotificationConfiguration={"QueueConfigurations": configs}
+        )
+        return f"{inputs['bucket']}-notification", {}
+
+    def _create_BucketCorsConfiguration(self, logical: str, inputs: dict[str, Any]):
+        rules = [
+            {
+                "AllowedMethods": list(rule.get("allowedMethods", [])),
+                "AllowedOrigins": list(rule.get("allowedOrigins", [])),
+                "AllowedHeaders": list(rule.get("allowedHeaders", []) or []),
+                "ExposeHeaders": list(rule.get("exposeHeaders", []) or []),
+                "MaxAgeSeconds": int(rule.get("maxAgeSeconds", 0) or 0),
+            }
+            for rule in inputs.get("corsRules") or []
+        ]
+        self._client("s3").put_bucket_cors(Bucket=inputs["bucket"], CORSConfiguration={"CORSRules": rules})
+        return f"{inputs['bucket']}-cors", {}
+
+    def _create_Queue(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        attributes = {
+            "VisibilityTimeout": str(int(inputs.get("visibilityTimeoutSeconds", 30))),
+            "MessageRetentionPeriod": str(int(inputs.get("messageRetentionSeconds", 345600))),
+            "DelaySeconds": str(int(inputs.get("delaySeconds", 0))),
+            "ReceiveMessageWaitTimeSeconds": str(int(inputs.get("receiveWaitTimeSeconds", 0))),
+        }
+        redrive = _as_json(inputs.get("redrivePolicy"))
+        if redrive:
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": redrive["deadLetterTargetArn"],
+                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                }
+            )
+        url = self._client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+        self.record.queues[arn] = QueueSpec(
+            name=name,
+            url=url,
+            arn=arn,
+            visibility_timeout_s=int(attributes["VisibilityTimeout"]),
+            redrive_policy=redrive,
+        )
+        return url, {"arn": arn, "url": url, "name": name}
+
+    def _create_Topic(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        arn = self._client("sns").create_topic(Name=name)["TopicArn"]
+        self.record.topics[name] = arn
+        return arn, {"arn": arn, "name": name}
+
+    def _create_TopicSubscription(self, logical: str, inputs: dict[str, Any]):
+        protocol = inputs["protocol"]
+        raw = str(inputs.get("rawMessageDelivery", False)).lower() == "true"
+        filter_policy = _as_json(inputs.get("filterPolicy"))
+        if protocol == "sqs":
+            attributes = {"RawMessageDelivery": "true" if raw else "false"}
+            if filter_policy:
+                attributes["FilterPolicy"] = json.dumps(filter_policy)
+            arn = self._client("sns").subscribe(
+                TopicArn=inputs["topic"], Protocol="sqs", Endpoint=inputs["endpoint"], Attributes=attributes
+            )["SubscriptionArn"]
+        else:
+            arn = f"{inputs['topic']}:{logical}"
+            self.record.subscriptions.append(
+                SubscriptionSpec(
+                    arn=arn,
+                    topic_arn=inputs["topic"],
+                    protocol=protocol,
+                    endpoint=inputs["endpoint"],
+                    raw_message_delivery=raw,
+                    filter_policy=filter_policy,
+                )
+            )
+        return arn, {"arn": arn}
+
+    def _create_Table(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        key_schema = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+        if inputs.get("rangeKey"):
+            key_schema.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
+        definitions = [{"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]]
+        extra: dict[str, Any] = {}
+        indexes = [
+            {
+                "IndexName": index["name"],
+                "KeySchema": [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+                + ([{"AttributeName": index["rangeKey"], "KeyType": "RANGE"}] if index.get("rangeKey") else []),
+                "Projection": {"ProjectionType": index.get("projectionType", "ALL")},
+            }
+            for index in inputs.get("globalSecondaryIndexes") or []
+        ]
+        if indexes:
+            extra["GlobalSecondaryIndexes"] = indexes
+        self._client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=key_schema,
+            AttributeDefinitions=definitions,
+            BillingMode="PAY_PER_REQUEST",
+            **extra,
+        )
+        self.record.tables.append(name)
+        return name, {"arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}", "name": name}
+
+    def _create_Function(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+        variables = (inputs.get("environment") or {}).get("variables") or {}
+        self.record.functions[name] = FunctionSpec(
+            name=name,
+            arn=arn,
+            handler=inputs["handler"],
+            environment={k: str(v) for k, v in variables.items()},
+            timeout=int(inputs.get("timeout", 3)),
+            memory_mb=int(inputs.get("memorySize", 128)),
+        )
+        invoke_arn = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        return name, {"arn": arn, "name": name, "invokeArn": invoke_arn, "qualifiedArn": f"{arn}:$LATEST"}
+
+    def _create_EventSourceMapping(self, logical: str, inputs: dict[str, Any]):
+        scaling = inputs.get("scalingConfig") or {}
+        spec = EventSourceSpec(
+            queue_arn=inputs["eventSourceArn"],
+            function_name=inputs["functionName"],
+            batch_size=int(inputs.get("batchSize", 10)),
+            batching_window_s=float(inputs.get("maximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures" in (inputs.get("functionResponseTypes") or []),
+            max_concurrency=int(scaling["maximumConcurrency"]) if scaling.get("maximumConcurrency") else None,
+        )
+        self.record.event_sources.append(spec)
+        return f"esm-{logical}", {"uuid": f"esm-{logical}", "functionArn": spec.function_name}
+
+    def _create_Role(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        return name, {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "name": name, "uniqueId": name}
+
+    def _create_LogGroup(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        return name, {"arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}", "name": name}

@@ -1,0 +1,74 @@
+"""Deploy the real Pulumi program (`__main__.py`) onto the embedded emulator."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from embedded.emulator import EmulatorEndpoint
+from embedded.mocks import EmulatorMocks, StackRecord
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "bookimg"
+LOCAL_STACK = "local"
+
+
+def read_stack_config(stack: str = LOCAL_STACK, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The `config:` block of `Pulumi.<stack>.yaml`, keys as Pulumi names them (`bookimg:catalog`)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}
+    return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+
+
+def _config_value(value: Any) -> str:
+    """Pulumi hands structured config to programs as JSON text and scalars as strings."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+class _OutputsMonitor:
+    """A MockMonitor that also keeps the stack outputs (`pulumi.export`), which the stock one drops."""
+
+    def __new__(cls, mocks: EmulatorMocks):
+        from google.protobuf import json_format
+        from pulumi.runtime.mocks import MockMonitor
+
+        class Monitor(MockMonitor):
+            def RegisterResourceOutputs(self, request):
+                if "pulumi:pulumi:Stack" in request.urn:
+                    mocks.record.outputs.update(json_format.MessageToDict(request.outputs))
+                return super().RegisterResourceOutputs(request)
+
+        return Monitor(mocks)
+
+
+def deploy(
+    endpoint: EmulatorEndpoint,
+    overrides: dict[str, Any] | None = None,
+    *,
+    stack: str = LOCAL_STACK,
+    root: Path = PROJECT_ROOT,
+) -> StackRecord:
+    """Run `__main__.py` under mocks that create every resource in the emulator; return what it declared."""
+    import pulumi
+    from pulumi.runtime import config as pulumi_config
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    config = {**read_stack_config(stack, root), **{f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}}
+    live = pulumi_config.CONFIG.get()
+    live.clear()
+    for key, value in config.items():
+        pulumi_config.set_config(key if ":" in key else f"{PROJECT}:{key}", _config_value(value))
+
+    mocks = EmulatorMocks(endpoint)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=_OutputsMonitor(mocks))
+    program = str(root / "__main__.py")
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__pulumi_program__")))
+    return mocks.record

@@ -1,0 +1,257 @@
+"""Every knob of the stack, read once from `pulumi.Config("bookimg")`, typed and validated.
+
+Everything has a default, so `pulumi up` on an empty stack deploys the cloud pipeline (Textract,
+Claude on Bedrock, Open Library); the embedded stack flips providers and packaging through the same
+keys. Keys are camelCase in the stack file; objects (`workers`, `profiles`, `prices`) merge over the
+defaults field by field, so `bookimg:workers: {textract: {timeout: 180}}` changes just that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from typing import Any, Literal
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+STAGES: tuple[str, ...] = ("ingest", "textract", "bedrock", "validation")
+"""Pipeline stages in order; each has one queue and one worker."""
+
+CONFIG_NAMESPACE = "bookimg"
+MiB = 1024 * 1024
+
+
+class _CamelModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+
+class WorkerTuning(_CamelModel):
+    """Lambda sizing and event-source settings of one stage's worker."""
+
+    timeout: int = Field(ge=1, le=900)
+    memory_size: int = Field(ge=128, le=10240)
+    batch_size: int = Field(default=5, ge=1, le=10000)
+    max_concurrency: int | None = Field(default=None, ge=2, le=1000)
+    batching_window_seconds: int = Field(default=0, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _sqs_batch_rules(self) -> WorkerTuning:
+        if self.batch_size > 10 and self.batching_window_seconds < 1:
+            raise ValueError("SQS batch sizes above 10 need batchingWindowSeconds >= 1")
+        return self
+
+
+DEFAULT_WORKERS: dict[str, dict[str, int]] = {
+    "ingest": {"timeout": 30, "memory_size": 512, "batch_size": 5},
+    "textract": {"timeout": 120, "memory_size": 1024, "batch_size": 5},
+    "bedrock": {"timeout": 120, "memory_size": 512, "batch_size": 5},
+    "validation": {"timeout": 60, "memory_size": 1024, "batch_size": 5},
+}
+
+
+class ProfileConfig(_CamelModel):
+    """One analysis profile; serialised into BOOKIMG_PROFILES in the shape the workers read."""
+
+    model: str | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_tokens: int = Field(default=4096, ge=1)
+    prompt: str | None = None
+
+
+class Prices(_CamelModel):
+    """List prices (USD) for the per-job cost breakdown."""
+
+    textract_usd_per_page: float = Field(default=0.0015, ge=0)
+    claude_usd_per_mtok_input: float = Field(default=1.0, ge=0)
+    claude_usd_per_mtok_output: float = Field(default=5.0, ge=0)
+
+
+DEFAULT_CLAUDE_MODEL = {
+    # Claude 4.5 models on Bedrock are invoked through an inference profile, not on demand.
+    "bedrock": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "anthropic": "claude-haiku-4-5",
+}
+PROFILE_NAMES = ("spines", "covers", "auto")
+
+
+class BookImgConfig(_CamelModel):
+    """The whole stack configuration; build it with `load_config()`."""
+
+    name_prefix: str = Field(default="bookimg", pattern=r"^[a-z][a-z0-9-]{0,19}$")
+    region: str | None = None
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    embedded: bool = False
+    build_packages: bool = True
+
+    # Lambda
+    lambda_runtime: str = Field(default="python3.12", pattern=r"^python3\.\d+$")
+    lambda_architecture: Literal["x86_64", "arm64"] = "x86_64"
+    log_retention_days: int = 14
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    workers: dict[str, WorkerTuning] = Field(default_factory=dict)
+
+    # queues and alarms
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+    queue_retention_days: int = Field(default=4, ge=1, le=14)
+    dlq_retention_days: int = Field(default=14, ge=1, le=14)
+    oldest_message_alarm_seconds: int = Field(default=900, ge=60)
+    alarm_topic_arn: str | None = None
+    alarm_emails: list[str] = Field(default_factory=list)
+
+    # providers
+    ocr_engine: Literal["textract", "rapidocr"] = "textract"
+    ocr_max_side: int | None = Field(default=None, ge=256)
+    candidate_provider: Literal["claude", "offline"] = "claude"
+    claude_client: Literal["bedrock", "anthropic"] = "bedrock"
+    claude_model: str | None = None
+    profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
+    anthropic_api_key_parameter: str | None = None
+    anthropic_base_url: str | None = None
+    catalog: Literal["local", "openlibrary", "googlebooks"] = "openlibrary"
+    catalog_uri: str = ""
+    catalog_columns: dict[str, str] = Field(default_factory=dict)
+    openlibrary_url: str | None = None
+    googlebooks_url: str | None = None
+    prices: Prices = Field(default_factory=Prices)
+
+    # uploads, results and notifications
+    max_upload_bytes: int = Field(default=25 * MiB, ge=1)
+    max_image_pixels: int = Field(default=60_000_000, ge=1)
+    upload_retention_days: int = Field(default=7, ge=1)
+    results_retention_days: int = Field(default=0, ge=0)
+    cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+    kms_key_arn: str | None = None
+    notify_emails: list[str] = Field(default_factory=list)
+    notify_webhooks: list[str] = Field(default_factory=list)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _merge_workers(cls, value: Any) -> dict[str, Any]:
+        overrides = dict(value or {})
+        unknown = set(overrides) - set(STAGES)
+        if unknown:
+            raise ValueError(f"unknown worker(s) {sorted(unknown)}; expected {STAGES}")
+        merged: dict[str, Any] = {}
+        for stage, defaults in DEFAULT_WORKERS.items():
+            override = overrides.get(stage) or {}
+            if isinstance(override, WorkerTuning):
+                override = override.model_dump(exclude_unset=True)
+            merged[stage] = {**defaults, **override}
+        return merged
+
+    @field_validator("notify_webhooks")
+    @classmethod
+    def _https_only(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^https://[^\s/]+", url):
+                raise ValueError(f"notifyWebhooks must be https:// URLs, got {url!r}")
+        return value
+
+    @field_validator("notify_emails", "alarm_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
+                raise ValueError(f"not an e-mail address: {address!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _fill_profiles(self) -> BookImgConfig:
+        model = self.claude_model or DEFAULT_CLAUDE_MODEL[self.claude_client]
+        profiles: dict[str, ProfileConfig] = {}
+        for name in dict.fromkeys([*PROFILE_NAMES, *self.profiles]):
+            given = self.profiles.get(name)
+            fields = given.model_dump(exclude_none=True) if given else {}
+            profiles[name] = ProfileConfig(**{"model": model, "prompt": name, **fields})
+        object.__setattr__(self, "claude_model", model)
+        object.__setattr__(self, "profiles", profiles)
+        if self.catalog == "local" and not self.catalog_uri:
+            raise ValueError("catalog 'local' needs catalogUri (a CSV path, or s3://bucket/key)")
+        return self
+
+    # --- derived values ------------------------------------------------------------------------
+
+    def worker(self, stage: str) -> WorkerTuning:
+        return self.workers[stage]
+
+    @property
+    def effective_region(self) -> str:
+        return self.region or "us-east-1"
+
+    @property
+    def partition(self) -> str:
+        region = self.effective_region
+        if region.startswith("cn-"):
+            return "aws-cn"
+        if region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    @property
+    def python_version(self) -> str:
+        """`python3.12` -> `3.12`, the version pip targets when packaging."""
+        return self.lambda_runtime.removeprefix("python")
+
+    @property
+    def uses_bedrock(self) -> bool:
+        return self.candidate_provider == "claude" and self.claude_client == "bedrock"
+
+    @property
+    def claude_models(self) -> list[str]:
+        """Every model a profile may call, de-duplicated, in a stable order."""
+        return sorted({p.model for p in self.profiles.values() if p.model})
+
+    def profiles_json(self) -> str:
+        """BOOKIMG_PROFILES: the workers' `ProfileSettings` field names (snake_case)."""
+        return json.dumps(
+            {name: p.model_dump(by_alias=False) for name, p in sorted(self.profiles.items())},
+            sort_keys=True,
+        )
+
+
+def _is_structured(annotation: Any) -> bool:
+    """True when a config value must be JSON-decoded (lists, dicts, nested models)."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_structured(arg) for arg in typing.get_args(annotation))
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _raw_value(cfg: pulumi.Config, key: str, structured: bool) -> Any:
+    raw = cfg.get(key)
+    if raw is None or not structured:
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        # A bare string for a list key: `bookimg:notifyEmails: a@b.c` means one address.
+        return [raw]
+
+
+def load_config(cfg: pulumi.Config | None = None, aws_cfg: pulumi.Config | None = None) -> BookImgConfig:
+    """Read every `bookimg:*` key the model knows; unknown keys are ignored, bad values fail fast."""
+    cfg = cfg or pulumi.Config(CONFIG_NAMESPACE)
+    aws_cfg = aws_cfg or pulumi.Config("aws")
+    values: dict[str, Any] = {}
+    for name, field in BookImgConfig.model_fields.items():
+        alias = field.alias or name
+        value = _raw_value(cfg, alias, _is_structured(field.annotation))
+        if value is not None:
+            values[alias] = value
+    values.setdefault("region", aws_cfg.get("region"))
+    if values["region"] is None:
+        del values["region"]
+    return BookImgConfig.model_validate(values)

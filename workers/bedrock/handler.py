@@ -1,0 +1,47 @@
+"""Lambda entry point of the candidates stage (`OcrResult` -> `Candidates`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from models import OcrResult, Stage
+from workers.bedrock.builder import CandidateBuilder
+from workers.bedrock.logic import find_candidates
+from workers.common.batch import process_sqs_batch
+from workers.common.context import worker_context
+from workers.common.settings import Settings
+
+
+def make_builder(settings: Settings) -> CandidateBuilder:
+    """Claude (Bedrock or the Anthropic API) in the cloud; the offline builder on the embedded stack."""
+    if settings.candidate_provider == "claude":
+        from workers.bedrock.claude import ClaudeCandidateBuilder, make_claude_client
+
+        api_key = None
+        if settings.claude_client == "anthropic" and settings.anthropic_api_key_parameter:
+            from workers.common.secrets import get_secret_value
+
+            api_key = get_secret_value(settings.anthropic_api_key_parameter)
+        client = make_claude_client(settings.claude_client, base_url=settings.anthropic_base_url, api_key=api_key)
+        return ClaudeCandidateBuilder(client, settings.profiles)
+    from workers.bedrock.offline import OfflineCandidateBuilder
+
+    return OfflineCandidateBuilder()
+
+
+@lru_cache(maxsize=1)
+def builder() -> CandidateBuilder:
+    return make_builder(worker_context().settings)
+
+
+def handler(event, context):
+    ctx = worker_context()
+    return process_sqs_batch(
+        event,
+        context,
+        stage=Stage.CANDIDATES,
+        message_type=OcrResult,
+        process=lambda ocr, _info: find_candidates(ocr, builder(), ctx),
+        outcomes=lambda: ctx.outcomes,
+        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+    )

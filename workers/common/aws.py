@@ -1,0 +1,341 @@
+"""Small adapters over the AWS services the workers use, so logic and tests can swap them.
+
+boto3 finds the embedded emulator through `AWS_ENDPOINT_URL`, which the local runtime sets; the
+adapters themselves know nothing of where they run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from models import (
+    CostBreakdown,
+    JobRecord,
+    JobStatus,
+    Stage,
+    dump_message,
+)
+from workers.common.errors import PermanentError
+
+
+@lru_cache(maxsize=None)
+def client(service: str):
+    """One boto3 client per service per process, created on first use (cold start stays small)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+# --- queues ------------------------------------------------------------------------------------
+
+
+class MessageSender(Protocol):
+    def send(self, queue_url: str, message: BaseModel, *, attributes: dict[str, str] | None = None) -> None: ...
+
+
+class SqsSender:
+    def send(self, queue_url: str, message: BaseModel, *, attributes: dict[str, str] | None = None) -> None:
+        client("sqs").send_message(
+            QueueUrl=queue_url,
+            MessageBody=dump_message(message),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()
+            },
+        )
+
+    def send_raw(self, queue_url: str, body: str, attributes: dict[str, str]) -> None:
+        client("sqs").send_message(
+            QueueUrl=queue_url,
+            MessageBody=body,
+            MessageAttributes={name: {"DataType": "String", "StringValue": v[:1024]} for name, v in attributes.items()},
+        )
+
+    def delay(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
+        client("sqs").change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43200, seconds))
+        )
+
+
+# --- objects -----------------------------------------------------------------------------------
+
+
+class ObjectStore(Protocol):
+    def head(self, bucket: str, key: str) -> dict[str, Any]: ...
+    def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes: ...
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
+
+
+class S3Store:
+    def head(self, bucket: str, key: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            return client("s3").head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise PermanentError(f"the uploaded object {key} no longer exists") from exc
+            raise
+
+    def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
+        extra = {"Range": f"bytes=0-{max_bytes}"} if max_bytes else {}
+        return client("s3").get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+# --- job table ---------------------------------------------------------------------------------
+
+_STATUS_ORDER = [
+    JobStatus.CREATED,
+    JobStatus.UPLOADED,
+    JobStatus.OCR,
+    JobStatus.CANDIDATES,
+    JobStatus.VALIDATED,
+    JobStatus.COMPLETED,
+]
+JOB_TTL = timedelta(days=30)
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash")
+
+
+def _to_dynamo(value: Any) -> Any:
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+class JobStore:
+    """The job table: one item per job (`pk = job#<id>`), moved forward by conditional writes."""
+
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+
+    @property
+    def _table(self):
+        import boto3
+
+        return boto3.resource("dynamodb").Table(self.table_name)
+
+    @staticmethod
+    def key(job_id: str) -> dict[str, str]:
+        return {"pk": f"job#{job_id}"}
+
+    def get(self, job_id: str) -> JobRecord | None:
+        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
+        return JobRecord.model_validate_json(json.dumps(data))
+
+    def create(self, job_id: str, *, image_key: str | None, status: JobStatus = JobStatus.UPLOADED) -> bool:
+        """Create the record unless it exists; True if this call created it."""
+        from botocore.exceptions import ClientError
+
+        now = datetime.now(UTC)
+        record = JobRecord(
+            job_id=job_id,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            stage_times={status.value: now},
+            image_key=image_key,
+        )
+        item = {
+            **self.key(job_id),
+            **_to_dynamo(record.model_dump(mode="json")),
+            "expires_at": int((now + JOB_TTL).timestamp()),
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def advance(self, job_id: str, status: JobStatus, **fields: Any) -> bool:
+        """Move the job to `status` unless it is already there, past it, or failed."""
+        from botocore.exceptions import ClientError
+
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        earlier = _STATUS_ORDER[: _STATUS_ORDER.index(status)]
+        names = {"#s": "status", "#t": "stage_times", "#st": status.value, "#u": "updated_at"}
+        values: dict[str, Any] = {":s": status.value, ":now": now}
+        sets = ["#s = :s", "#t.#st = :now", "#u = :now"]
+        for i, (name, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = _to_dynamo(value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
+            sets.append(f"#f{i} = :f{i}")
+        allowed = []
+        for i, previous in enumerate(earlier):
+            values[f":p{i}"] = previous.value
+            allowed.append(f":p{i}")
+        condition = f"attribute_exists(pk) AND #s IN ({', '.join(allowed)})" if allowed else "attribute_exists(pk)"
+        try:
+            self._table.update_item(
+                Key=self.key(job_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
+        """Mark the job failed (creating it if it never got a record); False if it already ended."""
+        from botocore.exceptions import ClientError
+
+        now = datetime.now(UTC)
+        stamp = now.isoformat().replace("+00:00", "Z")
+        try:
+            self._table.update_item(
+                Key=self.key(job_id),
+                UpdateExpression=(
+                    "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now, "
+                    "#t = if_not_exists(#t, :times), #c = if_not_exists(#c, :now), "
+                    "#j = :job, #v = :v, #cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed))",
+                ExpressionAttributeNames={
+                    "#s": "status",
+                    "#e": "error",
+                    "#fs": "failed_stage",
+                    "#u": "updated_at",
+                    "#t": "stage_times",
+                    "#c": "created_at",
+                    "#j": "job_id",
+                    "#v": "schema_version",
+                    "#cost": "cost",
+                    "#x": "expires_at",
+                },
+                ExpressionAttributeValues={
+                    ":failed": JobStatus.FAILED.value,
+                    ":completed": JobStatus.COMPLETED.value,
+                    ":reason": reason[:2000],
+                    ":stage": stage.value,
+                    ":now": stamp,
+                    ":times": {JobStatus.FAILED.value: stamp},
+                    ":job": job_id,
+                    ":v": "1",
+                    ":cost": _to_dynamo(CostBreakdown().model_dump(mode="json")),
+                    ":ttl": int((now + JOB_TTL).timestamp()),
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def claim(self, job_id: str, name: str, owner: str, *, lease_s: int) -> bool:
+        """Take a named lease on the job (e.g. the right to notify), unless someone else holds it."""
+        from botocore.exceptions import ClientError
+
+        now = int(datetime.now(UTC).timestamp())
+        try:
+            self._table.update_item(
+                Key=self.key(job_id),
+                UpdateExpression="SET claims.#n = :lease",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(claims.#n) OR claims.#n.#o = :owner "
+                    "OR (claims.#n.#d <> :done AND claims.#n.#until < :now))"
+                ),
+                ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
+                ExpressionAttributeValues={
+                    ":lease": {"owner": owner, "until": now + lease_s, "done": False},
+                    ":owner": owner,
+                    ":now": now,
+                    ":done": True,
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            if exc.response["Error"]["Code"] == "ValidationException":  # no `claims` map yet
+                self._table.update_item(
+                    Key=self.key(job_id),
+                    UpdateExpression="SET claims = if_not_exists(claims, :empty)",
+                    ExpressionAttributeValues={":empty": {}},
+                )
+                return self.claim(job_id, name, owner, lease_s=lease_s)
+            raise
+
+    def finish_claim(self, job_id: str, name: str) -> None:
+        self._table.update_item(
+            Key=self.key(job_id),
+            UpdateExpression="SET claims.#n.#d = :done",
+            ExpressionAttributeNames={"#n": name, "#d": "done"},
+            ExpressionAttributeValues={":done": True},
+        )
+
+    def is_claim_done(self, job_id: str, name: str) -> bool:
+        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}
+        return bool(((item.get("claims") or {}).get(name) or {}).get("done"))
+
+    def mark_done(self, job_id: str, stage: Stage) -> None:
+        """Record that a stage finished its side effects, so a redelivery is recognised as one."""
+        self._table.update_item(
+            Key=self.key(job_id),
+            UpdateExpression="SET done = if_not_exists(done, :empty)",
+            ExpressionAttributeValues={":empty": {}},
+        )
+        self._table.update_item(
+            Key=self.key(job_id),
+            UpdateExpression="SET done.#s = :now",
+            ExpressionAttributeNames={"#s": stage.value},
+            ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
+        )
+
+    def is_done(self, job_id: str, stage: Stage) -> bool:
+        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}
+        return stage.value in (item.get("done") or {})
+
+    def recent(self, limit: int = 20) -> list[JobRecord]:
+        items = self._table.scan(Limit=500).get("Items", [])
+        records = [
+            JobRecord.model_validate_json(
+                json.dumps(_from_dynamo({k: v for k, v in i.items() if k not in _INTERNAL_ATTRIBUTES}))
+            )
+            for i in items
+            if str(i.get("pk", "")).startswith("job#")
+        ]
+        return sorted(records, key=lambda r: r.created_at, reverse=True)[:limit]
+
+
+# --- results topic -----------------------------------------------------------------------------
+
+
+class Publisher(Protocol):
+    def publish(self, topic_arn: str, *, default: str, email: str, subject: str, attributes: dict[str, str]) -> str: ...
+
+
+class SnsPublisher:
+    def publish(self, topic_arn: str, *, default: str, email: str, subject: str, attributes: dict[str, str]) -> str:
+        """One message, two renderings: JSON for webhooks and queues, readable text for email."""
+        return client("sns").publish(
+            TopicArn=topic_arn,
+            Message=json.dumps({"default": default, "email": email}),
+            MessageStructure="json",
+            Subject=subject[:100],
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )["MessageId"]

@@ -1,0 +1,127 @@
+"""The SQS batch loop every worker shares: each record parsed and processed in its own try, so one
+poison record never fails the batch, and each failure routed by its type.
+
+- invalid message       -> the job fails with the validation error (or, with no job id to blame,
+                           the message goes to the dead-letter queue with the reason attached);
+- `PermanentError`      -> the job fails with its reason, the message is consumed;
+- `RetryableError`      -> the message comes back after a jittered backoff that honours
+                           `retry-after` (we shorten its visibility), reported in `batchItemFailures`;
+- anything else         -> retried the same way; on the last receive before the queue's redrive, the
+                           job is failed with the reason and the message parked in the DLQ with it,
+                           so nothing ends silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import BaseModel
+
+from models import MessageRejected, Stage, parse_message
+from workers.common.aws import SqsSender, client
+from workers.common.errors import PermanentError, RetryableError
+from workers.common.log import get_logger
+from workers.common.outcome import JobOutcomes
+from workers.common.retry import backoff_delay
+
+MessageT = TypeVar("MessageT", bound=BaseModel)
+MAX_RECEIVES = 5
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    message_id: str
+    receive_count: int
+    queue_arn: str
+
+
+@lru_cache(maxsize=32)
+def queue_url_from_arn(arn: str) -> str:
+    _, _, _, _, account, name = arn.split(":", 5)
+    return client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def process_sqs_batch(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    stage: Stage,
+    message_type: type[MessageT],
+    process: Callable[[MessageT, RecordInfo], None],
+    outcomes: Callable[[], JobOutcomes],
+    dead_letter_queue_url: str,
+    max_receives: int = MAX_RECEIVES,
+) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    def handle(record) -> None:
+        info = RecordInfo(
+            message_id=record.message_id,
+            receive_count=int(record.attributes.approximate_receive_count or 1),
+            queue_arn=record.event_source_arn,
+        )
+        structlog.contextvars.clear_contextvars()
+        log = get_logger(stage.value, message_id=info.message_id, receive_count=info.receive_count)
+        try:
+            message = parse_message(message_type, record.body)
+        except MessageRejected as exc:
+            log.error("message rejected", job_id=exc.job_id, reason=exc.reason)
+            if exc.job_id:
+                outcomes().fail(exc.job_id, stage, exc.reason)
+            else:
+                _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
+            return
+        job_id = getattr(message, "job_id", None)
+        structlog.contextvars.bind_contextvars(job_id=job_id, stage=stage.value)
+        log = log.bind(job_id=job_id)
+        try:
+            process(message, info)
+        except PermanentError as exc:
+            log.warning("job failed", reason=exc.reason)
+            if job_id:
+                outcomes().fail(job_id, stage, exc.reason)
+            else:
+                _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
+        except Exception as exc:
+            last_try = info.receive_count >= max_receives
+            kind = exc.kind if isinstance(exc, RetryableError) else "error"
+            if not isinstance(exc, RetryableError):
+                log.exception("unexpected error", kind=kind)
+            if last_try:
+                reason = f"{stage.value} gave up after {info.receive_count} attempts: {type(exc).__name__}: {exc}"
+                log.error("giving up", reason=reason)
+                if job_id:
+                    outcomes().fail(job_id, stage, reason)
+                _dead_letter(dead_letter_queue_url, record.body, stage, reason, info)
+                return
+            retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+            delay = backoff_delay(info.receive_count - 1, base=1.0, cap=60.0, retry_after=retry_after)
+            log.warning("will retry", kind=kind, error=str(exc), delay_s=round(delay, 2))
+            try:
+                SqsSender().delay(queue_url_from_arn(info.queue_arn), record.receipt_handle, int(round(delay)))
+            except Exception:  # the queue's own visibility timeout still brings it back
+                log.warning("could not shorten visibility")
+            raise
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+
+
+def _dead_letter(queue_url: str, body: str, stage: Stage, reason: str, info: RecordInfo) -> None:
+    """Park a message we will never process in the DLQ, with why, for `bookimg dlq` to show."""
+    if not queue_url:
+        raise RuntimeError(f"no dead-letter queue configured; cannot park message: {reason}")
+    SqsSender().send_raw(
+        queue_url,
+        body,
+        {
+            "failure_reason": reason,
+            "failed_stage": stage.value,
+            "original_message_id": info.message_id,
+            "receive_count": str(info.receive_count),
+        },
+    )

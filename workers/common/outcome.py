@@ -1,0 +1,134 @@
+"""How a job ends, whichever stage ends it: the result object, the job record, one notification.
+
+Completion and failure take the same road, so a subscriber hears about a failed job exactly as it
+hears about a finished one. A lease on the job record (`claims.notify`) makes the notification
+happen once even when SQS delivers the last message twice or a worker dies half-way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+
+from models import (
+    Book,
+    ImageRef,
+    JobResult,
+    JobStatus,
+    ResultsNotification,
+    Stage,
+    dump_message,
+    utc_now,
+)
+from workers.common.aws import JobStore, ObjectStore, Publisher
+from workers.common.errors import RetryableError
+
+NOTIFY_CLAIM = "notify"
+NOTIFY_LEASE_S = 60
+
+
+def result_key(job_id: str, extension: str = "json") -> str:
+    return f"results/{job_id}.{extension}"
+
+
+def render_email(notification: ResultsNotification) -> tuple[str, str]:
+    """Subject and plain-text body of the email subscribers get."""
+    if notification.status == JobStatus.FAILED:
+        subject = f"BookImg job {notification.job_id} failed"
+        body = f"We could not read the books in your photo.\n\nReason: {notification.error}\n"
+        return subject, body
+    subject = f"BookImg: {notification.book_count} book(s) found (job {notification.job_id})"
+    lines = [f"BookImg found {notification.book_count} book(s) in your photo:", ""]
+    for number, book in enumerate(notification.books, 1):
+        author = f" — {book.author}" if book.author else ""
+        isbn = f" (ISBN {book.isbn})" if book.isbn else ""
+        lines.append(f"{number:>3}. {book.title}{author}{isbn}  [{book.confidence:.0%}]")
+    lines += ["", f"Full result: s3://{notification.result_bucket}/{notification.result_key}"]
+    return subject, "\n".join(lines) + "\n"
+
+
+def books_csv(books: list[Book]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["title", "author", "isbn", "tag", "confidence"])
+    for book in books:
+        writer.writerow([book.title, book.author or "", book.isbn or "", book.tag or "", f"{book.confidence:.3f}"])
+    return buffer.getvalue()
+
+
+@dataclass
+class JobOutcomes:
+    jobs: JobStore
+    objects: ObjectStore
+    publisher: Publisher
+    results_bucket: str
+    topic_arn: str
+
+    def complete(self, result: JobResult) -> None:
+        """Store the result, mark the job completed and notify subscribers (once)."""
+        record = self.jobs.get(result.job_id)
+        if record is not None and record.status == JobStatus.FAILED:
+            return
+        self._store(result)
+        self.jobs.advance(
+            result.job_id,
+            JobStatus.COMPLETED,
+            result_key=result_key(result.job_id),
+            book_count=len(result.books),
+            cost=result.cost,
+        )
+        self._notify_once(result)
+
+    def fail(self, job_id: str, stage: Stage, reason: str, image: ImageRef | None = None) -> None:
+        """Fail the job with a reason users can act on; a job that already ended is left as it is."""
+        record = self.jobs.get(job_id)
+        if record is not None and record.status == JobStatus.COMPLETED:
+            return
+        if record is not None and record.status == JobStatus.FAILED:
+            reason, stage = record.error or reason, record.failed_stage or stage
+        result = JobResult(
+            job_id=job_id,
+            status=JobStatus.FAILED,
+            error=reason,
+            failed_stage=stage,
+            image=image,
+            finished_at=utc_now(),
+        )
+        self.jobs.fail(job_id, stage, reason)
+        self._store(result)
+        self._notify_once(result)
+
+    def _store(self, result: JobResult) -> None:
+        self.objects.put(self.results_bucket, result_key(result.job_id), dump_message(result).encode(), "application/json")
+        if result.status == JobStatus.COMPLETED:
+            self.objects.put(
+                self.results_bucket, result_key(result.job_id, "csv"), books_csv(result.books).encode(), "text/csv"
+            )
+
+    def _notify_once(self, result: JobResult) -> None:
+        if self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):
+            return
+        if not self.jobs.claim(result.job_id, NOTIFY_CLAIM, owner=uuid.uuid4().hex, lease_s=NOTIFY_LEASE_S):
+            if self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):
+                return
+            raise RetryableError("another worker is notifying this job; will check again", retry_after=NOTIFY_LEASE_S)
+        notification = ResultsNotification(
+            job_id=result.job_id,
+            status=result.status,
+            error=result.error,
+            result_bucket=self.results_bucket,
+            result_key=result_key(result.job_id),
+            book_count=len(result.books),
+            books=result.books,
+        )
+        subject, email = render_email(notification)
+        self.publisher.publish(
+            self.topic_arn,
+            default=dump_message(notification),
+            email=email,
+            subject=subject,
+            attributes={"job_id": result.job_id, "status": result.status.value},
+        )
+        self.jobs.finish_claim(result.job_id, NOTIFY_CLAIM)

@@ -1,0 +1,119 @@
+"""Ingest: turn an upload into a job and an `OcrRequest`, or into a failed job with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models import (
+    UPLOAD_PREFIX,
+    AnalysisProfile,
+    ImageRef,
+    JobStatus,
+    OcrRequest,
+    S3EventNotification,
+    Stage,
+    is_valid_job_id,
+    utc_now,
+)
+from workers.common.context import WorkerContext
+from workers.common.errors import PermanentError
+from workers.common.log import get_logger
+from workers.ingest.image_checks import inspect_image
+
+MAX_KEY_LENGTH = 512
+
+
+class UnattributableUpload(PermanentError):
+    """An object whose key names no job we could fail: it is parked in the DLQ instead."""
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    job_id: str
+    filename: str
+
+
+def parse_upload_key(key: str) -> UploadKey:
+    """`uploads/{jobId}/{file}` -> its parts; anything else is refused before it becomes a job."""
+    if len(key) > MAX_KEY_LENGTH:
+        raise UnattributableUpload(f"object key is {len(key)} characters long; refusing it")
+    if not key.startswith(UPLOAD_PREFIX):
+        raise UnattributableUpload(f"object key {key!r} is outside {UPLOAD_PREFIX}")
+    parts = key[len(UPLOAD_PREFIX) :].split("/")
+    if len(parts) != 2 or not parts[1]:
+        raise UnattributableUpload(f"object key {key!r} is not of the form uploads/<jobId>/<file>")
+    job_id, filename = parts
+    if not is_valid_job_id(job_id):
+        raise UnattributableUpload(
+            f"job id {job_id[:80]!r} is not valid (1-64 characters: letters, digits, '-' and '_')"
+        )
+    return UploadKey(job_id=job_id, filename=filename)
+
+
+def profile_from_metadata(metadata: dict[str, str]) -> AnalysisProfile:
+    value = (metadata or {}).get("profile", AnalysisProfile.AUTO.value)
+    try:
+        return AnalysisProfile(value)
+    except ValueError:
+        raise PermanentError(
+            f"unknown analysis profile {value!r}; choose one of {', '.join(p.value for p in AnalysisProfile)}"
+        ) from None
+
+
+def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | None:
+    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested."""
+    upload = parse_upload_key(key)
+    log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
+    if not ctx.jobs.create(upload.job_id, image_key=key):
+        ctx.jobs.advance(upload.job_id, JobStatus.UPLOADED, image_key=key)
+        if ctx.jobs.is_done(upload.job_id, Stage.INGEST):
+            log.info("duplicate upload event ignored")
+            return None
+    settings = ctx.settings
+    head = ctx.objects.head(bucket, key)
+    size = int(head.get("ContentLength", 0))
+    try:
+        if size > settings.max_upload_bytes:
+            raise PermanentError(
+                f"the file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB"
+            )
+        data = ctx.objects.get(bucket, key) if size else b""
+        info = inspect_image(data, max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
+        profile = profile_from_metadata(head.get("Metadata", {}))
+    except PermanentError as exc:
+        ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
+        ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
+        log.warning("upload rejected", reason=exc.reason)
+        return None
+    request = OcrRequest(
+        job_id=upload.job_id,
+        image=ImageRef(
+            bucket=bucket,
+            key=key,
+            content_type=info.content_type,
+            size_bytes=len(data),
+            width=info.width,
+            height=info.height,
+        ),
+        profile=profile,
+        uploaded_at=utc_now(),
+    )
+    ctx.sender.send(settings.next_queue_url, request, attributes={"job_id": upload.job_id})
+    ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
+    log.info("upload accepted", width=info.width, height=info.height, content_type=info.content_type)
+    return request
+
+
+def ingest_notification(notification: S3EventNotification, ctx: WorkerContext) -> list[OcrRequest]:
+    """Every object in one S3 notification; S3's test event carries none."""
+    if notification.is_test_event:
+        get_logger(Stage.INGEST.value).info("s3 test event ignored")
+        return []
+    accepted = []
+    for record in notification.Records:
+        if not record.eventName.startswith("ObjectCreated"):
+            continue
+        request = ingest_upload(record.s3.bucket.name, record.s3.object.decoded_key, ctx)
+        if request is not None:
+            accepted.append(request)
+    return accepted

@@ -1,0 +1,42 @@
+"""Lambda entry point of the OCR stage (`OcrRequest` -> `OcrResult`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from models import OcrRequest, Stage
+from workers.common.batch import process_sqs_batch
+from workers.common.context import worker_context
+from workers.common.settings import Settings
+from workers.textract.engine import OcrEngine
+from workers.textract.logic import read_photo
+
+
+def make_engine(settings: Settings) -> OcrEngine:
+    """Textract in the cloud; RapidOCR (models in the wheel) on the embedded stack."""
+    if settings.ocr_engine == "textract":
+        from workers.common.aws import client
+        from workers.textract.textract import TextractEngine
+
+        return TextractEngine(client("textract"))
+    from workers.textract.rapid import RapidOcrEngine
+
+    return RapidOcrEngine(max_side=settings.ocr_max_side)
+
+
+@lru_cache(maxsize=1)
+def engine() -> OcrEngine:
+    return make_engine(worker_context().settings)
+
+
+def handler(event, context):
+    ctx = worker_context()
+    return process_sqs_batch(
+        event,
+        context,
+        stage=Stage.OCR,
+        message_type=OcrRequest,
+        process=lambda request, _info: read_photo(request, engine(), ctx),
+        outcomes=lambda: ctx.outcomes,
+        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+    )

@@ -1,0 +1,128 @@
+"""A library's own inventory (CSV) as a Catalog: SQLite FTS5 in memory to pre-filter, rapidfuzz to re-rank.
+
+Everything is built once per process from the CSV (15k books in a fraction of a second) and lookups are
+cached, because the same spine text repeats across retries and across the two stages of one photo.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from workers.validation.catalog_base import CatalogBook, CatalogQuery
+from workers.validation.matcher import STOPWORDS, isbn_digits, normalise, tokens
+
+DEFAULT_COLUMNS: dict[str, str] = {
+    "title": "title",
+    "author": "author",
+    "tag": "tag",
+    "isbn": "isbn",
+    "series": "series",
+}
+PREFILTER_LIMIT = 60
+MAX_QUERY_TOKENS = 40
+
+
+def read_books(path: str | Path, column_map: Mapping[str, str] | None = None) -> list[CatalogBook]:
+    """Rows of a catalog CSV as books; `column_map` maps our field names to the CSV's column names."""
+    columns = {**DEFAULT_COLUMNS, **(column_map or {})}
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        return [_book_from_row(index, row, columns) for index, row in enumerate(reader)]
+
+
+def _book_from_row(index: int, row: Mapping[str, str | None], columns: Mapping[str, str]) -> CatalogBook:
+    def field(name: str) -> str:
+        return " ".join((row.get(columns[name]) or "").split())
+
+    return CatalogBook(
+        book_id=str(index),
+        title=field("title"),
+        author=field("author"),
+        tag=field("tag"),
+        isbn=isbn_digits(field("isbn")),
+        series=field("series"),
+    )
+
+
+def _document(book: CatalogBook) -> tuple[str, str, str, str, str]:
+    return normalise(book.title), normalise(book.author), normalise(book.tag), normalise(book.series), book.isbn
+
+
+class LocalCatalog:
+    """The Catalog protocol over an in-memory list of books, plus the token statistics the matcher weighs."""
+
+    name = "local"
+
+    def __init__(self, books: Sequence[CatalogBook]):
+        self.books: list[CatalogBook] = list(books)
+        self._by_id = {book.book_id: book for book in self.books}
+        self._by_isbn: dict[str, list[int]] = {}
+        self._df: Counter[str] = Counter()
+        documents = [_document(book) for book in self.books]
+        for row, (title, author, tag, series, isbn) in enumerate(documents):
+            self._df.update(set(f"{title} {author} {tag} {series}".split()))
+            if isbn:
+                self._by_isbn.setdefault(isbn, []).append(row)
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute("CREATE VIRTUAL TABLE books USING fts5(title, author, tag, series, isbn)")
+        self._db.executemany(
+            "INSERT INTO books(rowid, title, author, tag, series, isbn) VALUES (?, ?, ?, ?, ?, ?)",
+            ((row, *document) for row, document in enumerate(documents)),
+        )
+        self._search_cached = lru_cache(maxsize=4096)(self._search)
+
+    @classmethod
+    def from_csv(cls, path: str | Path, column_map: Mapping[str, str] | None = None) -> LocalCatalog:
+        return cls(read_books(path, column_map))
+
+    def __len__(self) -> int:
+        return len(self.books)
+
+    def get(self, book_id: str) -> CatalogBook | None:
+        return self._by_id.get(book_id)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a normalised token; unseen tokens weigh like the rarest ones."""
+        return math.log((len(self.books) + 1) / (self._df.get(token, 0) + 1))
+
+    def search(self, query: CatalogQuery, *, limit: int = 10) -> list[CatalogBook]:
+        return list(self._search_cached(query, limit))
+
+    def _search(self, query: CatalogQuery, limit: int) -> tuple[CatalogBook, ...]:
+        rows = self._isbn_rows(query) + self._fts_rows(query)
+        unique = list(dict.fromkeys(rows))
+        needle = normalise(" ".join(filter(None, (query.text, query.title, query.author, query.tag))))
+        exact = set(self._isbn_rows(query))
+        ranked = sorted(unique, key=lambda row: (row not in exact, -self._similarity(needle, row)))
+        return tuple(self.books[row] for row in ranked[:limit])
+
+    def _isbn_rows(self, query: CatalogQuery) -> list[int]:
+        digits = isbn_digits(query.isbn or "")
+        return list(self._by_isbn.get(digits, [])) if digits else []
+
+    def _fts_rows(self, query: CatalogQuery) -> list[int]:
+        words = self._query_tokens(filter(None, (query.text, query.title, query.author, query.tag)))
+        if not words:
+            return []
+        match = " OR ".join(f'"{word}"' for word in words)
+        cursor = self._db.execute(
+            "SELECT rowid FROM books WHERE books MATCH ? ORDER BY rank LIMIT ?", (match, PREFILTER_LIMIT)
+        )
+        return [row for (row,) in cursor]
+
+    def _query_tokens(self, texts: Iterable[str]) -> list[str]:
+        """Known, informative tokens only: unknown ones cannot match and stopwords match everything."""
+        known = {t for text in texts for t in tokens(text) if t not in STOPWORDS and self._df.get(t)}
+        return sorted(known, key=lambda t: self._df[t])[:MAX_QUERY_TOKENS]
+
+    def _similarity(self, needle: str, row: int) -> float:
+        book = self.books[row]
+        return fuzz.token_set_ratio(needle, normalise(f"{book.title} {book.author} {book.tag}"))
