@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -103,6 +104,12 @@ class FunctionHost:
             raise InvocationError(f"{self.spec.name} process exited (code {code})")
         return line
 
+    def invoke_warm(self) -> None:
+        """Start the process (the cold start) without invoking the handler."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
@@ -129,10 +136,8 @@ class FunctionHost:
         with self._lock:
             if self._process is not None and self._process.stdin:
                 self._process.stdin.close()
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
             self._kill()
 
 
@@ -244,13 +249,28 @@ def matches_filter_policy(policy: dict[str, Any] | None, attributes: dict[str, A
     return True
 
 
+def email_text(envelope: dict[str, Any]) -> str:
+    """The `email` rendering of a message published with MessageStructure=json.
+
+    SNS hands each protocol its own key; moto's SQS fan-out only carries `default`, so for our
+    results notifications the text is rendered again by the function that wrote the `email` key.
+    """
+    from models import MessageRejected, ResultsNotification, parse_message
+    from workers.common.outcome import render_email as render_results_email
+
+    try:
+        return render_results_email(parse_message(ResultsNotification, envelope["Message"]))[1]
+    except MessageRejected:
+        return envelope["Message"]
+
+
 def render_email(envelope: dict[str, Any], recipient: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "no-reply@bookimg.local"
     message["To"] = recipient
     message["Subject"] = envelope.get("Subject") or "BookImg notification"
     message["X-SNS-Message-Id"] = envelope["MessageId"]
-    message.set_content(envelope["Message"])
+    message.set_content(email_text(envelope))
     return message
 
 
@@ -409,9 +429,16 @@ class LocalRuntime:
 
     def warm_up(self) -> None:
         """Start every function process now, so the first job does not pay the cold starts."""
-        threads = [
-            threading.Thread(target=host._start) for hosts in self.hosts.values() for host in hosts
-        ]
+        for spec in self.record.functions.values():
+            if spec.name not in self.hosts:
+                self._new_host(spec)
+        def start(host: FunctionHost) -> None:
+            try:
+                host.invoke_warm()
+            except InvocationError as exc:
+                self.log(f"{host.spec.name}: {exc}")
+
+        threads = [threading.Thread(target=start, args=(host,)) for hosts in self.hosts.values() for host in hosts]
         for thread in threads:
             thread.start()
         for thread in threads:

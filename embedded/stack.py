@@ -32,22 +32,6 @@ def _config_value(value: Any) -> str:
     return json.dumps(value)
 
 
-class _OutputsMonitor:
-    """A MockMonitor that also keeps the stack outputs (`pulumi.export`), which the stock one drops."""
-
-    def __new__(cls, mocks: EmulatorMocks):
-        from google.protobuf import json_format
-        from pulumi.runtime.mocks import MockMonitor
-
-        class Monitor(MockMonitor):
-            def RegisterResourceOutputs(self, request):
-                if "pulumi:pulumi:Stack" in request.urn:
-                    mocks.record.outputs.update(json_format.MessageToDict(request.outputs))
-                return super().RegisterResourceOutputs(request)
-
-        return Monitor(mocks)
-
-
 def deploy(
     endpoint: EmulatorEndpoint,
     overrides: dict[str, Any] | None = None,
@@ -68,7 +52,13 @@ def deploy(
         pulumi_config.set_config(key if ":" in key else f"{PROJECT}:{key}", _config_value(value))
 
     mocks = EmulatorMocks(endpoint)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=_OutputsMonitor(mocks))
-    program = str(root / "__main__.py")
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__pulumi_program__")))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+
+    async def program() -> None:
+        runpy.run_path(str(root / "__main__.py"), run_name="__pulumi_program__")
+        # under mocks the root stack registered its (empty) outputs before the program ran: read them here
+        exported = pulumi.runtime.get_root_resource().outputs
+        mocks.record.outputs.update(await pulumi.Output.from_input(exported).future())
+
+    _sync_await(run_pulumi_func(program))
     return mocks.record

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 STAGES: tuple[str, ...] = ("ingest", "textract", "bedrock", "validation")
 """Pipeline stages in order; each has one queue and one worker."""
@@ -94,7 +94,7 @@ class BookImgConfig(_CamelModel):
     lambda_architecture: Literal["x86_64", "arm64"] = "x86_64"
     log_retention_days: int = 14
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    workers: dict[str, WorkerTuning] = Field(default_factory=dict)
+    workers: dict[str, WorkerTuning] = Field(default_factory=dict, validate_default=True)
 
     # queues and alarms
     max_receive_count: int = Field(default=5, ge=1, le=1000)
@@ -147,15 +147,16 @@ class BookImgConfig(_CamelModel):
             override = overrides.get(stage) or {}
             if isinstance(override, WorkerTuning):
                 override = override.model_dump(exclude_unset=True)
-            merged[stage] = {**defaults, **override}
+            merged[stage] = {**defaults, **{to_snake(key): v for key, v in override.items()}}
         return merged
 
     @field_validator("notify_webhooks")
     @classmethod
     def _https_only(cls, value: list[str]) -> list[str]:
+        """SNS posts only to https in the cloud; plain http is allowed to loopback (the embedded stack)."""
         for url in value:
-            if not re.match(r"^https://[^\s/]+", url):
-                raise ValueError(f"notifyWebhooks must be https:// URLs, got {url!r}")
+            if not re.match(r"^(https://[^\s/]+|http://(127\.0\.0\.1|localhost)(:\d+)?(/|$))", url):
+                raise ValueError(f"notifyWebhooks must be https:// URLs (or http:// to 127.0.0.1), got {url!r}")
         return value
 
     @field_validator("notify_emails", "alarm_emails")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -24,7 +24,7 @@ from models import (
 from workers.common.errors import PermanentError
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str):
     """One boto3 client per service per process, created on first use (cold start stays small)."""
     import boto3

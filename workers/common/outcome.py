@@ -101,7 +101,8 @@ class JobOutcomes:
         self._notify_once(result)
 
     def _store(self, result: JobResult) -> None:
-        self.objects.put(self.results_bucket, result_key(result.job_id), dump_message(result).encode(), "application/json")
+        body = dump_message(result).encode()
+        self.objects.put(self.results_bucket, result_key(result.job_id), body, "application/json")
         if result.status == JobStatus.COMPLETED:
             self.objects.put(
                 self.results_bucket, result_key(result.job_id, "csv"), books_csv(result.books).encode(), "text/csv"

@@ -69,6 +69,7 @@ class BookProfile:
     forenames: tuple[str, ...]
     tag_class: tuple[str, ...]
     tag_code: str
+    series: tuple[str, ...]
     isbn: str
     work: tuple[str, str]
 
@@ -90,6 +91,7 @@ def profile(book: CatalogBook) -> BookProfile:
         forenames=_content(tokens(forename)),
         tag_class=tuple(chunks[:-1] if code else chunks),
         tag_code=code,
+        series=tuple(w for w in _content(tokens(book.series)) if not w.isdigit()),
         isbn=isbn_digits(book.isbn),
         work=(normalise(book.title), normalise(book.author)),
     )
@@ -133,36 +135,152 @@ class Reading:
         return best[1] / 100.0 if best else 0.0
 
 
-# --- signals ---------------------------------------------------------------------------------------
+# --- evidence, in nats ----------------------------------------------------------------------------
+#
+# Every matched word is worth its inverse document frequency in the catalog: the log of how much
+# likelier it is to be read on this book's spine than on a random one. Call-number agreement and
+# contradiction are worth roughly what the OCR's error rate on printed labels makes them worth.
 
 Weigh = Callable[[str], float]
 
+MISSING_TITLE_COST = 0.25
+"""Share of a main-title word's weight lost when it is not read: spines are cut, glare hides words."""
+SUBTITLE_WEIGHT = 0.5
+"""Subtitles are rarely printed on spines, and their words are generic ('with answers', 'una guía')."""
+SERIES_WEIGHT = 0.5
+"""Series words (collection, saga) on the spine are evidence, but shared by every volume of the series."""
+TITLE_SATURATION = 20.0
+"""Title words are not independent evidence: past a few words, more matching words add little."""
+CODE_AGREES = 3.0
+CLASS_AGREES = 2.0
+CODE_CONTRADICTS = -20.0
+CLASS_CONTRADICTS = -3.0
+ISBN_AGREES = 15.0
+TYPICAL_IDF = 6.0
+
+
+def default_weight(word: str) -> float:
+    """Word weight when the catalog offers no statistics (a remote catalog): stopwords weigh little."""
+    return 1.0 if word in STOPWORDS else TYPICAL_IDF
+
 
 @dataclass(frozen=True)
-class Signals:
+class Evidence:
     title: float
     author: float
-    tag_code: bool
-    tag_class: float
-    isbn: bool
-    has_author: bool
-    has_class: bool
+    tag: float
+    isbn: float
+
+    @property
+    def total(self) -> float:
+        return self.title + self.author + self.tag + self.isbn
 
 
-def _recall(words: tuple[str, ...], reading: Reading, weigh: Weigh) -> float:
-    total = sum(weigh(w) for w in words)
-    return sum(weigh(w) * reading.has(w) for w in words) / total if total else 0.0
+def _weighted(words: Iterable[str], reading: Reading, weigh: Weigh) -> tuple[float, float]:
+    """(weight read, weight missed) of a word list."""
+    read = missed = 0.0
+    for word in words:
+        hit = reading.has(word)
+        read += weigh(word) * hit
+        missed += weigh(word) * (1.0 - hit)
+    return read, missed
 
 
-def signals(reading: Reading, book: CatalogBook, weigh: Weigh) -> Signals:
+def _title_evidence(p: BookProfile, reading: Reading, weigh: Weigh) -> float:
+    main_read, main_missed = _weighted(p.main_title, reading, weigh)
+    rest_read, _ = _weighted((w for w in p.title if w not in p.main_title), reading, weigh)
+    seen = set(p.title) | set(p.surnames)
+    series_read, _ = _weighted((w for w in p.series if w not in seen), reading, weigh)
+    raw = main_read + SUBTITLE_WEIGHT * rest_read + SERIES_WEIGHT * series_read
+    return _saturate(raw) - MISSING_TITLE_COST * main_missed
+
+
+def _saturate(nats: float) -> float:
+    return TITLE_SATURATION * (1.0 - math.exp(-nats / TITLE_SATURATION))
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """(class, code) of a call number, compacted: 'N 834B Bry' -> ('n834b', 'bry')."""
+    chunks = tag_chunks(tag)
+    if chunks and chunks[-1].isalpha() and len(chunks[-1]) <= 3:
+        return "".join(chunks[:-1]), chunks[-1]
+    return "".join(chunks), ""
+
+
+def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None) -> float:
+    """A call number read on the spine must agree with the book's; without one, its parts count if seen."""
+    book_class = "".join(p.tag_class)
+    if not spine_tag:
+        score = CODE_AGREES / 2 if p.tag_code and p.tag_code in reading.words else 0.0
+        return score + (CLASS_AGREES / 2 if book_class and book_class in reading.chunks else 0.0)
+    spine_class, spine_code = split_tag(spine_tag)
+    score = 0.0
+    if spine_code and p.tag_code:
+        if spine_code == p.tag_code:
+            score += CODE_AGREES
+        elif fuzz.ratio(spine_code, p.tag_code) < 60:
+            score += CODE_CONTRADICTS
+    if spine_class and book_class:
+        if spine_class == book_class:
+            score += CLASS_AGREES
+        elif spine_class.endswith(book_class) or book_class.startswith(spine_class):
+            score += CLASS_AGREES / 2
+        elif fuzz.ratio(spine_class, book_class) < 60:
+            score += CLASS_CONTRADICTS
+    return score
+
+
+def evidence(reading: Reading, spine_tag: str | None, book: CatalogBook, weigh: Weigh) -> Evidence:
     p = profile(book)
-    title = max(_recall(p.main_title, reading, weigh), _recall(p.title, reading, weigh))
-    return Signals(
-        title=title,
-        author=_recall(p.surnames, reading, weigh),
-        tag_code=bool(p.tag_code) and p.tag_code in reading.words,
-        tag_class=sum(c in reading.chunks for c in p.tag_class) / len(p.tag_class) if p.tag_class else 0.0,
-        isbn=bool(p.isbn) and p.isbn in reading.digits,
-        has_author=bool(p.surnames),
-        has_class=bool(p.tag_class),
+    author_read, _ = _weighted(p.surnames, reading, weigh)
+    return Evidence(
+        title=_title_evidence(p, reading, weigh),
+        author=author_read,
+        tag=_tag_evidence(p, reading, spine_tag),
+        isbn=ISBN_AGREES if p.isbn and p.isbn in reading.digits else 0.0,
     )
+
+
+# --- one candidate: scores, posterior ------------------------------------------------------------
+
+NOT_IN_CATALOG = 8.0
+"""Score, in nats, of the hypothesis that the book is not in the catalog (or not a book at all)."""
+TEMPERATURE = 2.0
+"""Evidence words are not independent (title words co-occur), so nats are divided by this to calibrate."""
+MIN_POSTERIOR = 0.5
+
+
+@dataclass(frozen=True)
+class Scored:
+    book: CatalogBook
+    evidence: Evidence
+    posterior: float
+
+
+def _posteriors(scores: list[tuple[CatalogBook, Evidence]]) -> list[Scored]:
+    """Posterior of each distinct work against the others and against 'not in the catalog'.
+
+    Copies of one work (same title and author) are one hypothesis, so duplicates do not split the mass.
+    """
+    best: dict[tuple[str, str], tuple[CatalogBook, Evidence]] = {}
+    for book, ev in scores:
+        work = profile(book).work
+        if work not in best or ev.total > best[work][1].total:
+            best[work] = (book, ev)
+    top = max([NOT_IN_CATALOG, *(ev.total for _, ev in best.values())])
+    mass = {work: math.exp((ev.total - top) / TEMPERATURE) for work, (_, ev) in best.items()}
+    norm = math.exp((NOT_IN_CATALOG - top) / TEMPERATURE) + sum(mass.values())
+    ranked = [Scored(book, ev, mass[profile(book).work] / norm) for book, ev in scores]
+    return sorted(ranked, key=lambda s: -s.evidence.total)
+
+
+def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEARCH_LIMIT) -> list[Scored]:
+    """Catalog books this candidate may be, best first, each with its posterior probability."""
+    query = CatalogQuery(
+        text=candidate.text, title=candidate.title, author=candidate.author, isbn=candidate.isbn,
+        tag=candidate.tag,
+    )
+    weigh = getattr(catalog, "idf", None) or default_weight
+    reading = Reading.of(candidate)
+    books = catalog.search(query, limit=limit)
+    return _posteriors([(book, evidence(reading, candidate.tag, book, weigh)) for book in books])

@@ -1,0 +1,111 @@
+"""The `bookimg` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_WORK_DIR = Path(".bookimg")
+
+
+def _cmd_identify(args: argparse.Namespace) -> int:
+    from cli.identify import identify
+
+    return identify(
+        [Path(p) for p in args.photos],
+        catalog=Path(args.catalog) if args.catalog else None,
+        as_json=args.json,
+        work_dir=Path(args.work_dir),
+        timeout_s=args.timeout,
+        profile=args.profile,
+    )
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from embedded.local_stack import LocalStack, describe_json
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    webhooks = list(args.webhook or [])
+    with LocalStack(
+        work_dir=Path(args.work_dir),
+        catalog_csv=Path(args.catalog) if args.catalog else None,
+        webhooks=webhooks,
+        log=lambda line: print(line, file=sys.stderr),
+    ) as stack:
+        print(describe_json(stack), flush=True)
+        print("Embedded stack is up; Ctrl-C stops it.", file=sys.stderr, flush=True)
+        stop.wait(args.seconds if args.seconds else None)
+    return 0
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    from cli.invoke import invoke
+
+    return invoke(args.worker, Path(args.event), work_dir=Path(args.work_dir),
+                  catalog=Path(args.catalog) if args.catalog else None)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from cli.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
+    parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    identify = commands.add_parser("identify", help="run photos through the pipeline on the embedded stack")
+    identify.add_argument("photos", nargs="+", metavar="PHOTO")
+    identify.add_argument("--catalog", metavar="CSV", help="library catalog (default: the demo catalog)")
+    identify.add_argument("--json", action="store_true", help="one JSON object per photo on stdout")
+    identify.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
+    identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    identify.set_defaults(func=_cmd_identify)
+
+    up = commands.add_parser("up", help="keep the embedded stack running and print its endpoints")
+    up.add_argument("--catalog", metavar="CSV")
+    up.add_argument("--webhook", action="append", metavar="URL", help="subscribe a webhook to the results topic")
+    up.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
+    up.set_defaults(func=_cmd_up)
+
+    invoke = commands.add_parser("invoke", help="run one worker on an event file (see events/)")
+    invoke.add_argument("worker", choices=["ingest", "textract", "bedrock", "validation"])
+    invoke.add_argument("--event", required=True, metavar="FILE")
+    invoke.add_argument("--catalog", metavar="CSV")
+    invoke.set_defaults(func=_cmd_invoke)
+
+    bench = commands.add_parser("bench", help="benchmarks that print figures")
+    bench_kinds = bench.add_subparsers(dest="bench", required=True)
+    quality = bench_kinds.add_parser("quality", help="identification quality on labelled data")
+    quality.add_argument("--spines", metavar="CSV", help="spine annotations (default: the shared dev split)")
+    quality.add_argument("--catalog", metavar="CSV", help="library catalog (default: the shared catalog)")
+    quality.add_argument("--photo", action="append", default=[], metavar="IMG")
+    quality.add_argument("--truth", action="append", default=[], metavar="CSV")
+    quality.add_argument("--json", action="store_true")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except json.JSONDecodeError as exc:
+        print(f"bookimg: invalid JSON: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

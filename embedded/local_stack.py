@@ -1,0 +1,175 @@
+"""The whole embedded stack in one object: emulator, the Pulumi program deployed on it, the runtime."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from embedded.emulator import Emulator, EmulatorEndpoint
+from embedded.mocks import StackRecord
+from embedded.runtime import LocalRuntime
+from embedded.stack import PROJECT_ROOT, deploy
+from models import JobRecord, JobResult
+from workers.common.uploads import presigned_upload
+
+DEMO_DIR = PROJECT_ROOT / "demo"
+DEMO_CATALOG = DEMO_DIR / "catalog.csv"
+DEMO_PHOTO = DEMO_DIR / "shelf.jpg"
+
+
+class LocalStack:
+    """`with LocalStack(...) as stack:` brings BookImg up on this machine and tears it down after."""
+
+    def __init__(
+        self,
+        *,
+        work_dir: Path,
+        catalog_csv: Path | None = None,
+        webhooks: list[str] | None = None,
+        emails: list[str] | None = None,
+        config: dict[str, Any] | None = None,
+        concurrency: int = 1,
+        crash_visibility_s: int | None = None,
+        http_retry_delays: list[float] | None = None,
+        extra_env: dict[str, str] | None = None,
+        log=None,
+    ):
+        self.work_dir = Path(work_dir).resolve()
+        overrides: dict[str, Any] = {"catalogUri": str(Path(catalog_csv or DEMO_CATALOG).resolve())}
+        if webhooks is not None:
+            overrides["notifyWebhooks"] = webhooks
+        if emails is not None:
+            overrides["notifyEmails"] = emails
+        self.overrides = {**overrides, **(config or {})}
+        self.concurrency = concurrency
+        self.crash_visibility_s = crash_visibility_s
+        self.http_retry_delays = http_retry_delays
+        self.extra_env = extra_env
+        self._log = log
+        self.emulator = Emulator()
+        self.endpoint: EmulatorEndpoint | None = None
+        self.record: StackRecord | None = None
+        self.runtime: LocalRuntime | None = None
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, *, warm: bool = True, pollers: bool = True) -> LocalStack:
+        self.endpoint = self.emulator.start()
+        for key, value in self.endpoint.client_env().items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self.record = deploy(self.endpoint, self.overrides)
+        self.runtime = LocalRuntime(
+            self.endpoint,
+            self.record,
+            work_dir=self.work_dir,
+            concurrency=self.concurrency,
+            crash_visibility_s=self.crash_visibility_s,
+            http_retry_delays=self.http_retry_delays,
+            extra_env=self.extra_env,
+            log=self._log,
+        )
+        if pollers:
+            self.runtime.start()
+        if warm:
+            self.runtime.warm_up()
+        return self
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+        self.emulator.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- what the program exported -----------------------------------------------------------------
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        assert self.record is not None
+        return self.record.outputs
+
+    @property
+    def uploads_bucket(self) -> str:
+        return self.outputs["uploads_bucket"]
+
+    @property
+    def results_bucket(self) -> str:
+        return self.outputs["results_bucket"]
+
+    @property
+    def jobs_table(self) -> str:
+        return self.outputs["jobs_table"]
+
+    def client(self, service: str):
+        assert self.endpoint is not None
+        return self.endpoint.client(service)
+
+    # -- what a client does ------------------------------------------------------------------------
+
+    def upload(self, photo: Path, *, job_id: str | None = None, profile: str | None = None) -> str:
+        """Upload a photo as the browser does: a presigned POST to `uploads/{jobId}/{file}`."""
+        job_id = job_id or uuid.uuid4().hex
+        content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
+        post = presigned_upload(
+            self.client("s3"),
+            bucket=self.uploads_bucket,
+            job_id=job_id,
+            filename=photo.name,
+            content_type=content_type,
+            max_bytes=int(self.overrides.get("maxUploadBytes", 25 * 1024 * 1024)),
+            profile=profile,
+        )
+        with open(photo, "rb") as handle:
+            response = httpx.post(
+                post["url"], data=post["fields"], files={"file": (photo.name, handle, content_type)}, timeout=60
+            )
+        if response.status_code not in (200, 201, 204):
+            raise RuntimeError(f"upload of {photo} failed: HTTP {response.status_code} {response.text[:300]}")
+        return job_id
+
+    def job(self, job_id: str) -> JobRecord | None:
+        from workers.common.aws import JobStore
+
+        return JobStore(self.jobs_table).get(job_id)
+
+    def result(self, job_id: str) -> JobResult | None:
+        try:
+            body = self.client("s3").get_object(Bucket=self.results_bucket, Key=f"results/{job_id}.json")["Body"]
+        except self.client("s3").exceptions.NoSuchKey:
+            return None
+        return JobResult.model_validate_json(body.read())
+
+    def outbox(self) -> list[Path]:
+        assert self.runtime is not None
+        return sorted(self.runtime.outbox.glob("*.eml")) if self.runtime.outbox.exists() else []
+
+    def describe(self) -> dict[str, Any]:
+        assert self.endpoint is not None and self.runtime is not None
+        return {
+            "emulator": self.endpoint.url,
+            "outputs": self.outputs,
+            "functions": sorted(self.record.functions) if self.record else [],
+            "outbox": str(self.runtime.outbox),
+            "logs": str(self.work_dir / "logs"),
+        }
+
+
+def describe_json(stack: LocalStack) -> str:
+    return json.dumps(stack.describe(), indent=2)

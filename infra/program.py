@@ -1,0 +1,42 @@
+"""The Pulumi program as a function: `__main__.py` calls it, and so can the embedded stack, which
+runs it under `pulumi.runtime.set_mocks` with config set beforehand."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.config import STAGES, BookImgConfig, load_config
+from infra.packaging import WorkerPackage, worker_package
+from infra.pipeline import BookImgPipeline
+
+
+def build_packages(cfg: BookImgConfig) -> dict[str, WorkerPackage]:
+    """Each worker's code: built zips, or bare source when `buildPackages` is false (no pip)."""
+    return {
+        stage: worker_package(
+            stage, build=cfg.build_packages, arch=cfg.lambda_architecture, runtime=cfg.lambda_runtime
+        )
+        for stage in STAGES
+    }
+
+
+def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
+    """Read the stack config once, declare the pipeline, export what clients and tests need."""
+    cfg = cfg or load_config()
+    pipeline = BookImgPipeline(cfg.name_prefix, cfg, build_packages(cfg))
+
+    pulumi.export("uploads_bucket", pipeline.uploads.bucket.id)
+    pulumi.export("results_bucket", pipeline.results.bucket.id)
+    pulumi.export("jobs_table", pipeline.jobs_table.name)
+    pulumi.export("results_topic_arn", pipeline.results_topic.arn)
+    pulumi.export("alarm_topic_arn", pipeline.alarm_topic_arn)
+    pulumi.export(
+        "queues",
+        {
+            stage: {"url": q.queue.url, "arn": q.queue.arn, "dlq_url": q.dlq.url, "dlq_arn": q.dlq.arn}
+            for stage, q in pipeline.queues.items()
+        },
+    )
+    pulumi.export("functions", {stage: w.function.name for stage, w in pipeline.workers.items()})
+    pulumi.export("max_upload_bytes", cfg.max_upload_bytes)
+    return pipeline

@@ -1,0 +1,213 @@
+"""Fake Claude: the Anthropic Messages API (`POST /v1/messages`) and the Bedrock runtime invoke path
+(`POST /model/{modelId}/invoke`) that `AnthropicBedrock` calls.
+
+It answers a real-shaped `message` whose content is one `tool_use` block for the forced tool, with
+`usage` including the prompt-cache counters: the first request with a given cached prefix (tools +
+system up to the last `cache_control` block) reports `cache_creation_input_tokens`, later ones
+`cache_read_input_tokens`, as the real API does. Faults are scripted with `fail_next(...)` using
+`rate_limited`, `overloaded`, `server_error`, `bad_request` (Anthropic shapes) or `bedrock_error`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes.base import FakeServer, Reply, Request
+
+ToolResponder = Callable[[dict[str, Any]], dict[str, Any]]
+_INVOKE = re.compile(r"^/model/(?P<model>[^/]+)/invoke$")
+
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(
+        status,
+        {
+            "type": "error",
+            "error": {"type": kind, "message": message},
+            "request_id": f"req_{uuid.uuid4().hex}",
+        },
+        headers={"request-id": f"req_{uuid.uuid4().hex}", **(headers or {})},
+    )
+
+
+def rate_limited(retry_after: float | None = 1) -> Reply:
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
+    return _error(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit.", headers)
+
+
+def overloaded(retry_after: float | None = None) -> Reply:
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
+    return _error(529, "overloaded_error", "Overloaded", headers)
+
+
+def server_error() -> Reply:
+    return _error(500, "api_error", "Internal server error")
+
+
+def bad_request(message: str = "messages: at least one message is required") -> Reply:
+    return _error(400, "invalid_request_error", message)
+
+
+def slow(seconds: float) -> Reply:
+    """A reply that arrives too late for a client with a shorter timeout."""
+    return Reply(200, {}, delay=seconds)
+
+
+def bedrock_error(status: int, code: str, message: str = "") -> Reply:
+    """Bedrock runtime's error shape: `{"message": ...}` plus `x-amzn-ErrorType`."""
+    return Reply(
+        status,
+        {"message": message or code},
+        headers={"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/"},
+    )
+
+
+def _tokens(value: Any) -> int:
+    """A stable stand-in for a tokenizer: about four characters a token."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return max(1, len(text) // 4)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
+def ocr_lines_in(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The OCR lines our builder put in the user message (`id<TAB>...<TAB>text` rows), if any."""
+    rows = []
+    for message in body.get("messages", []):
+        for raw in _text_of(message.get("content", "")).splitlines():
+            parts = raw.split("\t")
+            if len(parts) >= 7 and parts[0].isdigit():
+                rows.append({"id": int(parts[0]), "text": parts[-1]})
+    return rows
+
+
+def one_book_per_line(body: dict[str, Any]) -> dict[str, Any]:
+    """Default 'model': every OCR line is a book whose title is the line's text."""
+    return {
+        "books": [
+            {
+                "title": row["text"],
+                "author": None,
+                "tag": None,
+                "isbn": None,
+                "evidence": [row["id"]],
+                "confidence": 0.8,
+            }
+            for row in ocr_lines_in(body)
+        ]
+    }
+
+
+class FakeClaude(FakeServer):
+    def __init__(self, responder: ToolResponder | None = None, *, min_cache_tokens: int = 0):
+        super().__init__()
+        self.responder = responder or one_book_per_line
+        self.min_cache_tokens = min_cache_tokens
+        self.next_stop_reason: list[str] = []
+        self._cached_prefixes: set[str] = set()
+        self._cache_lock = threading.Lock()
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        """JSON bodies of the message requests received (Anthropic and Bedrock paths)."""
+        return [r.json() for r in self.requests if r.method == "POST"]
+
+    def truncate_next(self) -> None:
+        """The next answer stops at max_tokens with an incomplete tool input, as a too-small budget would."""
+        self.next_stop_reason.append("max_tokens")
+
+    def handle(self, request: Request) -> Reply:
+        if request.method == "POST" and request.path == "/v1/messages":
+            if not request.headers.get("x-api-key") and not request.headers.get("authorization"):
+                return _error(401, "authentication_error", "x-api-key header is required")
+            if not request.headers.get("anthropic-version"):
+                return bad_request("anthropic-version header is required")
+            body = request.json()
+            return self._message(body, body.get("model"))
+        match = _INVOKE.match(request.path)
+        if request.method == "POST" and match:
+            if not request.headers.get("authorization"):
+                return bedrock_error(403, "AccessDeniedException", "Missing Authentication Token")
+            body = request.json()
+            if "model" in body or "anthropic_version" not in body:
+                return bedrock_error(
+                    400, "ValidationException", "model belongs in the path; anthropic_version is required"
+                )
+            return self._message(body, unquote(match.group("model")))
+        return _error(404, "not_found_error", f"{request.method} {request.path}")
+
+    def _message(self, body: dict[str, Any], model: str | None) -> Reply:
+        for required in ("max_tokens", "messages"):
+            if required not in body:
+                return bad_request(f"{required}: Field required")
+        if not model:
+            return bad_request("model: Field required")
+        tools = body.get("tools") or []
+        forced = (body.get("tool_choice") or {}).get("name")
+        tool = next((t for t in tools if t.get("name") == forced), tools[0] if tools else None)
+        usage = self._usage(body)
+        stop_reason = self.next_stop_reason.pop(0) if self.next_stop_reason else "tool_use"
+        if tool is None:
+            content = [{"type": "text", "text": "I see some books."}]
+            stop_reason = "end_turn"
+        else:
+            tool_input = (
+                self.responder(body) if stop_reason == "tool_use" else {"books": [{"title": "The Hob"}]}
+            )
+            content = [
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{uuid.uuid4().hex[:24]}",
+                    "name": tool["name"],
+                    "input": tool_input,
+                }
+            ]
+        usage["output_tokens"] = _tokens(content)
+        return Reply(
+            200,
+            {
+                "id": f"msg_{uuid.uuid4().hex[:24]}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": content,
+                "stop_reason": stop_reason,
+                "stop_sequence": None,
+                "usage": usage,
+            },
+            headers={"request-id": f"req_{uuid.uuid4().hex}"},
+        )
+
+    def _usage(self, body: dict[str, Any]) -> dict[str, int]:
+        """Prompt-cache accounting: everything up to the last system block marked `cache_control`."""
+        system = body.get("system") or []
+        system = [{"type": "text", "text": system}] if isinstance(system, str) else system
+        marked = [i for i, block in enumerate(system) if block.get("cache_control")]
+        prefix_blocks = system[: marked[-1] + 1] if marked else []
+        rest = system[len(prefix_blocks) :]
+        prefix_tokens = _tokens({"tools": body.get("tools"), "system": prefix_blocks}) if marked else 0
+        uncached = _tokens({"system": rest, "messages": body.get("messages")})
+        if not marked:
+            uncached += _tokens(body.get("tools") or [])
+        usage = {"input_tokens": uncached, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        if not marked or prefix_tokens < self.min_cache_tokens:
+            usage["input_tokens"] += prefix_tokens
+            return usage
+        key = json.dumps(
+            {"model": body.get("model"), "tools": body.get("tools"), "system": prefix_blocks}, sort_keys=True
+        )
+        with self._cache_lock:
+            hit = key in self._cached_prefixes
+            self._cached_prefixes.add(key)
+        usage["cache_read_input_tokens" if hit else "cache_creation_input_tokens"] = prefix_tokens
+        return usage

@@ -1,0 +1,154 @@
+"""A photo through all four stages on the embedded stack, and the ways a job can go wrong."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+import uuid
+
+from embedded.local_stack import DEMO_DIR, DEMO_PHOTO
+from models import JobStatus
+
+RESULT_TIMEOUT_S = 120
+
+
+def _wait_notification(webhook, job_id: str) -> dict:
+    delivery = webhook.wait_for(job_id, timeout=RESULT_TIMEOUT_S)
+    assert delivery is not None, f"no webhook notification for {job_id} within {RESULT_TIMEOUT_S} s"
+    return delivery.notification
+
+
+def _queue_depth(stack, url: str) -> int:
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_demo_photo_goes_through_every_stage_to_webhook_email_and_job_table(stack, webhook):
+    # Given the demo shelf photo and its ground truth
+    with open(DEMO_DIR / "shelf_truth.csv", encoding="utf-8") as handle:
+        truth = {row["isbn"] for row in csv.DictReader(handle)}
+
+    # When a client uploads it through a presigned POST
+    job_id = stack.upload(DEMO_PHOTO)
+    notification = _wait_notification(webhook, job_id)
+
+    # Then the webhook got the completed result, with most of the books on the shelf and no stranger
+    assert notification["status"] == "completed", notification
+    found = {book["isbn"] for book in notification["books"]}
+    assert len(found & truth) >= 0.8 * len(truth)
+    assert found <= truth
+    # and the job record walked every stage, with a timestamp for each
+    record = stack.job(job_id)
+    assert record.status == JobStatus.COMPLETED
+    for status in ("uploaded", "ocr", "candidates", "validated", "completed"):
+        assert status in record.stage_times
+    assert record.book_count == len(notification["books"])
+    # and the result object is in the results bucket
+    assert stack.result(job_id).books
+    # and an email with the books reached the outbox
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(job_id in p.read_text() for p in stack.outbox()):
+        time.sleep(0.1)
+    email = next(p.read_text() for p in stack.outbox() if job_id in p.read_text())
+    assert "book(s) found" in email
+
+
+def test_file_that_is_not_an_image_fails_the_job_with_a_reason_and_is_not_retried(stack, webhook, tmp_path):
+    # Given a text file named like a photo
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("these are not the pixels you are looking for\n" * 20)
+
+    # When it is uploaded
+    job_id = stack.upload(fake)
+    notification = _wait_notification(webhook, job_id)
+
+    # Then the job failed at ingest with a reason a person can act on
+    assert notification["status"] == "failed"
+    assert "not an image" in notification["error"]
+    record = stack.job(job_id)
+    assert record.status == JobStatus.FAILED and record.failed_stage == "ingest"
+    # and nothing went round the retry loop into the dead-letter queue
+    assert _queue_depth(stack, stack.outputs["queues"]["ingest"]["dlq_url"]) == 0
+
+
+def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
+    # Given a job that reached OCR, and a broken OCR result for it on the candidates queue
+    job_id = f"malformed-{uuid.uuid4().hex[:8]}"
+    from workers.common.aws import JobStore
+
+    JobStore(stack.jobs_table).create(job_id, image_key=None)
+    stack.client("sqs").send_message(
+        QueueUrl=stack.outputs["queues"]["bedrock"]["url"],
+        MessageBody=json.dumps({"schema_version": "1", "job_id": job_id, "lines": "not a list"}),
+    )
+
+    # When the candidates worker receives it
+    notification = _wait_notification(webhook, job_id)
+
+    # Then the job failed with the validation error, after a single delivery
+    assert notification["status"] == "failed"
+    assert "invalid OcrResult message" in notification["error"]
+    assert stack.job(job_id).failed_stage == "bedrock"
+    assert _queue_depth(stack, stack.outputs["queues"]["bedrock"]["dlq_url"]) == 0
+
+
+def test_message_without_a_job_id_is_parked_in_the_dlq_with_its_reason(stack):
+    # Given a message no job can be blamed for
+    dlq = stack.outputs["queues"]["textract"]["dlq_url"]
+    stack.client("sqs").send_message(QueueUrl=stack.outputs["queues"]["textract"]["url"], MessageBody="{not json")
+
+    # When the OCR worker receives it, then it lands in the DLQ at once, saying why
+    deadline = time.monotonic() + 30
+    messages = []
+    while time.monotonic() < deadline and not messages:
+        messages = stack.client("sqs").receive_message(
+            QueueUrl=dlq, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+    assert messages, "the unattributable message never reached the DLQ"
+    attributes = messages[0]["MessageAttributes"]
+    assert "invalid OcrRequest message" in attributes["failure_reason"]["StringValue"]
+    assert attributes["failed_stage"]["StringValue"] == "textract"
+
+
+def test_duplicate_upload_event_gives_one_result_and_one_notification(stack, webhook):
+    # Given a photo that went through the pipeline
+    job_id = stack.upload(DEMO_PHOTO)
+    _wait_notification(webhook, job_id)
+
+    # When S3 delivers its upload event a second time
+    key = stack.job(job_id).image_key
+    event = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Post",
+                "s3": {"bucket": {"name": stack.uploads_bucket}, "object": {"key": key.replace("/", "%2F"), "size": 1}},
+            }
+        ]
+    }
+    stack.client("sqs").send_message(QueueUrl=stack.outputs["queues"]["ingest"]["url"], MessageBody=json.dumps(event))
+    time.sleep(3)
+
+    # Then subscribers still heard about the job exactly once
+    assert len(webhook.for_job(job_id)) == 1
+    assert stack.job(job_id).status == JobStatus.COMPLETED
+
+
+def test_upload_key_outside_a_job_folder_is_refused_with_a_reason(stack):
+    # Given an object that lands in uploads/ without a job folder
+    stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key="uploads/stray.jpg", Body=DEMO_PHOTO.read_bytes())
+
+    # Then ingest parks the event in its DLQ, saying why
+    dlq = stack.outputs["queues"]["ingest"]["dlq_url"]
+    deadline = time.monotonic() + 30
+    reasons: list[str] = []
+    while time.monotonic() < deadline and not reasons:
+        for message in stack.client("sqs").receive_message(
+            QueueUrl=dlq, MessageAttributeNames=["All"], WaitTimeSeconds=1, MaxNumberOfMessages=10
+        ).get("Messages", []):
+            reasons.append(message["MessageAttributes"]["failure_reason"]["StringValue"])
+    assert any("not of the form uploads/<jobId>/<file>" in r for r in reasons), reasons
+
+
