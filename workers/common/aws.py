@@ -142,8 +142,18 @@ class JobStore:
         data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
         return JobRecord.model_validate_json(json.dumps(data))
 
-    def create(self, job_id: str, *, image_key: str | None, status: JobStatus = JobStatus.UPLOADED) -> bool:
-        """Create the record unless it exists; True if this call created it."""
+    def create(
+        self,
+        job_id: str,
+        *,
+        image_key: str | None,
+        status: JobStatus = JobStatus.UPLOADED,
+        extra: dict[str, Any] | None = None,
+    ) -> bool:
+        """Create the record unless it exists; True if this call created it.
+
+        `extra` holds internal attributes that are not part of `JobRecord` (e.g. the API's `token_hash`).
+        """
         from botocore.exceptions import ClientError
 
         now = datetime.now(UTC)
@@ -159,6 +169,7 @@ class JobStore:
             **self.key(job_id),
             **_to_dynamo(record.model_dump(mode="json")),
             "expires_at": int((now + JOB_TTL).timestamp()),
+            **(extra or {}),
         }
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")

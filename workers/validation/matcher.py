@@ -149,7 +149,7 @@ SUBTITLE_WEIGHT = 0.5
 """Subtitles are rarely printed on spines, and their words are generic ('with answers', 'una guía')."""
 SERIES_WEIGHT = 0.5
 """Series words (collection, saga) on the spine are evidence, but shared by every volume of the series."""
-TITLE_SATURATION = 20.0
+TITLE_SATURATION = 25.0
 """Title words are not independent evidence: past a few words, more matching words add little."""
 CODE_AGREES = 3.0
 CLASS_AGREES = 2.0
@@ -245,9 +245,9 @@ def evidence(reading: Reading, spine_tag: str | None, book: CatalogBook, weigh: 
 
 NOT_IN_CATALOG = 8.0
 """Score, in nats, of the hypothesis that the book is not in the catalog (or not a book at all)."""
-TEMPERATURE = 2.0
+TEMPERATURE = 1.5
 """Evidence words are not independent (title words co-occur), so nats are divided by this to calibrate."""
-MIN_POSTERIOR = 0.5
+MIN_POSTERIOR = 0.8
 
 
 @dataclass(frozen=True)
@@ -284,3 +284,109 @@ def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEAR
     reading = Reading.of(candidate)
     books = catalog.search(query, limit=limit)
     return _posteriors([(book, evidence(reading, candidate.tag, book, weigh)) for book in books])
+
+
+# --- the whole photo: one assignment ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identified:
+    book: CatalogBook
+    confidence: float
+    candidate_index: int
+    candidate: Candidate
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class NotIdentified:
+    candidate_index: int
+    candidate: Candidate
+    reason: str
+
+
+@dataclass
+class IdentifyOutcome:
+    identified: list[Identified] = field(default_factory=list)
+    unidentified: list[NotIdentified] = field(default_factory=list)
+
+
+def _explain(scored: list[Scored]) -> str:
+    if not scored:
+        return "no catalog book shares its words"
+    best = scored[0]
+    if best.evidence.tag <= CODE_CONTRADICTS / 2:
+        return f"call number on the spine contradicts the closest match ({best.book.tag})"
+    return f"too uncertain: best match '{best.book.title}' at {best.posterior:.2f}"
+
+
+def identify_books(
+    candidates: list[Candidate], catalog: Catalog, *, min_posterior: float = MIN_POSTERIOR
+) -> IdentifyOutcome:
+    """Name the catalog book behind each candidate, or leave it unidentified with the reason.
+
+    Candidates are resolved together: the most certain ones claim their books first, and a copy once
+    claimed is not given to a second spine; that spine falls back to its next hypothesis, which must
+    itself be certain enough. Two spines can both be one title only when the catalog holds two copies.
+    """
+    ranked = [score_candidate(candidate, catalog) for candidate in candidates]
+    claims = sorted(
+        ((s.posterior, index, rank) for index, scored in enumerate(ranked) for rank, s in enumerate(scored)),
+        reverse=True,
+    )
+    taken: set[str] = set()
+    chosen: dict[int, Scored] = {}
+    for posterior, index, rank in claims:
+        if posterior < min_posterior:
+            break
+        scored = ranked[index][rank]
+        if index in chosen:
+            continue
+        copy = _free_copy(scored, ranked[index], taken)
+        if copy is None:
+            continue
+        taken.add(copy.book_id)
+        chosen[index] = Scored(copy, scored.evidence, scored.posterior)
+    outcome = IdentifyOutcome()
+    for index, candidate in enumerate(candidates):
+        if index in chosen:
+            s = chosen[index]
+            outcome.identified.append(Identified(s.book, round(s.posterior, 4), index, candidate, s.evidence))
+        else:
+            reason = _explain(ranked[index])
+            if ranked[index] and ranked[index][0].posterior >= min_posterior:
+                reason = f"its best match '{ranked[index][0].book.title}' is taken by a likelier spine"
+            outcome.unidentified.append(NotIdentified(index, candidate, reason))
+    return outcome
+
+
+def _free_copy(scored: Scored, alternatives: list[Scored], taken: set[str]) -> CatalogBook | None:
+    """This book, or another copy of the same work among the candidate's hypotheses, not yet claimed."""
+    work = profile(scored.book).work
+    for option in [scored, *alternatives]:
+        if profile(option.book).work == work and option.book.book_id not in taken:
+            return option.book
+    return None
+
+
+def to_result_books(outcome: IdentifyOutcome, *, catalog_name: str = "local") -> tuple[list[Book], list[Unidentified]]:
+    """The outcome in the result message's terms: books found and the text we could not place."""
+    books = [
+        Book(
+            title=item.book.title,
+            author=item.book.author or None,
+            isbn=item.book.isbn or None,
+            tag=item.book.tag or None,
+            confidence=float(item.confidence),
+            evidence=item.candidate.text[:300],
+            catalog=catalog_name,
+            cover_url=item.book.cover_url,
+            box=item.candidate.box,
+        )
+        for item in outcome.identified
+    ]
+    missing = [
+        Unidentified(text=item.candidate.text[:300] or "(no text)", reason=item.reason, box=item.candidate.box)
+        for item in outcome.unidentified
+    ]
+    return books, missing
