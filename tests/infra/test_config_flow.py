@@ -168,7 +168,10 @@ def test_the_program_makes_no_provider_invokes(default_stack):
     assert default_stack.invokes == []
 
 
-def test_defaults_when_the_stack_sets_nothing(deploy):
+def test_defaults_when_the_stack_sets_nothing():
+    import pulumi
+
+    pulumi.runtime.set_all_config({})
     cfg = load_config()
     assert (cfg.lambda_runtime, cfg.lambda_architecture, cfg.log_retention_days) == ("python3.12", "x86_64", 14)
     assert (cfg.ocr_engine, cfg.candidate_provider, cfg.catalog) == ("textract", "claude", "openlibrary")

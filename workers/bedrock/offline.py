@@ -8,10 +8,12 @@ by overlap along the axis across the spines, and each group's text is read in sp
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import AnalysisProfile, BoundingBox, Candidate, OcrLine
+from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Point
 from workers.bedrock.builder import CandidateSet
 
 _CODE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2}[.,;:]?$")
@@ -85,3 +87,184 @@ def candidate_from_text(
         box=box,
         confidence=confidence,
     )
+
+
+# --- geometry: which lines belong to the same book ------------------------------------------------
+
+SIDE_BY_SIDE = 1.3
+"""Lines of one spine sit closer than this many text heights apart; the next book's text is further."""
+ALONG_GAP = 0.5
+"""Lines further apart along the spine than this share of the longer line belong to different books."""
+LABEL_REACH = 4.0
+"""A call-number label sits at most this many text heights below the end of its spine's text."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """An OCR line as a stroke: centre, unit direction of reading axis, length and thickness."""
+
+    line: OcrLine
+    cx: float
+    cy: float
+    ux: float
+    uy: float
+    length: float
+    thickness: float
+
+    @property
+    def vertical(self) -> bool:
+        return abs(self.uy) > 0.7
+
+    def across(self, x: float, y: float) -> float:
+        """Distance of a point from this stroke's axis."""
+        return abs((x - self.cx) * self.uy - (y - self.cy) * self.ux)
+
+    def along(self, x: float, y: float) -> float:
+        return (x - self.cx) * self.ux + (y - self.cy) * self.uy
+
+
+def segment(line: OcrLine) -> Segment:
+    corners = line.polygon if len(line.polygon) == 4 else _box_corners(line.box)
+    edges = [(corners[(i + 1) % 4].x - corners[i].x, corners[(i + 1) % 4].y - corners[i].y) for i in range(4)]
+    (ax, ay), (bx, by) = edges[0], edges[1]
+    long_edge, short = ((ax, ay), math.hypot(bx, by)) if math.hypot(ax, ay) >= math.hypot(bx, by) else (
+        (bx, by), math.hypot(ax, ay))
+    length = math.hypot(*long_edge) or 1e-9
+    ux, uy = long_edge[0] / length, long_edge[1] / length
+    if uy < 0 or (uy == 0 and ux < 0):
+        ux, uy = -ux, -uy
+    return Segment(
+        line=line,
+        cx=sum(p.x for p in corners) / 4,
+        cy=sum(p.y for p in corners) / 4,
+        ux=ux,
+        uy=uy,
+        length=length,
+        thickness=max(short, 1e-4),
+    )
+
+
+def _box_corners(box: BoundingBox) -> list[Point]:
+    right, bottom = box.left + box.width, box.top + box.height
+    return [Point(x=box.left, y=box.top), Point(x=right, y=box.top), Point(x=right, y=bottom),
+            Point(x=box.left, y=bottom)]
+
+
+def _same_book(a: Segment, b: Segment) -> bool:
+    """Two strokes of one spine: parallel, side by side or end to end, and close along the axis."""
+    if a.vertical != b.vertical:
+        return False
+    height = max(a.thickness, b.thickness)
+    gap = abs(a.along(b.cx, b.cy)) - (a.length + b.length) / 2
+    return a.across(b.cx, b.cy) < SIDE_BY_SIDE * height and gap < ALONG_GAP * max(a.length, b.length)
+
+
+def _is_label(s: Segment) -> bool:
+    """A call-number sticker: a short line that reads as a call number, or a short horizontal fragment."""
+    text = s.line.text.strip()
+    return find_call_number(f"x {text}") is not None or (not s.vertical and len(text) <= 8)
+
+
+class _Groups:
+    """Union-find over line indices."""
+
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        self.parent[self.find(i)] = self.find(j)
+
+    def members(self) -> list[list[int]]:
+        groups: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            groups.setdefault(self.find(i), []).append(i)
+        return list(groups.values())
+
+
+def group_lines(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
+    """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine."""
+    segments = [segment(line) for line in lines]
+    labels = {i for i, s in enumerate(segments) if _is_label(s) and not _long_vertical(s)}
+    groups = _Groups(len(segments))
+    bodies = [i for i in range(len(segments)) if i not in labels]
+    for n, i in enumerate(bodies):
+        for j in bodies[n + 1:]:
+            if _same_book(segments[i], segments[j]):
+                groups.union(i, j)
+    for i in labels:
+        owner = _spine_above(segments[i], [segments[j] for j in bodies], bodies)
+        if owner is not None:
+            groups.union(i, owner)
+    return [_reading_order([segments[i] for i in members]) for members in groups.members()]
+
+
+def _long_vertical(s: Segment) -> bool:
+    return s.vertical and s.length > 3 * s.thickness
+
+
+def _spine_above(label: Segment, spines: list[Segment], indices: list[int]) -> int | None:
+    """The vertical spine stroke whose axis passes through the label and ends just above it."""
+    best, best_gap = None, math.inf
+    for index, spine in zip(indices, spines, strict=True):
+        if not spine.vertical:
+            continue
+        reach = LABEL_REACH * spine.thickness
+        beyond = spine.along(label.cx, label.cy) - spine.length / 2
+        inline = spine.across(label.cx, label.cy) < spine.thickness * 1.2
+        if inline and -spine.length / 2 < beyond < min(reach, best_gap):
+            best, best_gap = index, beyond
+    return best
+
+
+def _reading_order(segments: list[Segment]) -> list[OcrLine]:
+    """Spine strokes left to right (each top to bottom), labels last: title, author, then call number."""
+    labels = [s for s in segments if _is_label(s) and not _long_vertical(s)]
+    body = [s for s in segments if s not in labels]
+    if body and body[0].vertical:
+        body.sort(key=lambda s: (round(s.cx / max(s.thickness, 1e-4)), s.cy))
+    else:
+        body.sort(key=lambda s: (round(s.cy / max(s.thickness, 1e-4)), s.cx))
+    return [s.line for s in [*body, *sorted(labels, key=lambda s: (s.cy, s.cx))]]
+
+
+def _union_box(lines: Sequence[OcrLine]) -> BoundingBox:
+    left = min(line.box.left for line in lines)
+    top = min(line.box.top for line in lines)
+    right = max(line.box.left + line.box.width for line in lines)
+    bottom = max(line.box.top + line.box.height for line in lines)
+    return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
+
+
+def candidate_from_lines(lines: Sequence[OcrLine]) -> Candidate:
+    """One group of lines as a candidate; its confidence is the OCR's, as the catalog has not spoken."""
+    return candidate_from_text(
+        " ".join(line.text for line in lines),
+        evidence=[line.id for line in lines],
+        box=_union_box(lines),
+        confidence=round(sum(line.confidence for line in lines) / len(lines), 4),
+    )
+
+
+def _is_noise(lines: Sequence[OcrLine]) -> bool:
+    """Groups with no word of three letters or more carry nothing a catalog could match."""
+    return not any(re.search(r"[^\W\d_]{3}", line.text) for line in lines)
+
+
+class OfflineCandidateBuilder:
+    """CandidateBuilder without a model: geometry for grouping, patterns for call numbers and ISBNs."""
+
+    name = "offline"
+
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
+        groups = group_lines(lines)
+        kept = [group for group in groups if not _is_noise(group)]
+        dropped = [line.text for group in groups if _is_noise(group) for line in group]
+        candidates = [candidate_from_lines(group) for group in kept]
+        candidates.sort(key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0))
+        return CandidateSet(candidates=candidates, unassigned_lines=dropped, provider=self.name, model=None)

@@ -1,0 +1,81 @@
+"""Shared pytest fixtures: each fake server starts on 127.0.0.1 (free port) and stops after its test.
+
+Import them into a conftest (`from tests.fakes.fixtures import *  # noqa: F403`) or a test module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.anthropic_server import FakeClaude
+from tests.fakes.catalog_servers import FakeGoogleBooks, FakeOpenLibrary
+from tests.fakes.textract_server import FakeTextract
+
+FAKE_AWS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+
+__all__ = [
+    "FAKE_AWS",
+    "aws_session",
+    "fake_claude",
+    "fake_googlebooks",
+    "fake_openlibrary",
+    "fake_textract",
+    "moto_server",
+    "textract_client",
+]
+
+
+@pytest.fixture
+def fake_claude() -> Iterator[FakeClaude]:
+    with FakeClaude() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_textract() -> Iterator[FakeTextract]:
+    with FakeTextract() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_openlibrary() -> Iterator[FakeOpenLibrary]:
+    with FakeOpenLibrary() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_googlebooks() -> Iterator[FakeGoogleBooks]:
+    with FakeGoogleBooks() as server:
+        yield server
+
+
+@pytest.fixture
+def aws_session():
+    """A boto3 session with fixed fake credentials: nothing is read from the machine's AWS config."""
+    import boto3
+
+    return boto3.Session(**FAKE_AWS)
+
+
+@pytest.fixture
+def textract_client(fake_textract, aws_session):
+    """A Textract client built the way production builds it (botocore retries off), aimed at the fake."""
+    from workers.textract.textract import make_textract_client
+
+    return make_textract_client(endpoint_url=fake_textract.url, session=aws_session, read_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's server on 127.0.0.1, free port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
