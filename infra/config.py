@@ -26,9 +26,7 @@ MiB = 1024 * 1024
 
 
 class _CamelModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
 
 class WorkerTuning(_CamelModel):
@@ -130,6 +128,14 @@ class BookImgConfig(_CamelModel):
     notify_emails: list[str] = Field(default_factory=list)
     notify_webhooks: list[str] = Field(default_factory=list)
 
+    # HTTP API, WebSocket API and web page (infra/api.py, infra/realtime.py, infra/web.py)
+    api_auth: Literal["none", "apiKey", "jwt"] = "none"
+    api_key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    jwt_issuer: str | None = None
+    jwt_audience: list[str] = Field(default_factory=list)
+    websocket_stage: str = Field(default="live", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    web: bool = True
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -177,6 +183,10 @@ class BookImgConfig(_CamelModel):
             profiles[name] = ProfileConfig(**{"model": model, "prompt": name, **fields})
         object.__setattr__(self, "claude_model", model)
         object.__setattr__(self, "profiles", profiles)
+        if self.api_auth == "apiKey" and not self.api_key_sha256:
+            raise ValueError("apiAuth 'apiKey' needs apiKeySha256 (the hex SHA-256 of the key, never the key)")
+        if self.api_auth == "jwt" and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError("apiAuth 'jwt' needs jwtIssuer and jwtAudience")
         if self.catalog == "local" and not self.catalog_uri:
             raise ValueError("catalog 'local' needs catalogUri (a CSV path, or s3://bucket/key)")
         return self

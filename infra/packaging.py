@@ -78,9 +78,13 @@ def platform_tags(arch: str) -> list[str]:
     return [f"manylinux2014_{tag}", f"manylinux_2_28_{tag}", f"manylinux_2_34_{tag}"]
 
 
+EDGE_WORKERS: tuple[str, ...] = ("api", "realtime")
+"""Functions outside the queue pipeline: the HTTP API and the WebSocket API (handlers + notifier)."""
+
+
 def requirements_file(worker: str) -> Path:
-    if worker not in STAGES:
-        raise ValueError(f"unknown worker {worker!r}; expected one of {STAGES}")
+    if worker not in (*STAGES, *EDGE_WORKERS):
+        raise ValueError(f"unknown worker {worker!r}; expected one of {(*STAGES, *EDGE_WORKERS)}")
     return REQUIREMENTS_DIR / f"{worker}.txt"
 
 
@@ -200,10 +204,11 @@ def build_package(
         partial = Path(tmp) / "package.zip"
         _, unzipped = write_deterministic_zip(staging, partial)
         if unzipped > UNZIPPED_LIMIT:
-            raise RuntimeError(
-                f"{worker} package is {unzipped / 2**20:.0f} MB unzipped, over Lambda's 250 MB limit"
-            )
+            raise RuntimeError(f"{worker} package is {unzipped / 2**20:.0f} MB unzipped, over Lambda's 250 MB limit")
         os.replace(partial, zip_path)  # atomic: a cached zip is always complete
+    for stale in build_dir.glob(f"{worker}-{runtime}-{arch}-*.zip"):
+        if stale != zip_path:  # superseded builds of the same worker and target
+            stale.unlink(missing_ok=True)
     return zip_path
 
 

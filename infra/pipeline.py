@@ -171,9 +171,17 @@ def bedrock_model_arns(cfg: BookImgConfig) -> list[str]:
     return sorted(dict.fromkeys(arns))
 
 
-def ssm_parameter_arn(cfg: BookImgConfig, parameter: str) -> str:
-    account = cfg.account_id or "*"
-    return f"arn:{cfg.partition}:ssm:{cfg.effective_region}:{account}:parameter/{parameter.lstrip('/')}"
+def anthropic_key_statement(cfg: BookImgConfig, name: str) -> PolicyStatement:
+    """Read access to the one secret holding the Anthropic key. As in workers/common/secrets.py,
+    a name starting with `/` is an SSM parameter; anything else is a Secrets Manager secret."""
+    p, region, account = cfg.partition, cfg.effective_region, cfg.account_id or "*"
+    if name.startswith("/"):
+        return PolicyStatement(
+            "ReadAnthropicKey", ["ssm:GetParameter"], [f"arn:{p}:ssm:{region}:{account}:parameter/{name[1:]}"]
+        )
+    # a secret's ARN ends in a random 6-character suffix after its name
+    arn = name if name.startswith("arn:") else f"arn:{p}:secretsmanager:{region}:{account}:secret:{name}-??????"
+    return PolicyStatement("ReadAnthropicKey", ["secretsmanager:GetSecretValue"], [arn])
 
 
 def s3_object_arn(cfg: BookImgConfig, uri: str) -> str | None:
@@ -214,19 +222,11 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
     if stage == "bedrock" and cfg.uses_bedrock:
         statements.append(PolicyStatement("InvokeClaude", ["bedrock:InvokeModel"], bedrock_model_arns(cfg)))
     if stage == "bedrock" and cfg.candidate_provider == "claude" and cfg.anthropic_api_key_parameter:
-        statements.append(
-            PolicyStatement(
-                "ReadAnthropicKey",
-                ["ssm:GetParameter"],
-                [ssm_parameter_arn(cfg, cfg.anthropic_api_key_parameter)],
-            )
-        )
+        statements.append(anthropic_key_statement(cfg, cfg.anthropic_api_key_parameter))
     if stage == "validation" and (catalog_arn := s3_object_arn(cfg, cfg.catalog_uri)):
         statements.append(PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn]))
     if cfg.kms_key_arn:
-        statements.append(
-            PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [cfg.kms_key_arn])
-        )
+        statements.append(PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [cfg.kms_key_arn]))
     return statements
 
 
@@ -264,12 +264,10 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
             "MAX_IMAGE_PIXELS": str(cfg.max_image_pixels),
         }
     elif stage == "textract":
+        # the image's bucket and key arrive in the message; the engine is all it is told
         env |= {
-            "UPLOADS_BUCKET": refs.uploads_bucket,
             "OCR_ENGINE": cfg.ocr_engine,
             "OCR_MAX_SIDE": str(cfg.ocr_max_side) if cfg.ocr_max_side else None,
-            "MAX_IMAGE_PIXELS": str(cfg.max_image_pixels),
-            "TEXTRACT_USD_PER_PAGE": str(prices.textract_usd_per_page),
         }
     elif stage == "bedrock":
         env |= {
@@ -278,11 +276,9 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
             "PROFILES": cfg.profiles_json(),
             "ANTHROPIC_API_KEY_PARAMETER": cfg.anthropic_api_key_parameter,
             "ANTHROPIC_BASE_URL": cfg.anthropic_base_url,
-            "CLAUDE_USD_PER_MTOK_INPUT": str(prices.claude_usd_per_mtok_input),
-            "CLAUDE_USD_PER_MTOK_OUTPUT": str(prices.claude_usd_per_mtok_output),
         }
     elif stage == "validation":
-        # validation writes the final result, cost breakdown included: it needs every price
+        # validation writes the final result and prices the whole job, so it alone gets the prices
         env |= {
             "CATALOG": cfg.catalog,
             "CATALOG_URI": cfg.catalog_uri,
@@ -369,8 +365,21 @@ class BookImgPipeline(pulumi.ComponentResource):
             name=f"{base}-jobs",
             billing_mode="PAY_PER_REQUEST",
             hash_key="pk",
-            attributes=[aws.dynamodb.TableAttributeArgs(name="pk", type="S")],
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(name="pk", type="S"),
+                # the HTTP API lists a caller's jobs newest first (sparse: only API-made jobs have an owner)
+                aws.dynamodb.TableAttributeArgs(name="owner", type="S"),
+                aws.dynamodb.TableAttributeArgs(name="created_at", type="S"),
+            ],
+            global_secondary_indexes=[
+                aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                    name="by_owner", hash_key="owner", range_key="created_at", projection_type="ALL"
+                )
+            ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
+            # every change of a job feeds the WebSocket notifier (infra/realtime.py)
+            stream_enabled=True,
+            stream_view_type="NEW_AND_OLD_IMAGES",
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             opts=child,
         )
@@ -384,12 +393,18 @@ class BookImgPipeline(pulumi.ComponentResource):
         )
         for i, email in enumerate(cfg.notify_emails):
             aws.sns.TopicSubscription(
-                f"{base}-results-email-{i}", topic=self.results_topic.arn, protocol="email", endpoint=email,
+                f"{base}-results-email-{i}",
+                topic=self.results_topic.arn,
+                protocol="email",
+                endpoint=email,
                 opts=child,
             )
         for i, url in enumerate(cfg.notify_webhooks):
             aws.sns.TopicSubscription(
-                f"{base}-results-webhook-{i}", topic=self.results_topic.arn, protocol=url.split(":", 1)[0], endpoint=url,
+                f"{base}-results-webhook-{i}",
+                topic=self.results_topic.arn,
+                protocol=url.split(":", 1)[0],
+                endpoint=url,
                 opts=child,
             )
         self.alarm_topic_arn = self._alarm_topic(base, cfg, child)

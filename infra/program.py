@@ -13,9 +13,7 @@ from infra.pipeline import BookImgPipeline
 def build_packages(cfg: BookImgConfig) -> dict[str, WorkerPackage]:
     """Each worker's code: built zips, or bare source when `buildPackages` is false (no pip)."""
     return {
-        stage: worker_package(
-            stage, build=cfg.build_packages, arch=cfg.lambda_architecture, runtime=cfg.lambda_runtime
-        )
+        stage: worker_package(stage, build=cfg.build_packages, arch=cfg.lambda_architecture, runtime=cfg.lambda_runtime)
         for stage in STAGES
     }
 

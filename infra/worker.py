@@ -45,9 +45,7 @@ class PolicyStatement:
 
 def policy_document(statements: Sequence[PolicyStatement]) -> pulumi.Output[str]:
     """An IAM policy JSON whose resource ARNs may still be unresolved outputs."""
-    return pulumi.Output.json_dumps(
-        {"Version": "2012-10-17", "Statement": [s.to_policy() for s in statements]}
-    )
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [s.to_policy() for s in statements]})
 
 
 @dataclass(frozen=True)
@@ -139,9 +137,7 @@ class Worker(pulumi.ComponentResource):
             timeout=function.timeout,
             memory_size=function.memory_size,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(function.environment)),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=self.log_group.name
-            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=self.log_group.name),
             **code_args,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group]),
         )

@@ -161,9 +161,7 @@ class FakeClaude(FakeServer):
             content = [{"type": "text", "text": "I see some books."}]
             stop_reason = "end_turn"
         else:
-            tool_input = (
-                self.responder(body) if stop_reason == "tool_use" else {"books": [{"title": "The Hob"}]}
-            )
+            tool_input = self.responder(body) if stop_reason == "tool_use" else {"books": [{"title": "The Hob"}]}
             content = [
                 {
                     "type": "tool_use",

@@ -80,7 +80,7 @@ class FakeServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=type(self).__name__, daemon=True
+            target=lambda: self._httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True
         )
         self._thread.start()
         return self

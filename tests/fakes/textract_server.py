@@ -120,9 +120,7 @@ def blocks_for(lines: list[FakeLine]) -> list[dict]:
 
 
 class TokenBucket:
-    def __init__(
-        self, rate_per_s: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, rate_per_s: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
         self.rate, self.capacity, self.clock = rate_per_s, burst or rate_per_s, clock
         self.tokens, self.stamp = self.capacity, clock()
         self._lock = threading.Lock()

@@ -126,7 +126,9 @@ class Deployment:
 
     def policy_of(self, stage: str) -> dict[str, Any]:
         role = self.role_of(stage)
-        policies = [p for p in self.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.outputs["name"]]
+        policies = [
+            p for p in self.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.outputs["name"]
+        ]
         assert len(policies) == 1, "one inline policy per role"
         return json.loads(policies[0].inputs["policy"])
 

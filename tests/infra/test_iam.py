@@ -113,7 +113,9 @@ def test_bedrock_grants_follow_region_account_and_per_profile_models(deploy):
 
 def test_offline_providers_drop_textract_and_bedrock_permissions(deploy):
     # Given the embedded providers (RapidOCR, offline candidates, local catalog)
-    stack = deploy({"ocrEngine": "rapidocr", "candidateProvider": "offline", "catalog": "local", "catalogUri": "/data/books.csv"})
+    stack = deploy(
+        {"ocrEngine": "rapidocr", "candidateProvider": "offline", "catalog": "local", "catalogUri": "/data/books.csv"}
+    )
     # Then no worker may call Textract or Bedrock, and nothing is granted on "*"
     assert actions(stack.policy_of("textract")) == EXPECTED_ACTIONS["textract"] - {"textract:DetectDocumentText"}
     assert actions(stack.policy_of("bedrock")) == EXPECTED_ACTIONS["bedrock"] - {"bedrock:InvokeModel"}
@@ -145,3 +147,14 @@ def test_kms_encrypted_buckets_grant_the_key_to_workers(deploy):
     stack = deploy({"kmsKeyArn": key})
     for stage in STAGES:
         assert grants(stack.policy_of(stage), "kms:GenerateDataKey") == [key]
+
+
+def test_an_anthropic_key_in_secrets_manager_grants_reading_that_secret_only(deploy):
+    stack = deploy(
+        {"claudeClient": "anthropic", "anthropicApiKeyParameter": "bookimg/anthropic", "accountId": "111122223333"}
+    )
+    policy = stack.policy_of("bedrock")
+    assert grants(policy, "secretsmanager:GetSecretValue") == [
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bookimg/anthropic-??????"
+    ]
+    assert "ssm:GetParameter" not in actions(policy)

@@ -109,7 +109,7 @@ def _fake_pip(calls):
     return run
 
 
-def test_builds_are_cached_by_a_hash_of_their_inputs(tmp_path):
+def test_builds_are_cached_by_a_hash_of_their_inputs(tmp_path, monkeypatch):
     calls: list[list[str]] = []
     runner = _fake_pip(calls)
     # Given a first build
@@ -120,8 +120,13 @@ def test_builds_are_cached_by_a_hash_of_their_inputs(tmp_path):
     # but another architecture is another package
     other = packaging.build_package("ingest", arch="arm64", build_dir=tmp_path, runner=runner)
     assert other != first and len(calls) == 2
+    # and a change of inputs rebuilds, replacing the superseded zip of that target
+    monkeypatch.setattr(packaging, "input_hash", lambda *a, **k: "f" * 64)
+    rebuilt = packaging.build_package("ingest", arch="x86_64", build_dir=tmp_path, runner=runner)
+    assert len(calls) == 3
+    assert sorted(tmp_path.glob("*.zip")) == sorted([rebuilt, other])
     # and the zip holds the dependencies and the worker's source, not console scripts
-    with zipfile.ZipFile(first) as archive:
+    with zipfile.ZipFile(rebuilt) as archive:
         names = set(archive.namelist())
     assert "fakedep/__init__.py" in names
     assert "workers/common/settings.py" in names

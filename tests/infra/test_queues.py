@@ -108,7 +108,9 @@ def test_alarms_notify_a_configured_topic_instead_of_creating_one(deploy):
 def test_alarm_emails_subscribe_to_the_alarm_topic(deploy):
     stack = deploy({"alarmEmails": ["ops@example.com"]})
     (sub,) = [
-        s for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription") if s.inputs["endpoint"] == "ops@example.com"
+        s
+        for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["endpoint"] == "ops@example.com"
     ]
     assert sub.inputs["protocol"] == "email"
     assert sub.inputs["topic"] == stack.outputs["alarm_topic_arn"]

@@ -120,3 +120,13 @@ def test_results_topic_is_encrypted_and_subscribes_configured_emails_and_webhook
 def test_embedded_stack_buckets_can_be_destroyed_with_their_objects(deploy):
     stack = deploy({"embedded": True})
     assert all(b.inputs["forceDestroy"] is True for b in stack.of_type("aws:s3/bucket:Bucket"))
+
+
+def test_a_loopback_http_webhook_is_subscribed_over_http_for_the_embedded_stack(deploy):
+    stack = deploy({"notifyWebhooks": ["http://127.0.0.1:8765/hook"]})
+    (sub,) = [
+        s
+        for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["endpoint"] == "http://127.0.0.1:8765/hook"
+    ]
+    assert sub.inputs["protocol"] == "http"

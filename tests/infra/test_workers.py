@@ -60,7 +60,7 @@ def test_default_worker_sizes(default_stack):
 
 def test_each_function_logs_to_its_own_log_group_with_retention(default_stack):
     groups = {g.outputs["name"]: g for g in default_stack.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    for stage, function in default_stack.functions.items():
+    for function in default_stack.functions.values():
         name = f"/aws/lambda/{function.outputs['name']}"
         assert function.inputs["loggingConfig"]["logGroup"] == name
         assert groups[name].inputs["retentionInDays"] == 14

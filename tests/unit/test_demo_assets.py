@@ -104,9 +104,7 @@ def test_shelf_has_books_missing_from_the_catalog(catalog: list[dict[str, str]])
 def test_generator_reproduces_shipped_files(tmp_path: Path) -> None:
     make_demo.generate(tmp_path)
     for name in ("catalog.csv", "shelf_truth.csv"):
-        assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), (
-            f"{name} differs: re-run the generator"
-        )
+        assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), f"{name} differs: re-run the generator"
     for name in ("shelf.jpg", "cover.jpg"):
         with Image.open(tmp_path / name) as new, Image.open(DEMO / name) as old:
             assert new.size == old.size

@@ -6,10 +6,12 @@ schema, forced with `tool_choice`, and its input validated by pydantic. The fixe
 the OCR lines change per photo.
 
 Retries: the SDK's own retries are off (`max_retries=0` in `make_claude_client`) so our backoff is
-the only layer and honours `retry-after`. Output that does not fit the schema is not retried (at
-temperature 0 the same prompt yields the same answer): it raises `InvalidModelOutput`, a
-`PermanentError` the worker may answer by falling back to the offline builder. An answer cut off at
-`max_tokens` is retried once with twice the budget, since a crowded shelf can need more.
+the only layer and honours `retry-after`; a `retry-after` longer than `max_wait` is raised at once
+(as `ThrottledError` with that hint) rather than slept through inside the Lambda. Output that does
+not fit the schema is not retried (at temperature 0 the same prompt yields the same answer): it
+raises `InvalidModelOutput`, a `PermanentError` the worker may answer by falling back to the
+offline builder. An answer cut off at `max_tokens` is retried once with twice the budget, since a
+crowded shelf can need more.
 
 `anthropic` is imported only inside the functions that use it: importing it costs ~1.5 s of cold start.
 """
@@ -43,6 +45,14 @@ class InvalidModelOutput(PermanentError):
     """Claude answered, but not with a `record_books` call that fits the schema."""
 
 
+class _StopRetrying(Exception):
+    """Carries a retryable error out of `call_with_backoff` when its wait is too long to sleep through."""
+
+    def __init__(self, error: RetryableError):
+        super().__init__(str(error))
+        self.error = error
+
+
 # --- the tool's schema -------------------------------------------------------------------------
 
 
@@ -53,16 +63,10 @@ class BookRecord(BaseModel):
 
     title: str | None = Field(default=None, description="Title as printed, corrected for obvious OCR errors")
     author: str | None = Field(default=None, description="Author(s) as printed, e.g. 'J. R. R. Tolkien'")
-    tag: str | None = Field(
-        default=None, description="Library call number on the spine label, e.g. '823 TOL'"
-    )
+    tag: str | None = Field(default=None, description="Library call number on the spine label, e.g. '823 TOL'")
     isbn: str | None = Field(default=None, description="ISBN only if one is printed; never invent one")
-    evidence: list[int] = Field(
-        default_factory=list, description="Ids of every OCR line that belongs to this book"
-    )
-    confidence: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="How sure you are this is one real book"
-    )
+    evidence: list[int] = Field(default_factory=list, description="Ids of every OCR line that belongs to this book")
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0, description="How sure you are this is one real book")
 
     @field_validator("confidence", mode="before")
     @classmethod
@@ -269,9 +273,7 @@ def tool_input_of(response: Any) -> Any:
     for block in getattr(response, "content", None) or []:
         if getattr(block, "type", None) == "tool_use" and getattr(block, "name", None) == TOOL_NAME:
             return block.input
-    raise InvalidModelOutput(
-        f"Claude answered without calling {TOOL_NAME} (stop_reason={response.stop_reason})"
-    )
+    raise InvalidModelOutput(f"Claude answered without calling {TOOL_NAME} (stop_reason={response.stop_reason})")
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -314,17 +316,13 @@ def map_anthropic_error(exc: Exception, *, provider: str = "claude") -> Exceptio
     if status == 408:
         return ProviderTimeoutError(f"Claude timed out: {detail}", retry_after=retry_after, provider=provider)
     if status >= 500 or status == 409:
-        return ProviderUnavailableError(
-            f"Claude unavailable: {detail}", retry_after=retry_after, provider=provider
-        )
+        return ProviderUnavailableError(f"Claude unavailable: {detail}", retry_after=retry_after, provider=provider)
     if status in (
         401,
         403,
         404,
     ):  # credentials, permissions, model id: the deployment is wrong, not the photo
-        return ProviderUnavailableError(
-            f"Claude refused the deployment's request: {detail}", provider=provider
-        )
+        return ProviderUnavailableError(f"Claude refused the deployment's request: {detail}", provider=provider)
     return PermanentError(f"Claude rejected the request: {detail}: {exc.api_message or exc.message}")
 
 
@@ -351,9 +349,7 @@ def make_claude_client(
     import anthropic
 
     if kind == "anthropic":
-        return anthropic.Anthropic(
-            base_url=base_url, api_key=api_key, max_retries=max_retries, timeout=timeout
-        )
+        return anthropic.Anthropic(base_url=base_url, api_key=api_key, max_retries=max_retries, timeout=timeout)
     if kind == "bedrock":
         keys = {
             "aws_access_key": aws_access_key,
@@ -385,6 +381,7 @@ class ClaudeCandidateBuilder:
         attempts: int = 3,
         backoff_base: float = 1.0,
         backoff_cap: float = 20.0,
+        max_wait: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[RetryableError, float], None] | None = None,
     ):
@@ -394,7 +391,7 @@ class ClaudeCandidateBuilder:
         self.profiles = dict(profiles)
         self.provider = provider or ("claude-bedrock" if "Bedrock" in type(client).__name__ else "claude")
         self.attempts, self.backoff_base, self.backoff_cap = attempts, backoff_base, backoff_cap
-        self.sleep, self.on_retry = sleep, on_retry
+        self.max_wait, self.sleep, self.on_retry = max_wait, sleep, on_retry
 
     def profile_settings(self, profile: AnalysisProfile) -> ProfileSettings:
         """The profile's settings; `auto` stands in for a profile that is not configured."""
@@ -443,14 +440,25 @@ class ClaudeCandidateBuilder:
         )
 
     def _create(self, arguments: dict[str, Any]) -> Any:
-        return call_with_backoff(
-            lambda: self._create_once(arguments),
-            attempts=self.attempts,
-            base=self.backoff_base,
-            cap=self.backoff_cap,
-            sleep=self.sleep,
-            on_retry=self.on_retry,
-        )
+        def once() -> Any:
+            try:
+                return self._create_once(arguments)
+            except RetryableError as exc:
+                if exc.retry_after is not None and exc.retry_after > self.max_wait:
+                    raise _StopRetrying(exc) from exc
+                raise
+
+        try:
+            return call_with_backoff(
+                once,
+                attempts=self.attempts,
+                base=self.backoff_base,
+                cap=self.backoff_cap,
+                sleep=self.sleep,
+                on_retry=self.on_retry,
+            )
+        except _StopRetrying as stop:
+            raise stop.error from stop.error.__cause__
 
     def _create_once(self, arguments: dict[str, Any]) -> Any:
         import anthropic

@@ -91,12 +91,16 @@ def candidate_from_text(
 
 # --- geometry: which lines belong to the same book ------------------------------------------------
 
-SIDE_BY_SIDE = 1.3
-"""Lines of one spine sit closer than this many text heights apart; the next book's text is further."""
-ALONG_GAP = 0.5
+SIDE_BY_SIDE = 1.15
+"""Parallel lines of one spine sit closer than this many text heights apart; the next book's are further."""
+COLLINEAR = 0.5
+"""Lines whose axes are closer than this many text heights are pieces of one line of text on one spine."""
+ALONG_GAP = 1.0
 """Lines further apart along the spine than this share of the longer line belong to different books."""
-LABEL_REACH = 4.0
-"""A call-number label sits at most this many text heights below the end of its spine's text."""
+LABEL_REACH = 12.0
+"""A call-number label sits at the foot of the spine, at most this many text heights below its text."""
+LABEL_OFFSET = 2.0
+"""A label may sit this many text heights to the side of the spine text's axis (text is off-centre)."""
 
 
 @dataclass(frozen=True)
@@ -156,13 +160,18 @@ def _same_book(a: Segment, b: Segment) -> bool:
         return False
     height = max(a.thickness, b.thickness)
     gap = abs(a.along(b.cx, b.cy)) - (a.length + b.length) / 2
-    return a.across(b.cx, b.cy) < SIDE_BY_SIDE * height and gap < ALONG_GAP * max(a.length, b.length)
+    across = a.across(b.cx, b.cy)
+    if across < COLLINEAR * height:
+        return gap < max(ALONG_GAP * max(a.length, b.length), 6 * height)
+    return across < SIDE_BY_SIDE * height and gap < 0
 
 
 def _is_label(s: Segment) -> bool:
     """A call-number sticker: a short line that reads as a call number, or a short horizontal fragment."""
     text = s.line.text.strip()
-    return find_call_number(f"x {text}") is not None or (not s.vertical and len(text) <= 8)
+    if len(text) <= 16 and find_call_number(f"x {text}") is not None:
+        return True
+    return not s.vertical and len(text) <= 8
 
 
 class _Groups:
@@ -190,7 +199,7 @@ class _Groups:
 def group_lines(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
     """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine."""
     segments = [segment(line) for line in lines]
-    labels = {i for i, s in enumerate(segments) if _is_label(s) and not _long_vertical(s)}
+    labels = {i for i, s in enumerate(segments) if _is_label(s)}
     groups = _Groups(len(segments))
     bodies = [i for i in range(len(segments)) if i not in labels]
     for n, i in enumerate(bodies):
@@ -204,27 +213,24 @@ def group_lines(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
     return [_reading_order([segments[i] for i in members]) for members in groups.members()]
 
 
-def _long_vertical(s: Segment) -> bool:
-    return s.vertical and s.length > 3 * s.thickness
-
-
 def _spine_above(label: Segment, spines: list[Segment], indices: list[int]) -> int | None:
     """The vertical spine stroke whose axis passes through the label and ends just above it."""
-    best, best_gap = None, math.inf
+    best, best_cost = None, math.inf
     for index, spine in zip(indices, spines, strict=True):
         if not spine.vertical:
             continue
         reach = LABEL_REACH * spine.thickness
         beyond = spine.along(label.cx, label.cy) - spine.length / 2
-        inline = spine.across(label.cx, label.cy) < spine.thickness * 1.2
-        if inline and -spine.length / 2 < beyond < min(reach, best_gap):
-            best, best_gap = index, beyond
+        offset = spine.across(label.cx, label.cy)
+        cost = offset + 0.1 * beyond
+        if offset < LABEL_OFFSET * spine.thickness and -spine.length / 2 < beyond < reach and cost < best_cost:
+            best, best_cost = index, cost
     return best
 
 
 def _reading_order(segments: list[Segment]) -> list[OcrLine]:
     """Spine strokes left to right (each top to bottom), labels last: title, author, then call number."""
-    labels = [s for s in segments if _is_label(s) and not _long_vertical(s)]
+    labels = [s for s in segments if _is_label(s)]
     body = [s for s in segments if s not in labels]
     if body and body[0].vertical:
         body.sort(key=lambda s: (round(s.cx / max(s.thickness, 1e-4)), s.cy))

@@ -14,9 +14,7 @@ class LookupCache:
 
     _MISSING = object()
 
-    def __init__(
-        self, maxsize: int = 1024, ttl: float | None = None, clock: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, maxsize: int = 1024, ttl: float | None = None, clock: Callable[[], float] = time.monotonic):
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize, self.ttl, self.clock = maxsize, ttl, clock

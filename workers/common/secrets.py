@@ -73,10 +73,11 @@ class SecretReader:
     def get(self, name: str, *, max_age: int | None = None) -> str:
         age = self.max_age if max_age is None else max_age
         try:
+            # Powertools applies max_age when storing, so a fresh read must be forced explicitly.
             if is_ssm_name(name):
-                value = self._ssm_provider().get(name, max_age=age, decrypt=True)
+                value = self._ssm_provider().get(name, max_age=age, decrypt=True, force_fetch=age <= 0)
             else:
-                value = self._secrets_provider().get(name, max_age=age)
+                value = self._secrets_provider().get(name, max_age=age, force_fetch=age <= 0)
         except Exception as exc:
             raise map_secret_error(name, exc) from None  # the chain could carry request data: drop it
         if isinstance(value, bytes):

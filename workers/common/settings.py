@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     openlibrary_url: str = "https://openlibrary.org"
     googlebooks_url: str = "https://www.googleapis.com/books/v1"
 
+    # HTTP API and WebSocket API (workers/api, workers/realtime)
+    connections_table: str = ""
+    websocket_callback_url: str = ""  # https://{api}.execute-api.{region}.amazonaws.com/{stage}
+    api_auth: Literal["none", "apiKey", "jwt"] = "none"
+    api_key_sha256: str = ""  # hex SHA-256 of the API key; the key itself is never configured
+    upload_url_ttl_s: int = 900
+    websocket_connection_ttl_s: int = 3 * 60 * 60  # API Gateway closes WebSocket connections after 2 h
+
     # list prices for the cost breakdown (USD)
     textract_usd_per_page: float = 0.0015
     claude_usd_per_mtok_input: float = 1.0

@@ -1,11 +1,12 @@
 """Amazon Textract behind `OcrEngine`: one synchronous `DetectDocumentText` call per photo.
 
-Retries live in one place, ours: the boto3 client should be built with botocore retries off
-(`make_textract_client` does: standard mode, `max_attempts=1`). Botocore's standard mode would retry
-`ProvisionedThroughputExceededException` itself, and its attempts would multiply with ours and with
-SQS redeliveries (3 x 4 x 5 = 60 calls for one photo under throttling) while hiding the throttling from
-our logs and metrics. Our `call_with_backoff` uses full jitter, has a small in-invocation budget, and
-then raises a typed `ThrottledError` so the queue redelivers the message later.
+Retries live in one place, ours: build the boto3 client with botocore retries off, as
+`make_textract_client` does (`total_max_attempts=1`; botocore's `max_attempts` counts *retries*, so
+`max_attempts=1` would still retry once). Botocore's standard mode would otherwise retry
+`ProvisionedThroughputExceededException` and read timeouts itself; its attempts would multiply with
+ours and with SQS redeliveries (4 x 4 x 5 = 80 calls for one photo under throttling) and hide the
+throttling from our logs. Our `call_with_backoff` uses full jitter within a small in-invocation
+budget, then raises a typed `ThrottledError` so the queue redelivers the message later.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def make_textract_client(
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
@@ -113,11 +114,7 @@ def prepare_image(image: bytes, *, max_bytes: int = SYNC_MAX_BYTES, max_side: in
 
     try:
         with Image.open(io.BytesIO(image)) as img:
-            if (
-                sniff_format(image) in PASS_THROUGH_FORMATS
-                and len(image) <= max_bytes
-                and max(img.size) <= max_side
-            ):
+            if sniff_format(image) in PASS_THROUGH_FORMATS and len(image) <= max_bytes and max(img.size) <= max_side:
                 return image
             img.load()
             exif = img.info.get("exif")

@@ -39,7 +39,7 @@ def make_catalog(settings: Settings) -> Catalog:
         return GoogleBooksCatalog(settings.googlebooks_url)
     from workers.validation.local_catalog import LocalCatalog
 
-    return LocalCatalog.from_csv(_local_catalog_path(settings.catalog_uri), columns=settings.catalog_columns or None)
+    return LocalCatalog.from_csv(_local_catalog_path(settings.catalog_uri), column_map=settings.catalog_columns or None)
 
 
 @lru_cache(maxsize=1)

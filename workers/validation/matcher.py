@@ -12,7 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -20,10 +20,9 @@ from rapidfuzz import fuzz, process
 from models import Book, Candidate, Unidentified
 from workers.validation.catalog_base import Catalog, CatalogBook, CatalogQuery
 
-STOPWORDS = frozenset(
-    """a al als amb an and as at d de del dels des di du e el els en et for from i in l la las le les lo los
-    o of on per por que s the to un una uno y con para sus su se na no n""".split()
-)
+_STOPWORD_TEXT = """a al als amb an and as at d de del dels des di du e el els en et for from i in l la las le les
+lo los o of on per por que s the to un una uno y con para sus su se na no n"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 SEARCH_LIMIT = 20
 FUZZY_CUTOFF = 80.0
 
@@ -123,16 +122,20 @@ class Reading:
             digits=frozenset(digits),
         )
 
-    def has(self, word: str) -> float:
-        """1.0 if the word was read, partial credit for an OCR-garbled or run-together reading of it."""
+    def match(self, word: str) -> tuple[float, str]:
+        """How well a catalog word was read (1.0 exact, partial credit for an OCR-garbled or
+        run-together reading) and which spine word read it."""
         if word in self.words:
-            return 1.0
+            return 1.0, word
         if len(word) < 4:
-            return 0.0
+            return 0.0, ""
         if len(word) >= 5 and word in self.compact:
-            return 0.9
+            return 0.9, word
         best = process.extractOne(word, self.word_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-        return best[1] / 100.0 if best else 0.0
+        return (best[1] / 100.0, best[0]) if best else (0.0, "")
+
+    def has(self, word: str) -> float:
+        return self.match(word)[0]
 
 
 # --- evidence, in nats ----------------------------------------------------------------------------
@@ -145,6 +148,10 @@ Weigh = Callable[[str], float]
 
 MISSING_TITLE_COST = 0.25
 """Share of a main-title word's weight lost when it is not read: spines are cut, glare hides words."""
+MISSING_TITLE_CAP = 4.0
+"""A spine showing only its label misses every title word; past a word or two, missing says little more."""
+FORENAME_WEIGHT = 0.5
+"""Forenames tell apart authors who share a surname (Edward and Dylan Thomas), but are often initials."""
 SUBTITLE_WEIGHT = 0.5
 """Subtitles are rarely printed on spines, and their words are generic ('with answers', 'una guía')."""
 SERIES_WEIGHT = 0.5
@@ -157,6 +164,8 @@ CODE_CONTRADICTS = -20.0
 CLASS_CONTRADICTS = -3.0
 ISBN_AGREES = 15.0
 TYPICAL_IDF = 6.0
+UNEXPLAINED_COST = 0.5
+"""Share of a spine word's weight charged to a book that leaves unexplained a word a rival explains."""
 
 
 def default_weight(word: str) -> float:
@@ -170,29 +179,35 @@ class Evidence:
     author: float
     tag: float
     isbn: float
+    unexplained: float = 0.0
+    explained: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total(self) -> float:
-        return self.title + self.author + self.tag + self.isbn
+        return self.title + self.author + self.tag + self.isbn + self.unexplained
 
 
-def _weighted(words: Iterable[str], reading: Reading, weigh: Weigh) -> tuple[float, float]:
-    """(weight read, weight missed) of a word list."""
+def _weighted(
+    words: Iterable[str], reading: Reading, weigh: Weigh, explained: dict[str, float] | None = None
+) -> tuple[float, float]:
+    """(weight read, weight missed) of a word list; notes in `explained` which spine words it read."""
     read = missed = 0.0
     for word in words:
-        hit = reading.has(word)
+        hit, spine_word = reading.match(word)
         read += weigh(word) * hit
         missed += weigh(word) * (1.0 - hit)
+        if explained is not None and hit >= 0.8:
+            explained[spine_word] = max(explained.get(spine_word, 0.0), weigh(word))
     return read, missed
 
 
-def _title_evidence(p: BookProfile, reading: Reading, weigh: Weigh) -> float:
-    main_read, main_missed = _weighted(p.main_title, reading, weigh)
-    rest_read, _ = _weighted((w for w in p.title if w not in p.main_title), reading, weigh)
+def _title_evidence(p: BookProfile, reading: Reading, weigh: Weigh, explained: dict[str, float]) -> float:
+    main_read, main_missed = _weighted(p.main_title, reading, weigh, explained)
+    rest_read, _ = _weighted((w for w in p.title if w not in p.main_title), reading, weigh, explained)
     seen = set(p.title) | set(p.surnames)
-    series_read, _ = _weighted((w for w in p.series if w not in seen), reading, weigh)
+    series_read, _ = _weighted((w for w in p.series if w not in seen), reading, weigh, explained)
     raw = main_read + SUBTITLE_WEIGHT * rest_read + SERIES_WEIGHT * series_read
-    return _saturate(raw) - MISSING_TITLE_COST * main_missed
+    return _saturate(raw) - min(MISSING_TITLE_COST * main_missed, MISSING_TITLE_CAP)
 
 
 def _saturate(nats: float) -> float:
@@ -232,20 +247,44 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None) -> fl
 
 def evidence(reading: Reading, spine_tag: str | None, book: CatalogBook, weigh: Weigh) -> Evidence:
     p = profile(book)
-    author_read, _ = _weighted(p.surnames, reading, weigh)
+    explained: dict[str, float] = {}
+    author_read, _ = _weighted(p.surnames, reading, weigh, explained)
+    forename_read, _ = _weighted((w for w in p.forenames if len(w) > 2), reading, weigh, explained)
     return Evidence(
-        title=_title_evidence(p, reading, weigh),
-        author=author_read,
+        title=_title_evidence(p, reading, weigh, explained),
+        author=author_read + FORENAME_WEIGHT * forename_read,
         tag=_tag_evidence(p, reading, spine_tag),
         isbn=ISBN_AGREES if p.isbn and p.isbn in reading.digits else 0.0,
+        explained=explained,
     )
+
+
+def with_competition(evidences: list[Evidence]) -> tuple[list[Evidence], float]:
+    """Charge each book for spine words another candidate book explains and it does not.
+
+    'THE HUNGER GAMES MOCKINGJAY' is read whole by the volume 'Mockingjay' (series + title), while
+    'The Hunger games' leaves 'mockingjay' unexplained. Words no candidate explains (publisher, noise)
+    charge everyone alike, so they are left out. 'Not in the catalog' explains nothing, so it is charged
+    for every word some candidate explains; the second value is that charge.
+    """
+    pool: dict[str, float] = {}
+    for ev in evidences:
+        for word, weight in ev.explained.items():
+            pool[word] = max(pool.get(word, 0.0), weight)
+    charged = [
+        replace(ev, unexplained=-UNEXPLAINED_COST * sum(w for word, w in pool.items() if word not in ev.explained))
+        for ev in evidences
+    ]
+    return charged, -UNEXPLAINED_COST * sum(pool.values())
 
 
 # --- one candidate: scores, posterior ------------------------------------------------------------
 
-NOT_IN_CATALOG = 8.0
-"""Score, in nats, of the hypothesis that the book is not in the catalog (or not a book at all)."""
-TEMPERATURE = 1.5
+NOT_IN_CATALOG = 12.0
+"""Score, in nats, of the hypothesis that the book is not in the catalog (or not a book at all), for a
+catalog of the size this was measured on (15k books); `not_in_catalog_score` scales it to other sizes."""
+REFERENCE_CATALOG_SIZE = 15_000
+TEMPERATURE = 2.0
 """Evidence words are not independent (title words co-occur), so nats are divided by this to calibrate."""
 MIN_POSTERIOR = 0.8
 
@@ -257,7 +296,16 @@ class Scored:
     posterior: float
 
 
-def _posteriors(scores: list[tuple[CatalogBook, Evidence]]) -> list[Scored]:
+def not_in_catalog_score(catalog: Catalog) -> float:
+    """Word weights are log-odds against the whole catalog (up to log N), so the bar they must clear
+    grows with log N too: naming one book out of 30 needs less evidence than one out of 15,000."""
+    size = len(catalog) if hasattr(catalog, "__len__") else 0
+    if size <= 0:
+        return NOT_IN_CATALOG
+    return NOT_IN_CATALOG * math.log(size + 1) / math.log(REFERENCE_CATALOG_SIZE + 1)
+
+
+def _posteriors(scores: list[tuple[CatalogBook, Evidence]], none: float = NOT_IN_CATALOG) -> list[Scored]:
     """Posterior of each distinct work against the others and against 'not in the catalog'.
 
     Copies of one work (same title and author) are one hypothesis, so duplicates do not split the mass.
@@ -267,9 +315,9 @@ def _posteriors(scores: list[tuple[CatalogBook, Evidence]]) -> list[Scored]:
         work = profile(book).work
         if work not in best or ev.total > best[work][1].total:
             best[work] = (book, ev)
-    top = max([NOT_IN_CATALOG, *(ev.total for _, ev in best.values())])
+    top = max([none, *(ev.total for _, ev in best.values())])
     mass = {work: math.exp((ev.total - top) / TEMPERATURE) for work, (_, ev) in best.items()}
-    norm = math.exp((NOT_IN_CATALOG - top) / TEMPERATURE) + sum(mass.values())
+    norm = math.exp((none - top) / TEMPERATURE) + sum(mass.values())
     ranked = [Scored(book, ev, mass[profile(book).work] / norm) for book, ev in scores]
     return sorted(ranked, key=lambda s: -s.evidence.total)
 
@@ -283,7 +331,8 @@ def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEAR
     weigh = getattr(catalog, "idf", None) or default_weight
     reading = Reading.of(candidate)
     books = catalog.search(query, limit=limit)
-    return _posteriors([(book, evidence(reading, candidate.tag, book, weigh)) for book in books])
+    evidences, none_charge = with_competition([evidence(reading, candidate.tag, book, weigh) for book in books])
+    return _posteriors(list(zip(books, evidences, strict=True)), not_in_catalog_score(catalog) + none_charge)
 
 
 # --- the whole photo: one assignment ---------------------------------------------------------------
@@ -314,9 +363,11 @@ class IdentifyOutcome:
 def _explain(scored: list[Scored]) -> str:
     if not scored:
         return "no catalog book shares its words"
+    closest = max(scored, key=lambda s: s.evidence.title + s.evidence.author)
+    if closest.evidence.tag <= CODE_CONTRADICTS / 2 and closest.evidence.title > 0:
+        book = closest.book
+        return f"the call number on the spine contradicts the closest title, '{book.title}' ({book.tag})"
     best = scored[0]
-    if best.evidence.tag <= CODE_CONTRADICTS / 2:
-        return f"call number on the spine contradicts the closest match ({best.book.tag})"
     return f"too uncertain: best match '{best.book.title}' at {best.posterior:.2f}"
 
 

@@ -202,13 +202,20 @@ class _OnlineCatalog:
         on_retry: Callable[[RetryableError, float], None] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        self._owns_http = http is None
         self.http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
         self.cache = cache if cache is not None else LookupCache(maxsize=2048, ttl=24 * 3600)
         self.attempts, self.backoff_base, self.backoff_cap = attempts, backoff_base, backoff_cap
         self.max_wait, self.sleep, self.on_retry = max_wait, sleep, on_retry
         self.http_calls = 0
 
+    def close(self) -> None:
+        """Close the HTTP client if this catalog created it (an injected one belongs to the caller)."""
+        if self._owns_http:
+            self.http.close()
+
     def search(self, query: CatalogQuery, *, limit: int = 10) -> list[CatalogBook]:
+        """Books that may match, best first; answers (empty ones too) come from the cache when seen before."""
         return self.cache.get_or_load(cache_key(self.name, query, limit), lambda: self._search(query, limit))
 
     def _search(self, query: CatalogQuery, limit: int) -> list[CatalogBook]:

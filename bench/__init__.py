@@ -1,0 +1,1 @@
+"""Benchmarks of identification quality and speed, runnable offline (`bookimg bench ...`)."""

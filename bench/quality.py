@@ -1,0 +1,128 @@
+"""Identification quality on labelled data: per-spine OCR text, and whole photos against a truth list.
+
+The spine benchmark feeds each row's OCR text through the same code the workers run (the offline
+builder's `candidate_from_text`, then `identify_books`), so the figures describe the product, not a
+re-implementation of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from models import Book
+from workers.bedrock.offline import candidate_from_text
+from workers.validation.catalog_base import CatalogBook
+from workers.validation.local_catalog import LocalCatalog
+from workers.validation.matcher import identify_books, isbn_digits, normalise
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "1", "yes")
+
+
+def _same_book(row: Mapping[str, str], book: CatalogBook) -> bool:
+    """The benchmark's notion of right: same title and author, or same ISBN."""
+    isbn = isbn_digits(row.get("isbn") or "")
+    if isbn and isbn == book.isbn:
+        return True
+    return normalise(row.get("title") or "") == normalise(book.title) and normalise(
+        row.get("author") or ""
+    ) == normalise(book.author)
+
+
+def _read_rows(path: str | Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def run_spine_benchmark(
+    spines_csv: str | Path, catalog_csv: str | Path, column_map: Mapping[str, str] | None = None
+) -> dict:
+    """spine_top1, spine_precision and spine_false_id_rate of the offline identification path.
+
+    Rows marked not_book are left out of everything; not_in_db rows count only against precision and
+    in the false-identification rate. Each spine is identified on its own, as a one-candidate photo.
+    """
+    started = time.perf_counter()
+    catalog = LocalCatalog.from_csv(catalog_csv, column_map)
+    build_seconds = time.perf_counter() - started
+    in_catalog = right = wrong_in_catalog = not_in_db = false_ids = 0
+    started = time.perf_counter()
+    for row in _read_rows(spines_csv):
+        if _flag(row.get("not_book")):
+            continue
+        absent = _flag(row.get("not_in_db"))
+        if not absent and not (row.get("title") or "").strip():
+            continue
+        candidate = candidate_from_text(row.get("ocr") or "")
+        outcome = identify_books([candidate], catalog)
+        found = outcome.identified[0].book if outcome.identified else None
+        if absent:
+            not_in_db += 1
+            false_ids += found is not None
+            continue
+        in_catalog += 1
+        if found is not None:
+            correct = _same_book(row, found)
+            right += correct
+            wrong_in_catalog += not correct
+    match_seconds = time.perf_counter() - started
+    identifications = right + wrong_in_catalog + false_ids
+    return {
+        "spine_top1": right / in_catalog if in_catalog else 0.0,
+        "spine_precision": right / identifications if identifications else 0.0,
+        "spine_false_id_rate": false_ids / not_in_db if not_in_db else 0.0,
+        "in_catalog_rows": in_catalog,
+        "not_in_db_rows": not_in_db,
+        "identified": identifications,
+        "correct": right,
+        "wrong_book": wrong_in_catalog,
+        "false_ids": false_ids,
+        "catalog_books": len(catalog),
+        "catalog_build_seconds": round(build_seconds, 3),
+        "match_ms_per_spine": round(1000 * match_seconds / max(in_catalog + not_in_db, 1), 2),
+    }
+
+
+def _key(title: str | None, author: str | None) -> tuple[str, str]:
+    return normalise(title or ""), normalise(author or "")
+
+
+def photo_scores(found: Sequence[Book], truth_csv: str | Path) -> dict:
+    """Precision, recall and F1 of the books found on a photo against its truth list (title, author).
+
+    Found books and truth rows are paired one to one on normalised title and author, so a book reported
+    twice counts once as right and once as wrong.
+    """
+    remaining: dict[tuple[str, str], int] = {}
+    truth_rows = _read_rows(truth_csv)
+    for row in truth_rows:
+        key = _key(row.get("title"), row.get("author"))
+        remaining[key] = remaining.get(key, 0) + 1
+    matched = 0
+    for book in found:
+        key = _key(book.title, book.author)
+        if remaining.get(key, 0) > 0:
+            remaining[key] -= 1
+            matched += 1
+    precision = matched / len(found) if found else 0.0
+    recall = matched / len(truth_rows) if truth_rows else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "found": len(found), "truth": len(truth_rows),
+            "matched": matched}
+
+
+def format_quality_table(result: Mapping[str, object]) -> str:
+    """A two-column plain-text table of a benchmark result, rates as percentages."""
+    rates = {"spine_top1", "spine_precision", "spine_false_id_rate", "precision", "recall", "f1"}
+    rows = [
+        (name, f"{value:.1%}" if name in rates and isinstance(value, float) else str(value))
+        for name, value in result.items()
+    ]
+    width = max((len(name) for name, _ in rows), default=0)
+    lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
+    lines += [f"{name.ljust(width)}  {value}" for name, value in rows]
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""`JobsWebSocketApi`: live progress for the page.
+
+- API Gateway WebSocket API, route selection `$request.body.action`, routes `$connect`,
+  `$disconnect` and `subscribe`, all proxied to one Lambda (`workers.realtime.handler`).
+- A connections table (TTL `expires_at`): connection -> subscribed jobs, GSI `by_job` for the reverse.
+- A notifier Lambda (`workers.realtime.notifier`) fed by the jobs table's DynamoDB stream: every status
+  change is posted to each subscribed connection through the `@connections` management API.
+Both functions may call `execute-api:ManageConnections` on this API's stage only.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import BookImgConfig
+from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_package
+from infra.worker import PolicyStatement
+
+ROUTE_KEYS = ("$connect", "$disconnect", "subscribe")
+ROUTE_SELECTION = "$request.body.action"
+JOB_INDEX = "by_job"
+ROUTES_HANDLER = "workers.realtime.handler.handler"
+NOTIFIER_HANDLER = "workers.realtime.notifier.handler"
+
+
+def management_endpoint(api_endpoint: str, stage: str) -> str:
+    """The `@connections` callback URL of a stage: `wss://{id}.execute-api.{region}.amazonaws.com` ->
+    `https://{id}.execute-api.{region}.amazonaws.com/{stage}` (`ws://` -> `http://` for a local gateway)."""
+    scheme, _, rest = api_endpoint.partition("://")
+    return f"{'https' if scheme == 'wss' else 'http'}://{rest.rstrip('/')}/{stage}"
+
+
+class JobsWebSocketApi(pulumi.ComponentResource):
+    api: aws.apigatewayv2.Api
+    stage: aws.apigatewayv2.Stage
+    connections: aws.dynamodb.Table
+    routes_handler: EdgeFunction
+    notifier: EdgeFunction
+    url: pulumi.Output[str]
+    callback_url: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cfg: BookImgConfig,
+        jobs_table: aws.dynamodb.Table,
+        results_bucket: aws.s3.Bucket,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("bookimg:edge:JobsWebSocketApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.connections = aws.dynamodb.Table(
+            f"{name}-connections",
+            name=f"{name}-connections",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="connection_id",
+            range_key="sk",
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(name="connection_id", type="S"),
+                aws.dynamodb.TableAttributeArgs(name="sk", type="S"),
+                aws.dynamodb.TableAttributeArgs(name="job_id", type="S"),
+            ],
+            global_secondary_indexes=[
+                aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                    name=JOB_INDEX, hash_key="job_id", range_key="connection_id", projection_type="KEYS_ONLY"
+                )
+            ],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
+            opts=child,
+        )
+        self.api = aws.apigatewayv2.Api(
+            name,
+            name=name,
+            protocol_type="WEBSOCKET",
+            route_selection_expression=ROUTE_SELECTION,
+            description="BookImg live job progress",
+            opts=child,
+        )
+        stage_name = cfg.websocket_stage
+        self.callback_url = self.api.api_endpoint.apply(lambda endpoint: management_endpoint(endpoint, stage_name))
+        manage = PolicyStatement(
+            "PushToConnections",
+            ["execute-api:ManageConnections"],
+            [pulumi.Output.concat(self.api.execution_arn, f"/{stage_name}/POST/@connections/*")],
+        )
+        read_results = PolicyStatement(
+            "ReadResults", ["s3:GetObject"], [pulumi.Output.concat(results_bucket.arn, "/results/*")]
+        )
+        kms = (
+            [PolicyStatement("UseBucketKey", ["kms:Decrypt"], [cfg.kms_key_arn])] if cfg.kms_key_arn else []
+        )
+        environment: dict[str, pulumi.Input[str]] = {
+            "BOOKIMG_STAGE": pulumi.get_stack(),
+            "BOOKIMG_LOG_LEVEL": cfg.log_level,
+            "BOOKIMG_JOBS_TABLE": jobs_table.name,
+            "BOOKIMG_RESULTS_BUCKET": results_bucket.id,
+            "BOOKIMG_CONNECTIONS_TABLE": self.connections.name,
+            "BOOKIMG_WEBSOCKET_CALLBACK_URL": self.callback_url,
+        }
+        package = edge_package(cfg, "realtime")
+
+        self.routes_handler = EdgeFunction(
+            f"{name}-routes",
+            cfg=cfg,
+            spec=EdgeFunctionSpec(f"{name}-routes", ROUTES_HANDLER, "realtime", 10, 256, environment),
+            package=package,
+            statements=[
+                PolicyStatement(
+                    "TrackConnections",
+                    ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+                    [self.connections.arn],
+                ),
+                PolicyStatement("ReadJob", ["dynamodb:GetItem"], [jobs_table.arn]),
+                read_results,
+                manage,
+                *kms,
+            ],
+            opts=child,
+        )
+        self.notifier = EdgeFunction(
+            f"{name}-notifier",
+            cfg=cfg,
+            spec=EdgeFunctionSpec(f"{name}-notifier", NOTIFIER_HANDLER, "realtime", 30, 256, environment),
+            package=package,
+            statements=[
+                PolicyStatement(
+                    "ReadJobStream",
+                    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                    [jobs_table.stream_arn],
+                ),
+                PolicyStatement("ListStreams", ["dynamodb:ListStreams"], [pulumi.Output.concat(jobs_table.arn, "/stream/*")]),
+                PolicyStatement(
+                    "FindSubscribers", ["dynamodb:Query"], [pulumi.Output.concat(self.connections.arn, f"/index/{JOB_INDEX}")]
+                ),
+                PolicyStatement(
+                    "ForgetGoneConnections",
+                    ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+                    [self.connections.arn],
+                ),
+                read_results,
+                manage,
+                *kms,
+            ],
+            opts=child,
+        )
+        self.stream_mapping = aws.lambda_.EventSourceMapping(
+            f"{name}-job-stream",
+            event_source_arn=jobs_table.stream_arn,
+            function_name=self.notifier.function.name,
+            starting_position="LATEST",
+            batch_size=100,
+            maximum_batching_window_in_seconds=0,
+            maximum_retry_attempts=5,
+            bisect_batch_on_function_error=True,
+            function_response_types=["ReportBatchItemFailures"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.notifier.policy]),
+        )
+
+        self.integration = aws.apigatewayv2.Integration(
+            f"{name}-lambda",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=self.routes_handler.function.invoke_arn,
+            integration_method="POST",
+            content_handling_strategy="CONVERT_TO_TEXT",
+            opts=child,
+        )
+        self.routes = {
+            key: aws.apigatewayv2.Route(
+                f"{name}-{key.lstrip('$')}",
+                api_id=self.api.id,
+                route_key=key,
+                target=pulumi.Output.concat("integrations/", self.integration.id),
+                authorization_type="NONE",  # the per-job token authorises each subscription
+                opts=child,
+            )
+            for key in ROUTE_KEYS
+        }
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-{stage_name}",
+            api_id=self.api.id,
+            name=stage_name,
+            auto_deploy=True,
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_burst_limit=100, throttling_rate_limit=50
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.routes.values())),
+        )
+        self.permission = allow_api_gateway(
+            f"{name}-invoke", self.routes_handler.function, self.api.execution_arn, child
+        )
+        self.url = self.stage.invoke_url
+        self.register_outputs({"url": self.url, "callback_url": self.callback_url, "api_id": self.api.id})

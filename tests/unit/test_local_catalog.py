@@ -1,0 +1,91 @@
+"""LocalCatalog: a library's CSV inventory searched through SQLite FTS5 and re-ranked with rapidfuzz."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import pytest
+
+from workers.validation.catalog_base import CatalogQuery
+from workers.validation.local_catalog import LocalCatalog, read_books
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CATALOG_CSV = FIXTURES / "quality_catalog.csv"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> LocalCatalog:
+    return LocalCatalog.from_csv(CATALOG_CSV)
+
+
+def test_fields_holding_commas_and_line_breaks_are_read_whole(tmp_path: Path):
+    # Given a catalog whose title holds a comma and a line break
+    path = tmp_path / "books.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "author", "tag", "series", "isbn"])
+        writer.writerow(["Guerra, pau\ni memòria", "Puig, Anna", "9(46) Pui", "", "978-84-16863-48-8"])
+    # When it is read
+    [book] = read_books(path)
+    # Then the title is one field with its whitespace folded, and the ISBN is bare digits
+    assert book.title == "Guerra, pau i memòria"
+    assert book.author == "Puig, Anna"
+    assert book.isbn == "9788416863488"
+
+
+def test_a_column_map_reads_catalogs_with_other_column_names(tmp_path: Path):
+    # Given a CSV whose columns are named in Catalan
+    path = tmp_path / "fons.csv"
+    path.write_text("titol,autor,signatura,isbn13\nLa Plaça del Diamant,\"Rodoreda, Mercè\",N Rod,\n", "utf-8")
+    # When it is loaded with a column map
+    catalog = LocalCatalog.from_csv(path, {"title": "titol", "author": "autor", "tag": "signatura", "isbn": "isbn13"})
+    # Then the fields land where the matcher expects them
+    [book] = catalog.search(CatalogQuery(text="placa del diamant"))
+    assert (book.title, book.author, book.tag) == ("La Plaça del Diamant", "Rodoreda, Mercè", "N Rod")
+
+
+def test_search_finds_a_book_from_spine_text_without_accents(catalog: LocalCatalog):
+    # When the spine text is in capitals and without accents
+    found = catalog.search(CatalogQuery(text="PAUL KRUGMAN FUNDAMENTOS DE ECONOMIA 330.1 Kru"), limit=3)
+    # Then the book is the first hit
+    assert found[0].title.startswith("Fundamentos de economía")
+
+
+def test_search_puts_an_exact_isbn_first(catalog: LocalCatalog):
+    found = catalog.search(CatalogQuery(text="catalunya", isbn="978-84-412-0002-8"), limit=5)
+    assert found[0].isbn == "9788441200028"
+
+
+def test_search_returns_nothing_for_text_no_book_shares(catalog: LocalCatalog):
+    assert catalog.search(CatalogQuery(text="zzqx wvyk")) == []
+
+
+def test_repeated_lookups_are_answered_from_the_cache(catalog: LocalCatalog):
+    query = CatalogQuery(text="Alan Parks Gener de sang")
+    first = catalog.search(query)
+    assert catalog.search(query) == first
+    assert catalog._search_cached.cache_info().hits >= 1
+
+
+def test_rare_words_weigh_more_than_common_ones(catalog: LocalCatalog):
+    assert catalog.idf("quebradita") > catalog.idf("catalunya") > 0
+
+
+def test_fifteen_thousand_books_are_indexed_in_about_a_second(tmp_path: Path):
+    # Given a catalog the size of a public library branch
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "author", "tag", "series", "isbn"])
+        for n in range(15_000):
+            writer.writerow([f"Llibre {n} de la col·lecció {n % 97}", f"Autor{n % 503}, Nom", f"N Au{n % 7}", "", ""])
+    # When it is loaded
+    started = time.perf_counter()
+    catalog = LocalCatalog.from_csv(path)
+    elapsed = time.perf_counter() - started
+    # Then it is searchable and built fast enough for a cold start
+    assert len(catalog) == 15_000
+    assert catalog.search(CatalogQuery(text="llibre 1234"), limit=1)[0].title.startswith("Llibre 1234 ")
+    assert elapsed < 2.0

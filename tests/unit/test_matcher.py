@@ -1,0 +1,130 @@
+"""The matcher: which catalog book each candidate is, for one spine or a whole photo, or 'unidentified'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models import Book, BoundingBox, Unidentified
+from workers.bedrock.offline import candidate_from_text
+from workers.validation.catalog_base import CatalogBook, CatalogQuery
+from workers.validation.local_catalog import LocalCatalog
+from workers.validation.matcher import identify_books, to_result_books
+
+CATALOG_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "quality_catalog.csv"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> LocalCatalog:
+    return LocalCatalog.from_csv(CATALOG_CSV)
+
+
+def _identify(catalog, *texts: str):
+    return identify_books([candidate_from_text(text) for text in texts], catalog)
+
+
+def test_a_spine_with_title_author_and_call_number_is_identified_with_high_confidence(catalog):
+    outcome = _identify(catalog, "Eckhart Tolle EL PODER DEL AHORA 155 Tol")
+    [found] = outcome.identified
+    assert found.book.title.startswith("El Poder del ahora")
+    assert found.confidence >= 0.95
+
+
+def test_a_garbled_spine_is_still_identified_when_its_signals_agree(catalog):
+    # OCR dropped letters and accents, but the surname and the call number agree with the title words
+    outcome = _identify(catalog, "Paul Krugman FUNDAMENTOS DE ECONOMA 330.1 Kru")
+    assert [b.book.author for b in outcome.identified] == ["Krugman, Paul R."]
+
+
+def test_series_words_on_the_spine_pick_the_right_volume(catalog):
+    outcome = _identify(catalog, "THE HUNGER GAMES MOCKINGJAY JNE Col")
+    assert [b.book.title for b in outcome.identified] == ["Mockingjay"]
+
+
+def test_a_call_number_that_contradicts_the_title_match_leaves_the_spine_unidentified(catalog):
+    # The title words match a catalog book, but the label says another author's shelf
+    outcome = _identify(catalog, "GRAMÀTICA CATALANA BÀSICA 433 Ros")
+    assert outcome.identified == []
+    assert "contradicts" in outcome.unidentified[0].reason
+
+
+def test_an_author_with_several_books_and_no_title_is_not_guessed(catalog):
+    outcome = _identify(catalog, "STEPHENIE MEYER JN Mey")
+    assert outcome.identified == []
+    assert outcome.unidentified[0].reason.startswith("too uncertain")
+
+
+def test_text_that_matches_nothing_is_unidentified(catalog):
+    outcome = _identify(catalog, "EXCLOS PRESTEC 10 GRAN ENCICLOPEDIA PLANETA")
+    assert outcome.identified == []
+
+
+def test_an_isbn_read_on_the_book_identifies_it_alone(catalog):
+    outcome = _identify(catalog, "ISBN 978-84-4122-511-4")
+    assert [b.book.title for b in outcome.identified] == ["Gramàtica catalana bàsica"]
+
+
+def test_two_spines_never_share_a_single_copy(catalog):
+    # Given the same book read twice on one photo (a spine split in two by the OCR) and one copy
+    outcome = _identify(catalog, "Alan Parks Gener de Sang N Par", "GENER DE SANG Alan Parks")
+    # Then only the likelier spine gets it; the other says why not
+    assert len(outcome.identified) == 1
+    assert "taken" in outcome.unidentified[0].reason
+
+
+def test_two_copies_in_the_catalog_can_both_be_on_the_shelf(catalog):
+    outcome = _identify(catalog, "HISTÒRIA DE CATALUNYA 9(46.71) His", "HISTÒRIA DE CATALUNYA 9(46.71) His")
+    assert len(outcome.identified) == 2
+    assert len({b.book.book_id for b in outcome.identified}) == 2
+
+
+def test_each_identification_names_the_candidate_it_came_from(catalog):
+    outcome = _identify(catalog, "zzqx", "Marc Pastor La mala dona N Pas")
+    assert [(b.candidate_index, b.book.title) for b in outcome.identified] == [(1, "La Mala dona")]
+    assert [u.candidate_index for u in outcome.unidentified] == [0]
+
+
+def test_the_outcome_maps_to_result_books_and_unidentified_entries(catalog):
+    box = BoundingBox(left=0.1, top=0.1, width=0.05, height=0.4)
+    candidates = [
+        candidate_from_text("Katherine Pancol Els ulls grocs dels cocodrils N Pan", box=box),
+        candidate_from_text("zzqx wvyk"),
+    ]
+    books, missing = to_result_books(identify_books(candidates, catalog))
+    assert [type(b) for b in books] == [Book] and [type(m) for m in missing] == [Unidentified]
+    assert books[0].title == "Els Ulls grocs dels cocodrils" and books[0].tag == "N Pan"
+    assert 0.0 < books[0].confidence <= 1.0 and books[0].box == box
+    assert missing[0].text == "zzqx wvyk" and missing[0].reason
+
+
+class _ListCatalog:
+    """A catalog with no word statistics, like a remote search API: returns everything it holds."""
+
+    name = "list"
+
+    def __init__(self, books: list[CatalogBook]):
+        self.books = books
+
+    def search(self, query: CatalogQuery, *, limit: int = 10) -> list[CatalogBook]:
+        return self.books[:limit]
+
+
+def test_a_catalog_without_word_statistics_still_identifies_a_clear_match():
+    catalog = _ListCatalog(
+        [
+            CatalogBook(book_id="1", title="La Plaça del Diamant", author="Rodoreda, Mercè", tag="N Rod"),
+            CatalogBook(book_id="2", title="Mirall trencat", author="Rodoreda, Mercè", tag="N Rod"),
+        ]
+    )
+    outcome = _identify(catalog, "MERCÈ RODOREDA LA PLAÇA DEL DIAMANT N Rod")
+    assert [b.book.book_id for b in outcome.identified] == ["1"]
+
+
+def test_forty_spines_are_matched_well_under_a_second(catalog):
+    import time
+
+    texts = ["Alan Parks Gener de Sang N Par", "Eckhart Tolle EL PODER DEL AHORA 155 Tol", "zzqx"] * 14
+    started = time.perf_counter()
+    _identify(catalog, *texts)
+    assert time.perf_counter() - started < 1.0

@@ -1,0 +1,120 @@
+"""Offline candidate builder: OCR lines grouped into books by geometry; call numbers and ISBNs read."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from models import AnalysisProfile, BoundingBox, OcrLine, Point
+from workers.bedrock.offline import (
+    OfflineCandidateBuilder,
+    candidate_from_text,
+    find_call_number,
+    find_isbn,
+    group_lines,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Paul Krugman FUNDAMENTOS DE ECONOMÍA 330.1 Kru", "330.1 Kru"),
+        ("MARIO BENEDETTI N Ben", "N Ben"),
+        ("Roald Dahl JN Dah Matilda", "JN Dah"),
+        ("9 Ben", "9 Ben"),
+        ("Lobo 325.1(46) Paj", "325.1(46) Paj"),
+        ("Les bruixes I** Dah", "I** Dah"),
+    ],
+)
+def test_call_numbers_are_read_from_spine_text(text: str, expected: str):
+    assert find_call_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ALEJANDRO PALOMAS 2018 Una madre", "El Secreto de La Quebradita", "Hygge"])
+def test_text_without_a_call_number_gives_none(text: str):
+    assert find_call_number(text) is None
+
+
+def test_an_isbn_is_kept_only_when_its_check_digit_holds():
+    assert find_isbn("ISBN 978-84-16863-48-8 Rosling") == "9788416863488"
+    assert find_isbn("ISBN 978-84-16863-48-7") is None
+
+
+def test_a_candidate_from_text_carries_its_call_number_and_isbn():
+    candidate = candidate_from_text("  Hans Rosling  FACTFULNESS 155 Ros 9788416863488 ")
+    assert candidate.text == "Hans Rosling FACTFULNESS 155 Ros 9788416863488"
+    assert (candidate.tag, candidate.isbn) == ("155 Ros", "9788416863488")
+
+
+def _line(index: int, text: str, left: float, top: float, width: float, height: float) -> OcrLine:
+    corners = [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
+    return OcrLine(
+        id=index,
+        text=text,
+        confidence=0.95,
+        box=BoundingBox(left=left, top=top, width=width, height=height),
+        polygon=[Point(x=x, y=y) for x, y in corners],
+    )
+
+
+def _two_spines_with_labels() -> list[OcrLine]:
+    """Two upright spines (text rotated 90 degrees) side by side, each with its label below."""
+    return [
+        _line(0, "Alan Parks", 0.100, 0.10, 0.020, 0.15),
+        _line(1, "Gener de sang", 0.100, 0.28, 0.020, 0.20),
+        _line(2, "Marc Pastor", 0.160, 0.12, 0.020, 0.16),
+        _line(3, "La mala dona", 0.181, 0.12, 0.020, 0.22),
+        _line(4, "N Par", 0.098, 0.55, 0.025, 0.03),
+        _line(5, "N Pas", 0.170, 0.55, 0.025, 0.03),
+    ]
+
+
+def test_spine_lines_and_their_labels_are_grouped_per_book():
+    # Given two spines whose lines run along their length, and a call-number label under each
+    groups = group_lines(_two_spines_with_labels())
+    # Then each spine's lines and label form one group, the label last
+    texts = sorted(" ".join(line.text for line in group) for group in groups)
+    assert texts == ["Alan Parks Gener de sang N Par", "Marc Pastor La mala dona N Pas"]
+
+
+def test_the_builder_returns_one_candidate_per_spine_with_its_evidence():
+    result = OfflineCandidateBuilder().build(_two_spines_with_labels(), profile=AnalysisProfile.SPINES)
+    by_tag = {c.tag: c for c in result.candidates}
+    assert set(by_tag) == {"N Par", "N Pas"}
+    assert sorted(by_tag["N Pas"].evidence) == [2, 3, 5]
+    assert by_tag["N Pas"].box is not None and 0 < by_tag["N Pas"].confidence <= 1
+
+
+def test_groups_with_no_word_are_left_unassigned():
+    lines = [*_two_spines_with_labels(), _line(6, "| 1 :", 0.6, 0.6, 0.02, 0.02)]
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES)
+    assert result.unassigned_lines == ["| 1 :"]
+    assert len(result.candidates) == 2
+
+
+def _shelf_image() -> bytes:
+    """A white card with one horizontal title and one spine whose text runs bottom to top."""
+    font = ImageFont.load_default(size=34)
+    canvas = Image.new("RGB", (640, 480), "white")
+    ImageDraw.Draw(canvas).text((30, 30), "BIBLIOTECA MUNICIPAL", fill="black", font=font)
+    spine = Image.new("RGB", (380, 56), "white")
+    ImageDraw.Draw(spine).text((8, 8), "GENER DE SANG", fill="black", font=font)
+    canvas.paste(spine.rotate(90, expand=True), (500, 80))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_rapidocr_reads_horizontal_and_rotated_spine_text():
+    from workers.textract.rapid import RapidOcrEngine
+
+    # Given a synthetic shelf image with a horizontal caption and a spine rotated 90 degrees
+    output = RapidOcrEngine(max_side=640).read(_shelf_image(), width=640, height=480)
+    texts = {line.text.upper().replace(" ", "") for line in output.lines}
+    # Then both are read, and the rotated one sits where the spine was pasted, as a tall box
+    assert "BIBLIOTECAMUNICIPAL" in texts
+    spine = next(line for line in output.lines if "SANG" in line.text.upper())
+    assert spine.box.left > 0.7 and spine.box.height > spine.box.width
+    assert all(0 <= p.x <= 1 and 0 <= p.y <= 1 for p in spine.polygon) and 0 < spine.confidence <= 1

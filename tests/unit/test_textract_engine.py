@@ -1,0 +1,172 @@
+"""TextractEngine against a fake Textract speaking AWS JSON 1.1 over HTTP, through a real boto3 client."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+
+import pytest
+from PIL import Image
+
+from tests.fakes.base import Reply
+from tests.fakes.textract_server import FakeLine, FakeTextract, aws_error
+from workers.common.errors import PermanentError, ProviderTimeoutError, ProviderUnavailableError, ThrottledError
+from workers.textract.textract import TextractEngine, make_textract_client
+
+
+def image_bytes(width: int, height: int, fmt: str = "JPEG", noise: bool = False) -> bytes:
+    if noise:
+        img = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    else:
+        img = Image.new("RGB", (width, height), (240, 230, 200))
+    out = io.BytesIO()
+    img.save(out, format=fmt, **({"compress_level": 0} if fmt == "PNG" else {}))
+    return out.getvalue()
+
+
+def engine_for(client, **options) -> TextractEngine:
+    slept: list[float] = []
+    engine = TextractEngine(client, sleep=slept.append, **options)
+    engine.slept = slept  # type: ignore[attr-defined]
+    return engine
+
+
+PHOTO = image_bytes(800, 600)
+
+
+def test_lines_come_back_with_ids_unit_confidence_and_normalised_geometry(fake_textract, textract_client):
+    # Given a photo the service reads as three lines
+    engine = engine_for(textract_client)
+    # When
+    out = engine.read(PHOTO, width=800, height=600)
+    # Then
+    assert [line.text for line in out.lines] == ["THE HOBBIT", "TOLKIEN", "823 TOL"]
+    assert [line.id for line in out.lines] == [0, 1, 2]
+    assert out.lines[0].confidence == pytest.approx(0.991)
+    assert (out.lines[1].box.left, out.lines[1].box.top) == pytest.approx((0.11, 0.70))
+    assert (out.lines[1].box.width, out.lines[1].box.height) == pytest.approx((0.03, 0.12))
+    assert len(out.lines[0].polygon) == 4
+    assert out.pages == 1 and out.engine == "textract"
+    assert fake_textract.documents[0].format == "JPEG"
+    assert fake_textract.requests[0].headers["x-amz-target"] == "Textract.DetectDocumentText"
+
+
+def test_words_and_pages_are_not_reported_as_lines(fake_textract, textract_client):
+    fake_textract.lines = [FakeLine("LA PLAÇA DEL DIAMANT", 0.2, 0.1, 0.05, 0.7), FakeLine("  ", 0.3, 0.1, 0.05, 0.1)]
+    out = engine_for(textract_client).read(PHOTO, width=800, height=600)
+    assert [line.text for line in out.lines] == ["LA PLAÇA DEL DIAMANT"]
+
+
+def test_throttling_is_retried_by_our_backoff_not_by_botocore(fake_textract, textract_client):
+    # Given the service throttles the next two calls
+    fake_textract.throttle_next(2)
+    engine = engine_for(textract_client, attempts=4)
+    # When
+    out = engine.read(PHOTO, width=800, height=600)
+    # Then exactly three HTTP calls were made (botocore added none) and we slept twice
+    assert len(out.lines) == 3
+    assert len(fake_textract.requests) == 3
+    assert len(engine.slept) == 2
+
+
+def test_persistent_throttling_raises_a_typed_throttled_error(fake_textract, textract_client):
+    fake_textract.throttle_next(10)
+    engine = engine_for(textract_client, attempts=2)
+    with pytest.raises(ThrottledError) as raised:
+        engine.read(PHOTO, width=800, height=600)
+    assert raised.value.provider == "textract"
+    assert len(fake_textract.requests) == 2
+
+
+def test_a_rate_limited_service_serves_every_photo_eventually(aws_session):
+    # Given a service that allows 20 requests/s with a burst of 2
+    with FakeTextract(rate_per_s=20, burst=2) as fake:
+        client = make_textract_client(endpoint_url=fake.url, session=aws_session)
+        engine = TextractEngine(client, attempts=8, backoff_base=0.05, backoff_cap=0.2)
+        # When eight photos are pushed through back to back
+        results = [engine.read(PHOTO, width=800, height=600) for _ in range(8)]
+    # Then all were read, and some calls were throttled on the way
+    assert all(len(r.lines) == 3 for r in results)
+    assert fake.served_count == 8
+    assert fake.throttled_count > 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (aws_error("ThrottlingException", "Rate exceeded"), ThrottledError),
+        (aws_error("LimitExceededException", "Limit exceeded"), ThrottledError),
+        (aws_error("InternalServerError", "Internal error", 500), ProviderUnavailableError),
+        (aws_error("ServiceUnavailableException", "down", 503), ProviderUnavailableError),
+        (aws_error("AccessDeniedException", "no", 400), ProviderUnavailableError),
+        (aws_error("InvalidParameterException", "bad"), PermanentError),
+        (aws_error("BadDocumentException", "bad"), PermanentError),
+    ],
+)
+def test_service_errors_map_to_typed_errors_by_code(fake_textract, textract_client, reply, expected):
+    fake_textract.fail_next(reply)
+    with pytest.raises(expected):
+        engine_for(textract_client, attempts=1).read(PHOTO, width=800, height=600)
+
+
+def test_a_rejected_document_fails_permanently_with_a_clear_reason(fake_textract, textract_client):
+    fake_textract.fail_next(aws_error("UnsupportedDocumentException", "Request has unsupported document format"))
+    engine = engine_for(textract_client, attempts=3)
+    with pytest.raises(PermanentError) as raised:
+        engine.read(PHOTO, width=800, height=600)
+    assert "does not support this image" in raised.value.reason
+    assert len(fake_textract.requests) == 1  # permanent: not retried
+
+
+def test_a_photo_wider_than_10000_px_is_downscaled_before_sending(fake_textract, textract_client):
+    # Given a panorama 12000 px wide
+    wide = image_bytes(12000, 300, "PNG")
+    # When
+    out = engine_for(textract_client).read(wide, width=12000, height=300)
+    # Then the service received a JPEG no wider than its limit, and geometry is still normalised
+    received = fake_textract.documents[0]
+    assert received.format == "JPEG"
+    assert received.width == 10000
+    assert out.extra["reencoded"] is True
+    assert 0 <= out.lines[0].box.left <= 1
+
+
+def test_a_photo_over_the_byte_limit_is_reencoded_under_it(aws_session):
+    # Given a service whose byte limit is 300 kB and a 1 MB PNG
+    heavy = image_bytes(600, 600, "PNG", noise=True)
+    assert len(heavy) > 1_000_000
+    with FakeTextract(max_bytes=300_000) as fake:
+        client = make_textract_client(endpoint_url=fake.url, session=aws_session)
+        # When
+        TextractEngine(client, max_bytes=300_000).read(heavy, width=600, height=600)
+    # Then what was sent fits
+    assert fake.documents[0].size_bytes <= 300_000
+
+
+def test_a_format_textract_cannot_read_is_converted_to_jpeg(fake_textract, textract_client):
+    webp = image_bytes(400, 300, "WEBP")
+    engine_for(textract_client).read(webp, width=400, height=300)
+    assert fake_textract.documents[0].format == "JPEG"
+
+
+def test_bytes_that_are_not_an_image_fail_permanently_without_a_call(fake_textract, textract_client):
+    with pytest.raises(PermanentError):
+        engine_for(textract_client).read(b"this is not an image", width=10, height=10)
+    assert fake_textract.requests == []
+
+
+def test_a_slow_service_raises_a_timeout(fake_textract, aws_session):
+    client = make_textract_client(endpoint_url=fake_textract.url, session=aws_session, read_timeout=0.3)
+    fake_textract.fail_next(Reply(200, {}, delay=1.0))
+    with pytest.raises(ProviderTimeoutError):
+        TextractEngine(client, attempts=1).read(PHOTO, width=800, height=600)
+
+
+def test_an_unreachable_endpoint_is_unavailable(aws_session):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = make_textract_client(endpoint_url=f"http://127.0.0.1:{port}", session=aws_session, connect_timeout=1)
+    with pytest.raises(ProviderUnavailableError):
+        TextractEngine(client, attempts=1).read(PHOTO, width=800, height=600)

@@ -1,0 +1,109 @@
+"""Adapters of the WebSocket side: the connections table and API Gateway's `@connections` API.
+
+Connections table: hash `connection_id`, range `sk`; one `meta` item per connection and one
+`job#<id>` item per subscription, which carries `job_id` for the `by_job` index. Every item has
+`expires_at` (DynamoDB TTL), so connections that vanished without a `$disconnect` age out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Protocol
+
+JOB_INDEX = "by_job"
+META = "meta"
+
+
+class ConnectionStore(Protocol):
+    def connect(self, connection_id: str, *, ttl_s: int, source_ip: str | None = None) -> None: ...
+    def subscribe(self, connection_id: str, job_id: str, *, ttl_s: int) -> None: ...
+    def subscribers(self, job_id: str) -> list[str]: ...
+    def forget(self, connection_id: str) -> None: ...
+
+
+class Pusher(Protocol):
+    def push(self, connection_id: str, message: dict[str, Any]) -> bool:
+        """Send one message; False when the connection is gone (HTTP 410)."""
+        ...
+
+
+class DynamoConnectionStore:
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+
+    @property
+    def _table(self):
+        import boto3
+
+        return boto3.resource("dynamodb").Table(self.table_name)
+
+    def connect(self, connection_id: str, *, ttl_s: int, source_ip: str | None = None) -> None:
+        now = int(time.time())
+        item = {"connection_id": connection_id, "sk": META, "connected_at": now, "expires_at": now + ttl_s}
+        if source_ip:
+            item["source_ip"] = source_ip
+        self._table.put_item(Item=item)
+
+    def subscribe(self, connection_id: str, job_id: str, *, ttl_s: int) -> None:
+        now = int(time.time())
+        self._table.put_item(
+            Item={
+                "connection_id": connection_id,
+                "sk": f"job#{job_id}",
+                "job_id": job_id,
+                "subscribed_at": now,
+                "expires_at": now + ttl_s,
+            }
+        )
+
+    def subscribers(self, job_id: str) -> list[str]:
+        from boto3.dynamodb.conditions import Key
+
+        ids: list[str] = []
+        query: dict[str, Any] = {"IndexName": JOB_INDEX, "KeyConditionExpression": Key("job_id").eq(job_id)}
+        while True:
+            response = self._table.query(**query)
+            ids += [item["connection_id"] for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return ids
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def forget(self, connection_id: str) -> None:
+        from boto3.dynamodb.conditions import Key
+
+        table = self._table
+        items = table.query(KeyConditionExpression=Key("connection_id").eq(connection_id)).get("Items", [])
+        with table.batch_writer() as batch:
+            for item in items:
+                batch.delete_item(Key={"connection_id": item["connection_id"], "sk": item["sk"]})
+
+
+class ManagementApiPusher:
+    """`apigatewaymanagementapi.post_to_connection` at the stage's callback URL
+    (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`, or the local gateway)."""
+
+    def __init__(self, endpoint_url: str):
+        if not endpoint_url:
+            raise RuntimeError("BOOKIMG_WEBSOCKET_CALLBACK_URL is not set")
+        import boto3
+        from botocore.config import Config
+
+        self._client = boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=endpoint_url,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5),
+        )
+
+    def push(self, connection_id: str, message: dict[str, Any]) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=json.dumps(message).encode())
+            return True
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if error.get("Code") == "GoneException" or status == 410:
+                return False
+            raise
