@@ -37,6 +37,12 @@ class EventSourceSpec:
     batching_window_s: float = 0.0
     report_batch_item_failures: bool = False
     max_concurrency: int | None = None
+    starting_position: str | None = None  # streams only: LATEST | TRIM_HORIZON
+    maximum_retry_attempts: int = -1  # streams only: -1 retries until the record expires
+
+    @property
+    def is_stream(self) -> bool:
+        return ":dynamodb:" in self.queue_arn and "/stream/" in self.queue_arn
 
 
 @dataclass
@@ -59,6 +65,61 @@ class QueueSpec:
 
 
 @dataclass
+class ApiSpec:
+    """An API Gateway v2 API, with the routes and integrations the program attached to it."""
+
+    id: str
+    name: str
+    protocol: str  # HTTP | WEBSOCKET
+    endpoint: str
+    execution_arn: str
+    route_selection_expression: str | None = None
+    cors: dict[str, Any] | None = None
+    routes: dict[str, RouteSpec] = field(default_factory=dict)  # by route key
+    integrations: dict[str, IntegrationSpec] = field(default_factory=dict)  # by id
+    authorizers: dict[str, AuthorizerSpec] = field(default_factory=dict)  # by id
+    stages: dict[str, str] = field(default_factory=dict)  # name -> invoke URL
+
+    def function_of(self, route_key: str) -> str | None:
+        """The Lambda (name) a route's `integrations/{id}` target invokes."""
+        route = self.routes.get(route_key)
+        if route is None or not route.target.startswith("integrations/"):
+            return None
+        integration = self.integrations.get(route.target.split("/", 1)[1])
+        return integration.function_name if integration else None
+
+
+@dataclass
+class RouteSpec:
+    route_key: str
+    target: str
+    authorization_type: str = "NONE"
+    authorizer_id: str | None = None
+
+
+@dataclass
+class IntegrationSpec:
+    id: str
+    integration_type: str
+    uri: str
+    payload_format_version: str = "1.0"
+
+    @property
+    def function_name(self) -> str | None:
+        match = re.search(r"function:([^/:]+)", self.uri)
+        return match.group(1) if match else None
+
+
+@dataclass
+class AuthorizerSpec:
+    id: str
+    authorizer_type: str
+    identity_sources: list[str]
+    issuer: str | None = None
+    audiences: list[str] = field(default_factory=list)
+
+
+@dataclass
 class StackRecord:
     """What the program declared, as the local runtime needs it."""
 
@@ -71,6 +132,12 @@ class StackRecord:
     event_sources: list[EventSourceSpec] = field(default_factory=list)
     subscriptions: list[SubscriptionSpec] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)  # what the program exported
+    apis: dict[str, ApiSpec] = field(default_factory=dict)  # API Gateway v2, by id
+    streams: dict[str, str] = field(default_factory=dict)  # table name -> stream ARN
+
+    def api(self, protocol: str) -> ApiSpec | None:
+        found = [a for a in self.apis.values() if a.protocol == protocol]
+        return found[0] if found else None
 
     def function(self, name_or_arn: str) -> FunctionSpec:
         name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
@@ -100,8 +167,9 @@ def _as_json(value: Any) -> dict[str, Any] | None:
 class EmulatorMocks(pulumi.runtime.Mocks):
     """Creates S3, SQS, SNS and DynamoDB resources in moto; records the rest for the runtime."""
 
-    def __init__(self, endpoint: EmulatorEndpoint):
+    def __init__(self, endpoint: EmulatorEndpoint, gateway_url: str | None = None):
         self.endpoint = endpoint
+        self.gateway_url = gateway_url  # the local API Gateway (embedded/gateway.py), when one runs
         self.record = StackRecord()
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
@@ -255,15 +323,24 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         ]
         if indexes:
             extra["GlobalSecondaryIndexes"] = indexes
-        self._client("dynamodb").create_table(
+        if inputs.get("streamEnabled"):
+            extra["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": inputs.get("streamViewType") or "NEW_AND_OLD_IMAGES",
+            }
+        table = self._client("dynamodb").create_table(
             TableName=name,
             KeySchema=key_schema,
             AttributeDefinitions=definitions,
             BillingMode="PAY_PER_REQUEST",
             **extra,
-        )
+        )["TableDescription"]
         self.record.tables.append(name)
-        return name, {"arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}", "name": name}
+        outputs = {"arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}", "name": name}
+        if table.get("LatestStreamArn"):
+            outputs |= {"streamArn": table["LatestStreamArn"], "streamLabel": table.get("LatestStreamLabel", "")}
+            self.record.streams[name] = table["LatestStreamArn"]
+        return name, outputs
 
     def _create_Function(self, logical: str, inputs: dict[str, Any]):
         name = _physical_name(inputs, logical, "name")
@@ -289,6 +366,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             batching_window_s=float(inputs.get("maximumBatchingWindowInSeconds", 0)),
             report_batch_item_failures="ReportBatchItemFailures" in (inputs.get("functionResponseTypes") or []),
             max_concurrency=int(scaling["maximumConcurrency"]) if scaling.get("maximumConcurrency") else None,
+            starting_position=inputs.get("startingPosition"),
+            maximum_retry_attempts=int(inputs.get("maximumRetryAttempts", -1)),
         )
         self.record.event_sources.append(spec)
         return f"esm-{logical}", {"uuid": f"esm-{logical}", "functionArn": spec.function_name}
@@ -300,3 +379,82 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _create_LogGroup(self, logical: str, inputs: dict[str, Any]):
         name = _physical_name(inputs, logical, "name")
         return name, {"arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}", "name": name}
+
+    # -- API Gateway v2: recorded for the local gateway (embedded/gateway.py), which serves them ------
+
+    def _api_id(self, logical: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(logical.encode()).hexdigest()[:10]
+
+    def _create_Api(self, logical: str, inputs: dict[str, Any]):
+        api_id = self._api_id(logical)
+        protocol = inputs.get("protocolType", "HTTP")
+        if self.gateway_url:  # one local host serves every API, as execute-api does per API
+            host = self.gateway_url.split("://", 1)[1].rstrip("/")
+            endpoint = f"{'ws' if protocol == 'WEBSOCKET' else 'http'}://{host}"
+        else:
+            endpoint = f"{'wss' if protocol == 'WEBSOCKET' else 'https'}://{api_id}.execute-api.{REGION}.amazonaws.com"
+        execution_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}"
+        self.record.apis[api_id] = ApiSpec(
+            id=api_id,
+            name=_physical_name(inputs, logical, "name"),
+            protocol=protocol,
+            endpoint=endpoint,
+            execution_arn=execution_arn,
+            route_selection_expression=inputs.get("routeSelectionExpression"),
+            cors=inputs.get("corsConfiguration"),
+        )
+        return api_id, {
+            "apiEndpoint": endpoint,
+            "executionArn": execution_arn,
+            "arn": f"arn:aws:apigateway:{REGION}::/apis/{api_id}",
+        }
+
+    def _create_Integration(self, logical: str, inputs: dict[str, Any]):
+        integration_id = self._api_id(logical)[:7]
+        self.record.apis[inputs["apiId"]].integrations[integration_id] = IntegrationSpec(
+            id=integration_id,
+            integration_type=inputs.get("integrationType", "AWS_PROXY"),
+            uri=inputs.get("integrationUri", ""),
+            payload_format_version=inputs.get("payloadFormatVersion") or "1.0",
+        )
+        return integration_id, {}
+
+    def _create_Route(self, logical: str, inputs: dict[str, Any]):
+        route = RouteSpec(
+            route_key=inputs["routeKey"],
+            target=inputs.get("target") or "",
+            authorization_type=inputs.get("authorizationType") or "NONE",
+            authorizer_id=inputs.get("authorizerId"),
+        )
+        self.record.apis[inputs["apiId"]].routes[route.route_key] = route
+        return self._api_id(logical)[:7], {}
+
+    def _create_Authorizer(self, logical: str, inputs: dict[str, Any]):
+        authorizer_id = self._api_id(logical)[:6]
+        jwt = inputs.get("jwtConfiguration") or {}
+        self.record.apis[inputs["apiId"]].authorizers[authorizer_id] = AuthorizerSpec(
+            id=authorizer_id,
+            authorizer_type=inputs.get("authorizerType", "JWT"),
+            identity_sources=list(inputs.get("identitySources") or []),
+            issuer=jwt.get("issuer"),
+            audiences=list(jwt.get("audiences") or []),
+        )
+        return authorizer_id, {}
+
+    def _create_Stage(self, logical: str, inputs: dict[str, Any]):
+        api = self.record.apis[inputs["apiId"]]
+        name = inputs["name"]
+        invoke_url = api.endpoint if name == "$default" else f"{api.endpoint}/{name}"
+        api.stages[name] = invoke_url
+        return f"{api.id}-{name}", {"invokeUrl": invoke_url, "executionArn": f"{api.execution_arn}/{name}"}
+
+    def _create_Distribution(self, logical: str, inputs: dict[str, Any]):
+        # no CDN locally: the gateway serves web/ itself; give the outputs the program reads
+        distribution_id = self._api_id(logical)[:13].upper()
+        host = self.gateway_url.split("://", 1)[1].rstrip("/") if self.gateway_url else f"{distribution_id}.cloudfront.net"
+        return distribution_id, {
+            "domainName": host,
+            "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}",
+        }

@@ -38,6 +38,7 @@ def deploy(
     *,
     stack: str = LOCAL_STACK,
     root: Path = PROJECT_ROOT,
+    gateway_url: str | None = None,
 ) -> StackRecord:
     """Run `__main__.py` under mocks that create every resource in the emulator; return what it declared."""
     import pulumi
@@ -51,7 +52,7 @@ def deploy(
     for key, value in config.items():
         pulumi_config.set_config(key if ":" in key else f"{PROJECT}:{key}", _config_value(value))
 
-    mocks = EmulatorMocks(endpoint)
+    mocks = EmulatorMocks(endpoint, gateway_url=gateway_url)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
 
     async def program() -> None:

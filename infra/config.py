@@ -103,7 +103,7 @@ class BookImgConfig(_CamelModel):
     alarm_emails: list[str] = Field(default_factory=list)
 
     # providers
-    ocr_engine: Literal["textract", "rapidocr"] = "textract"
+    ocr_engine: Literal["textract", "rapidocr", "embedded-text"] = "textract"
     ocr_max_side: int | None = Field(default=None, ge=256)
     candidate_provider: Literal["claude", "offline"] = "claude"
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"

@@ -254,11 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     build = sub.add_parser("build", help="build the workers' packages and print their sizes")
     build.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64")
     build.add_argument("--runtime", default="python3.12")
-    build.add_argument("--worker", choices=STAGES, action="append")
+    build.add_argument("--worker", choices=(*STAGES, *EDGE_WORKERS), action="append")
     args = parser.parse_args(argv)
 
     print(f"{'worker':<12} {'zipped MB':>10} {'unzipped MB':>12}  package")
-    for worker in args.worker or STAGES:
+    for worker in args.worker or (*STAGES, *EDGE_WORKERS):
         zipped, unzipped = package_size_mb(worker, arch=args.arch, runtime=args.runtime)
         path = package_path(worker, arch=args.arch, runtime=args.runtime)
         via = "  (via S3: over 50 MB)" if zipped * 2**20 > DIRECT_UPLOAD_LIMIT else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from infra.config import STAGES, BookImgConfig, load_config
+from infra.edge import declare_edge
 from infra.packaging import WorkerPackage, worker_package
 from infra.pipeline import BookImgPipeline
 
@@ -37,4 +38,5 @@ def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
     )
     pulumi.export("functions", {stage: w.function.name for stage, w in pipeline.workers.items()})
     pulumi.export("max_upload_bytes", cfg.max_upload_bytes)
+    pipeline.edge = declare_edge(cfg, pipeline)  # HTTP API, WebSocket API, web page (infra/edge.py)
     return pipeline

@@ -145,7 +145,11 @@ class ReceivedDocument:
 
 
 class FakeTextract(FakeServer):
-    """`lines` (or `reader(image_bytes) -> lines`) decides what every page reads."""
+    """`lines` (or `reader(image_bytes) -> lines`) decides what every page reads.
+
+    `clock` drives the token bucket: the real monotonic clock for load tests, or a test's fake
+    clock (advanced by the engine's injected `sleep`) for deterministic throttling.
+    """
 
     def __init__(
         self,
@@ -155,11 +159,13 @@ class FakeTextract(FakeServer):
         rate_per_s: float | None = None,
         burst: float | None = None,
         max_bytes: int = SYNC_MAX_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__()
+        self.clock = clock
         self.lines = DEFAULT_LINES if lines is None else lines
         self.reader = reader
-        self.bucket = TokenBucket(rate_per_s, burst) if rate_per_s else None
+        self.bucket = TokenBucket(rate_per_s, burst, clock) if rate_per_s else None
         self.max_bytes = max_bytes
         self.documents: list[ReceivedDocument] = []
         self.throttled_count = 0
@@ -169,7 +175,7 @@ class FakeTextract(FakeServer):
         self.fail_next(*[throttled() for _ in range(n)])
 
     def set_rate_limit(self, rate_per_s: float | None, burst: float | None = None) -> None:
-        self.bucket = TokenBucket(rate_per_s, burst) if rate_per_s else None
+        self.bucket = TokenBucket(rate_per_s, burst, self.clock) if rate_per_s else None
 
     def handle(self, request: Request) -> Reply:
         target = request.headers.get("x-amz-target", "")

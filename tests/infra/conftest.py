@@ -53,8 +53,26 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
         out |= {"name": physical, "arn": arn}
         return arn, out
     if typ == "aws:dynamodb/table:Table":
-        out |= {"name": physical, "arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"}
+        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"
+        out |= {"name": physical, "arn": arn}
+        if inputs.get("streamEnabled"):
+            out["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"
         return physical, out
+    if typ == "aws:apigatewayv2/api:Api":
+        api_id = f"{name}-id"
+        scheme = "wss" if inputs.get("protocolType") == "WEBSOCKET" else "https"
+        out |= {
+            "apiEndpoint": f"{scheme}://{api_id}.execute-api.{REGION}.amazonaws.com",
+            "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}",
+            "arn": f"arn:aws:apigateway:{REGION}::/apis/{api_id}",
+        }
+        return api_id, out
+    if typ == "aws:apigatewayv2/stage:Stage":
+        out |= {"invokeUrl": f"wss://{inputs['apiId']}.execute-api.{REGION}.amazonaws.com/{inputs['name']}"}
+        return f"{name}-id", out
+    if typ == "aws:cloudfront/distribution:Distribution":
+        out |= {"domainName": f"{name}.cloudfront.net", "arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{name}"}
+        return f"{name}-id", out
     if typ == "aws:iam/role:Role":
         out |= {"name": physical, "arn": f"arn:aws:iam::{ACCOUNT}:role/{physical}"}
         return physical, out
@@ -103,8 +121,25 @@ class Deployment:
 
     @property
     def functions(self) -> dict[str, Created]:
-        """stage -> function, by its handler `workers.<stage>.handler.handler`."""
-        return {f.inputs["handler"].split(".")[1]: f for f in self.of_type("aws:lambda/function:Function")}
+        """stage -> function, by its handler `workers.<stage>.handler.handler` (pipeline stages only;
+        the API and WebSocket functions are in `edge_functions`)."""
+        from infra.config import STAGES
+
+        found = {f.inputs["handler"].split(".")[1]: f for f in self.of_type("aws:lambda/function:Function")}
+        return {stage: f for stage, f in found.items() if stage in STAGES}
+
+    @property
+    def edge_functions(self) -> dict[str, Created]:
+        """handler path -> function, for the functions outside the queue pipeline."""
+        return {
+            f.inputs["handler"]: f
+            for f in self.of_type("aws:lambda/function:Function")
+            if not f.inputs["handler"].startswith(tuple(f"workers.{s}." for s in self.functions))
+        }
+
+    @property
+    def jobs_table(self) -> Created:
+        return self.one("aws:dynamodb/table:Table", lambda t: t.name.endswith("-jobs"))
 
     def queue_by_arn(self, arn: str) -> Created:
         return self.one("aws:sqs/queue:Queue", lambda q: q.outputs["arn"] == arn)

@@ -50,7 +50,7 @@ def test_each_worker_gets_only_the_variables_it_needs(default_stack, stage):
 
 
 def test_resources_flow_into_every_environment(default_stack):
-    table = default_stack.one("aws:dynamodb/table:Table").outputs["name"]
+    table = default_stack.jobs_table.outputs["name"]
     for i, stage in enumerate(STAGES):
         env = default_stack.env_of(stage)
         assert env["BOOKIMG_STAGE"] == "test"

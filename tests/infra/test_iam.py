@@ -77,7 +77,7 @@ def test_s3_permissions_are_scoped_to_key_prefixes(default_stack):
 
 
 def test_table_topic_and_logs_are_this_stacks_own(default_stack):
-    table = default_stack.one("aws:dynamodb/table:Table").outputs["arn"]
+    table = default_stack.jobs_table.outputs["arn"]
     topic = default_stack.outputs["results_topic_arn"]
     for stage in STAGES:
         policy = default_stack.policy_of(stage)

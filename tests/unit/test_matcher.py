@@ -10,7 +10,7 @@ from models import Book, BoundingBox, Unidentified
 from workers.bedrock.offline import candidate_from_text
 from workers.validation.catalog_base import CatalogBook, CatalogQuery
 from workers.validation.local_catalog import LocalCatalog
-from workers.validation.matcher import identify_books, to_result_books
+from workers.validation.matcher import identify_books, score_candidate, to_result_books
 
 CATALOG_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "quality_catalog.csv"
 
@@ -37,9 +37,11 @@ def test_a_garbled_spine_is_still_identified_when_its_signals_agree(catalog):
     assert [b.book.author for b in outcome.identified] == ["Krugman, Paul R."]
 
 
-def test_series_words_on_the_spine_pick_the_right_volume(catalog):
-    outcome = _identify(catalog, "THE HUNGER GAMES MOCKINGJAY JNE Col")
-    assert [b.book.title for b in outcome.identified] == ["Mockingjay"]
+def test_series_words_on_the_spine_favour_the_volume_that_explains_every_word(catalog):
+    # 'The Hunger games' is both a title and the series name; only 'Mockingjay' also explains 'mockingjay'
+    ranked = score_candidate(candidate_from_text("THE HUNGER GAMES MOCKINGJAY JNE Col"), catalog)
+    assert [s.book.title for s in ranked[:2]] == ["Mockingjay", "The Hunger games"]
+    assert ranked[0].posterior > 2 * ranked[1].posterior
 
 
 def test_a_call_number_that_contradicts_the_title_match_leaves_the_spine_unidentified(catalog):

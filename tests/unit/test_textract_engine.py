@@ -79,17 +79,34 @@ def test_persistent_throttling_raises_a_typed_throttled_error(fake_textract, tex
     assert len(fake_textract.requests) == 2
 
 
+class FakeTime:
+    """One clock for the fake service's token bucket and the engine's sleep: no real waiting."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_a_rate_limited_service_serves_every_photo_eventually(aws_session):
-    # Given a service that allows 20 requests/s with a burst of 2
-    with FakeTextract(rate_per_s=20, burst=2) as fake:
+    # Given a service that allows 10 requests/s with a burst of 2, on a clock only our backoff advances
+    time = FakeTime()
+    with FakeTextract(rate_per_s=10, burst=2, clock=time) as fake:
         client = make_textract_client(endpoint_url=fake.url, session=aws_session)
-        engine = TextractEngine(client, attempts=8, backoff_base=0.05, backoff_cap=0.2)
+        engine = TextractEngine(client, attempts=8, backoff_base=0.1, backoff_cap=1.0, sleep=time.sleep)
         # When eight photos are pushed through back to back
         results = [engine.read(PHOTO, width=800, height=600) for _ in range(8)]
-    # Then all were read, and some calls were throttled on the way
+    # Then every photo was read; the ones past the burst were throttled and served after backing off
     assert all(len(r.lines) == 3 for r in results)
     assert fake.served_count == 8
     assert fake.throttled_count > 0
+    assert time.now >= (8 - 2) / 10 - 1e-9  # six photos past the burst needed 0.6 s of refill at 10/s
 
 
 @pytest.mark.parametrize(

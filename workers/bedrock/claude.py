@@ -294,8 +294,11 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def map_anthropic_error(exc: Exception, *, provider: str = "claude") -> Exception:
@@ -306,8 +309,8 @@ def map_anthropic_error(exc: Exception, *, provider: str = "claude") -> Exceptio
         return ProviderTimeoutError("Claude timed out", provider=provider)
     if isinstance(exc, anthropic.APIConnectionError):
         return ProviderUnavailableError(f"Claude unreachable: {exc.message}", provider=provider)
-    if not isinstance(exc, anthropic.APIStatusError):
-        return exc
+    if not isinstance(exc, anthropic.APIStatusError):  # e.g. a 2xx body the SDK could not parse
+        return ProviderUnavailableError(f"Claude answered unexpectedly: {type(exc).__name__}", provider=provider)
     status = exc.status_code
     retry_after = retry_after_seconds(exc.response.headers)
     detail = f"{status} {exc.type or ''}".strip()
@@ -317,11 +320,7 @@ def map_anthropic_error(exc: Exception, *, provider: str = "claude") -> Exceptio
         return ProviderTimeoutError(f"Claude timed out: {detail}", retry_after=retry_after, provider=provider)
     if status >= 500 or status == 409:
         return ProviderUnavailableError(f"Claude unavailable: {detail}", retry_after=retry_after, provider=provider)
-    if status in (
-        401,
-        403,
-        404,
-    ):  # credentials, permissions, model id: the deployment is wrong, not the photo
+    if status in (401, 403, 404):  # credentials, permissions, model id: the deployment is wrong, not the photo
         return ProviderUnavailableError(f"Claude refused the deployment's request: {detail}", provider=provider)
     return PermanentError(f"Claude rejected the request: {detail}: {exc.api_message or exc.message}")
 

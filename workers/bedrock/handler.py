@@ -31,7 +31,9 @@ def make_builder(settings: Settings) -> CandidateBuilder:
 
 @lru_cache(maxsize=1)
 def builder() -> CandidateBuilder:
-    return make_builder(worker_context().settings)
+    ctx = worker_context()
+    built = make_builder(ctx.settings)
+    return ctx.faults.wrap(built, "build", provider="candidates") if ctx.faults.enabled else built
 
 
 def handler(event, context):
@@ -44,4 +46,6 @@ def handler(event, context):
         process=lambda ocr, _info: find_candidates(ocr, builder(), ctx),
         outcomes=lambda: ctx.outcomes,
         dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+        max_receives=ctx.settings.max_receive_count,
+        faults=ctx.faults,
     )

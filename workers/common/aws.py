@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -30,7 +30,7 @@ def client(service: str):
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
 # --- queues ------------------------------------------------------------------------------------
@@ -125,11 +125,13 @@ class JobStore:
     def __init__(self, table_name: str):
         self.table_name = table_name
 
-    @property
+    @cached_property
     def _table(self):
         import boto3
+        from botocore.config import Config
 
-        return boto3.resource("dynamodb").Table(self.table_name)
+        config = Config(retries={"mode": "standard", "max_attempts": 5})
+        return boto3.resource("dynamodb", config=config).Table(self.table_name)
 
     @staticmethod
     def key(job_id: str) -> dict[str, str]:

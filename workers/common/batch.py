@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from models import MessageRejected, Stage, parse_message
 from workers.common.aws import SqsSender, client
 from workers.common.errors import PermanentError, RetryableError
+from workers.common.faults import FaultInjector
 from workers.common.log import get_logger
 from workers.common.outcome import JobOutcomes
 from workers.common.retry import backoff_delay
@@ -55,10 +56,18 @@ def process_sqs_batch(
     outcomes: Callable[[], JobOutcomes],
     dead_letter_queue_url: str,
     max_receives: int = MAX_RECEIVES,
+    faults: FaultInjector | None = None,
 ) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     def handle(record) -> None:
+        if faults is not None:
+            faults.maybe_crash("before record")
+        _handle(record)
+        if faults is not None:  # the record's side effects are done, its delete is not
+            faults.maybe_crash("after record")
+
+    def _handle(record) -> None:
         info = RecordInfo(
             message_id=record.message_id,
             receive_count=int(record.attributes.approximate_receive_count or 1),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from workers.common.aws import JobStore, S3Store, SnsPublisher, SqsSender
+from workers.common.faults import FaultInjector, injector_from
 from workers.common.log import configure_logging
 from workers.common.outcome import JobOutcomes
 from workers.common.settings import Settings, get_settings
@@ -18,12 +19,19 @@ class WorkerContext:
     objects: S3Store
     jobs: JobStore
     outcomes: JobOutcomes
+    faults: FaultInjector
 
 
 @lru_cache(maxsize=1)
 def worker_context() -> WorkerContext:
     settings = get_settings()
     configure_logging(settings.log_level)
+    faults = injector_from(settings.fault_rate, settings.fault_kinds, settings.fault_seed)
+    if faults.enabled:
+        import boto3
+
+        boto3.setup_default_session()
+        faults.install_in_botocore(boto3.DEFAULT_SESSION)
     objects = S3Store()
     jobs = JobStore(settings.jobs_table)
     return WorkerContext(
@@ -38,4 +46,5 @@ def worker_context() -> WorkerContext:
             results_bucket=settings.results_bucket,
             topic_arn=settings.results_topic_arn,
         ),
+        faults=faults,
     )

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     )
 
     # providers
-    ocr_engine: Literal["rapidocr", "textract"] = "rapidocr"
+    ocr_engine: Literal["rapidocr", "textract", "embedded-text"] = "rapidocr"
     ocr_max_side: int = 2400
     candidate_provider: Literal["offline", "claude"] = "offline"
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"
@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     api_key_sha256: str = ""  # hex SHA-256 of the API key; the key itself is never configured
     upload_url_ttl_s: int = 900
     websocket_connection_ttl_s: int = 3 * 60 * 60  # API Gateway closes WebSocket connections after 2 h
+
+    # fault injection (embedded stack only; see workers/common/faults.py)
+    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    fault_kinds: list[str] = Field(default_factory=list)
+    fault_seed: int | None = None
+    max_receive_count: int = 5
 
     # list prices for the cost breakdown (USD)
     textract_usd_per_page: float = 0.0015

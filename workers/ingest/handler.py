@@ -18,4 +18,6 @@ def handler(event, context):
         process=lambda notification, _info: ingest_notification(notification, ctx),
         outcomes=lambda: ctx.outcomes,
         dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+        max_receives=ctx.settings.max_receive_count,
+        faults=ctx.faults,
     )

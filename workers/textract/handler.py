@@ -14,11 +14,14 @@ from workers.textract.logic import read_photo
 
 def make_engine(settings: Settings) -> OcrEngine:
     """Textract in the cloud; RapidOCR (models in the wheel) on the embedded stack."""
-    if settings.ocr_engine == "textract":
-        from workers.common.aws import client
-        from workers.textract.textract import TextractEngine
+    if settings.ocr_engine == "embedded-text":
+        from workers.textract.embedded_text import EmbeddedTextEngine
 
-        return TextractEngine(client("textract"))
+        return EmbeddedTextEngine()
+    if settings.ocr_engine == "textract":
+        from workers.textract.textract import TextractEngine, make_textract_client
+
+        return TextractEngine(make_textract_client())
     from workers.textract.rapid import RapidOcrEngine
 
     return RapidOcrEngine(max_side=settings.ocr_max_side)
@@ -26,7 +29,9 @@ def make_engine(settings: Settings) -> OcrEngine:
 
 @lru_cache(maxsize=1)
 def engine() -> OcrEngine:
-    return make_engine(worker_context().settings)
+    ctx = worker_context()
+    built = make_engine(ctx.settings)
+    return ctx.faults.wrap(built, "read", provider="ocr") if ctx.faults.enabled else built
 
 
 def handler(event, context):
@@ -39,4 +44,6 @@ def handler(event, context):
         process=lambda request, _info: read_photo(request, engine(), ctx),
         outcomes=lambda: ctx.outcomes,
         dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+        max_receives=ctx.settings.max_receive_count,
+        faults=ctx.faults,
     )

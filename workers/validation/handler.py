@@ -57,4 +57,6 @@ def handler(event, context):
         process=lambda candidates, _info: validate_candidates(candidates, catalog(), ctx),
         outcomes=lambda: ctx.outcomes,
         dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+        max_receives=ctx.settings.max_receive_count,
+        faults=ctx.faults,
     )

@@ -37,6 +37,7 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
     if ctx.jobs.is_done(candidates.job_id, Stage.VALIDATION):
         log.info("duplicate candidates ignored")
         return None
+    ctx.faults.provider_call("catalog")
     calls_before = getattr(catalog, "calls", 0)
     outcome = identify_books(candidates.candidates, catalog)
     books, unidentified = to_result_books(outcome)

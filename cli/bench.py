@@ -1,0 +1,84 @@
+"""`bookimg bench ...`: commands that print figures (speed and quality live here, not in timed tests)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from embedded.local_stack import DEMO_DIR, LocalStack
+from embedded.webhook import WebhookReceiver
+
+SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "library-dataset"
+
+
+def photo_benchmark(photos: list[Path], truths: list[Path], catalog: Path, *, timeout_s: float = 600) -> dict:
+    """Run each photo through the whole pipeline on the embedded stack and score it against its truth."""
+    from bench.quality import photo_scores
+    from cli.identify import run_photos
+
+    totals = {"matched": 0, "found": 0, "truth": 0}
+    per_photo = []
+    with WebhookReceiver() as receiver, tempfile.TemporaryDirectory() as work_dir:
+        with LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[]) as stack:
+            started = time.perf_counter()
+            runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None)
+            elapsed = time.perf_counter() - started
+    for run, truth in zip(runs, truths, strict=True):
+        scores = photo_scores(run.result.books if run.result else [], truth)
+        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores})
+        for key in totals:
+            totals[key] += int(scores.get(key, 0))
+    precision = totals["matched"] / totals["found"] if totals["found"] else 0.0
+    recall = totals["matched"] / totals["truth"] if totals["truth"] else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "photo_precision": round(precision, 4),
+        "photo_recall": round(recall, 4),
+        "photo_f1": round(f1, 4),
+        "seconds_per_photo": round(elapsed / len(photos), 2),
+        "photos": per_photo,
+    }
+
+
+def bench_quality(args: argparse.Namespace) -> int:
+    from bench.quality import format_quality_table, run_spine_benchmark
+
+    spines = Path(args.spines) if args.spines else SHARED_DATASET / "spines_dev.csv"
+    catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
+    photos = [Path(p) for p in args.photo]
+    truths = [Path(t) for t in args.truth]
+    if not photos and not args.spines and not args.catalog and not spines.exists():
+        photos, truths, catalog = [DEMO_DIR / "shelf.jpg"], [DEMO_DIR / "shelf_truth.csv"], DEMO_DIR / "catalog.csv"
+    if len(photos) != len(truths):
+        print("bookimg bench quality: give one --truth CSV per --photo", file=sys.stderr)
+        return 2
+    for path in [catalog, *photos, *truths]:
+        if not path.is_file():
+            print(f"bookimg bench quality: no such file: {path}", file=sys.stderr)
+            return 2
+    result: dict = {}
+    if spines.is_file():
+        result.update(run_spine_benchmark(spines, catalog))
+    if photos:
+        result.update(photo_benchmark(photos, truths, catalog))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_quality_table({k: v for k, v in result.items() if k != "photos"}))
+        for photo in result.get("photos", []):
+            print(f"  {photo['photo']}: precision {photo['precision']:.1%} recall {photo['recall']:.1%}")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    if args.bench == "quality":
+        return bench_quality(args)
+    if args.bench == "perf":
+        from bench.perf import run_perf_benchmark
+
+        return run_perf_benchmark(args)
+    raise SystemExit(f"unknown benchmark {args.bench}")
