@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--photo", action="append", default=[], metavar="IMG")
     quality.add_argument("--truth", action="append", default=[], metavar="CSV")
     quality.add_argument("--json", action="store_true")
+    perf = bench_kinds.add_parser("perf", help="cold start, per-hop latency, throughput and cost")
+    perf.add_argument("--json", action="store_true")
+    perf.add_argument("--jobs", type=int, default=100, help="concurrent jobs for the throughput run")
+    perf.add_argument("--runs", type=int, default=5, help="fresh interpreters per worker for cold starts")
+    perf.add_argument("--skip-packages", action="store_true", help="do not build deployment packages")
     bench.set_defaults(func=_cmd_bench)
     return parser
 

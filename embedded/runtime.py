@@ -231,6 +231,83 @@ class QueuePoller(threading.Thread):
             self.runtime.stats.records_deleted += len(done)
 
 
+class StreamPoller(threading.Thread):
+    """A DynamoDB stream event source mapping: reads every shard from where the mapping starts
+    (`LATEST` or `TRIM_HORIZON`), invokes the function with batches in order, retries a failed batch
+    (from the first `batchItemFailures` sequence number) up to `maximumRetryAttempts`, then moves on."""
+
+    def __init__(self, runtime: LocalRuntime, mapping: EventSourceSpec, host: FunctionHost, idle_s: float = 0.1):
+        super().__init__(daemon=True, name=f"stream-{host.spec.name}")
+        self.runtime = runtime
+        self.mapping = mapping
+        self.host = host
+        self.idle_s = idle_s
+        self.streams = runtime.endpoint.client("dynamodbstreams")
+        self.iterators: dict[str, str] = {}
+        self.refresh_shards()  # now, so that LATEST means "from when the stack started"
+
+    def refresh_shards(self) -> None:
+        description = self.streams.describe_stream(StreamArn=self.mapping.queue_arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            if shard["ShardId"] in self.iterators:
+                continue
+            self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                StreamArn=self.mapping.queue_arn,
+                ShardId=shard["ShardId"],
+                ShardIteratorType=self.mapping.starting_position or "LATEST",
+            )["ShardIterator"]
+
+    def run(self) -> None:
+        while not self.runtime.stopping.is_set():
+            try:
+                if not self.poll_once():
+                    time.sleep(self.idle_s)
+            except Exception as exc:
+                if not self.runtime.stopping.is_set():
+                    self.runtime.log(f"stream poller {self.name}: {exc}")
+                    time.sleep(0.5)
+
+    def poll_once(self) -> int:
+        self.refresh_shards()
+        delivered = 0
+        for shard_id, iterator in list(self.iterators.items()):
+            response = self.streams.get_records(ShardIterator=iterator, Limit=min(1000, self.mapping.batch_size))
+            records = response.get("Records", [])
+            if records:
+                self.deliver([{**r, "eventSourceARN": self.mapping.queue_arn} for r in records])
+                delivered += len(records)
+            self.iterators[shard_id] = response.get("NextShardIterator") or iterator
+        return delivered
+
+    def deliver(self, records: list[dict[str, Any]]) -> None:
+        attempts = self.mapping.maximum_retry_attempts
+        attempt = 0
+        while records and not self.runtime.stopping.is_set():
+            self.runtime.stats.invocations += 1
+            try:
+                result = self.host.invoke({"Records": records})
+            except InvocationError as exc:
+                self.runtime.stats.invocation_errors += 1
+                failed_from = 0
+                problem = str(exc)
+            else:
+                failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
+                if not (self.mapping.report_batch_item_failures and failures):
+                    return
+                numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+                failed = {f.get("itemIdentifier") for f in failures}
+                failed_from = min((numbers.index(n) for n in failed if n in numbers), default=0)
+                problem = f"{len(failed)} record(s) reported failed"
+            attempt += 1
+            if 0 <= attempts < attempt:
+                self.runtime.log(f"{self.host.spec.name}: dropping {len(records) - failed_from} stream record(s) "
+                                 f"after {attempt} attempts ({problem})")
+                return
+            self.runtime.log(f"{self.host.spec.name}: stream batch retried ({problem})")
+            records = records[failed_from:]
+            time.sleep(min(2.0, 0.1 * 2**attempt))
+
+
 def matches_filter_policy(policy: dict[str, Any] | None, attributes: dict[str, Any]) -> bool:
     """SNS attribute filter policies, the exact-match and `anything-but` subset we use."""
     if not policy:
@@ -415,6 +492,9 @@ class LocalRuntime:
     def start(self) -> None:
         for mapping in self.record.event_sources:
             spec = self.record.function(mapping.function_name)
+            if mapping.is_stream:  # one poller per stream, as Lambda reads a shard in order
+                self._threads.append(StreamPoller(self, mapping, self._new_host(spec)))
+                continue
             copies = min(self.concurrency, mapping.max_concurrency or self.concurrency)
             for _ in range(copies):
                 poller = QueuePoller(self, mapping, self._new_host(spec), self.poll_wait_s)

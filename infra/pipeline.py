@@ -252,6 +252,8 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
         "RESULTS_BUCKET": refs.results_bucket,
         "RESULTS_TOPIC_ARN": refs.results_topic_arn,
         "DEAD_LETTER_QUEUE_URL": refs.queues[stage].dlq.url,
+        # the worker gives up (job failed, with the reason) on the receive the queue would redrive
+        "MAX_RECEIVE_COUNT": str(cfg.max_receive_count),
     }
     next_stage = NEXT_STAGE[stage]
     if next_stage:

@@ -25,6 +25,7 @@ COMMON_ENV = {
     "BOOKIMG_RESULTS_BUCKET",
     "BOOKIMG_RESULTS_TOPIC_ARN",
     "BOOKIMG_DEAD_LETTER_QUEUE_URL",
+    "BOOKIMG_MAX_RECEIVE_COUNT",
 }
 EXPECTED_ENV = {
     "ingest": COMMON_ENV
@@ -196,6 +197,10 @@ OPTIONAL_SETTINGS = {
     "anthropic_api_key_parameter",
     "openlibrary_url",
     "googlebooks_url",
+    # fault injection: off by default, set only by the embedded runtime's chaos runs
+    "fault_rate",
+    "fault_kinds",
+    "fault_seed",
 }
 
 
