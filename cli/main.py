@@ -39,6 +39,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         log=lambda line: print(line, file=sys.stderr),
     ) as stack:
         print(describe_json(stack), flush=True)
+        print(f"Web page: {stack.page_url}", flush=True)
         print("Embedded stack is up; Ctrl-C stops it.", file=sys.stderr, flush=True)
         stop.wait(args.seconds if args.seconds else None)
     return 0
@@ -57,6 +58,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def _cmd_chaos(args: argparse.Namespace) -> int:
+    from bench.chaos import run_chaos
+
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    result = run_chaos(args.jobs, fault_rate=args.rate, kinds=kinds, seed=args.seed, timeout_s=args.timeout)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+    healthy = result["lost"] == 0 and result["stuck"] == 0 and result["duplicate_notifications"] == 0
+    return 0 if healthy and result["failed_without_reason"] == 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
@@ -70,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
     identify.set_defaults(func=_cmd_identify)
 
-    up = commands.add_parser("up", help="keep the embedded stack running and print its endpoints")
+    up = commands.add_parser(
+        "up", help="keep the embedded stack running and print its endpoints and the web page URL"
+    )
     up.add_argument("--catalog", metavar="CSV")
     up.add_argument("--webhook", action="append", metavar="URL", help="subscribe a webhook to the results topic")
     up.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
@@ -81,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--event", required=True, metavar="FILE")
     invoke.add_argument("--catalog", metavar="CSV")
     invoke.set_defaults(func=_cmd_invoke)
+
+    chaos = commands.add_parser("chaos", help="run jobs with faults injected at every stage")
+    chaos.add_argument("--jobs", type=int, default=200)
+    chaos.add_argument("--rate", type=float, default=0.1, help="share of provider/AWS calls that fail")
+    chaos.add_argument("--kinds", default="throttle,timeout,server_error,crash")
+    chaos.add_argument("--seed", type=int, default=7)
+    chaos.add_argument("--timeout", type=float, default=600)
+    chaos.add_argument("--json", action="store_true")
+    chaos.set_defaults(func=_cmd_chaos)
 
     bench = commands.add_parser("bench", help="benchmarks that print figures")
     bench_kinds = bench.add_subparsers(dest="bench", required=True)

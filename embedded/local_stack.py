@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from embedded.emulator import Emulator, EmulatorEndpoint
+from embedded.gateway import LocalGateway
 from embedded.mocks import StackRecord
 from embedded.runtime import LocalRuntime
 from embedded.stack import PROJECT_ROOT, deploy
@@ -56,6 +57,7 @@ class LocalStack:
         self.endpoint: EmulatorEndpoint | None = None
         self.record: StackRecord | None = None
         self.runtime: LocalRuntime | None = None
+        self.gateway: LocalGateway | None = None
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -65,7 +67,9 @@ class LocalStack:
         for key, value in self.endpoint.client_env().items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
-        self.record = deploy(self.endpoint, self.overrides)
+        # the gateway binds first: the program's APIs resolve to its URL (embedded/gateway.py)
+        self.gateway = LocalGateway(log=self._log)
+        self.record = deploy(self.endpoint, self.overrides, gateway_url=self.gateway.url)
         self.runtime = LocalRuntime(
             self.endpoint,
             self.record,
@@ -76,6 +80,7 @@ class LocalStack:
             extra_env=self.extra_env,
             log=self._log,
         )
+        self.gateway.attach(self.record, self.runtime.invoke).start()
         if pollers:
             self.runtime.start()
         if warm:
@@ -83,6 +88,9 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
         if self.runtime is not None:
             self.runtime.stop()
         self.emulator.stop()
@@ -116,6 +124,20 @@ class LocalStack:
     @property
     def jobs_table(self) -> str:
         return self.outputs["jobs_table"]
+
+    @property
+    def page_url(self) -> str:
+        """The web page, served by the local gateway beside the HTTP and WebSocket APIs."""
+        assert self.gateway is not None
+        return self.gateway.page_url
+
+    @property
+    def api_url(self) -> str:
+        return self.outputs["api_url"]
+
+    @property
+    def websocket_url(self) -> str:
+        return self.outputs["websocket_url"]
 
     def client(self, service: str):
         assert self.endpoint is not None
@@ -164,6 +186,9 @@ class LocalStack:
         assert self.endpoint is not None and self.runtime is not None
         return {
             "emulator": self.endpoint.url,
+            "page": self.gateway.page_url if self.gateway else None,
+            "api": self.outputs.get("api_url"),
+            "websocket": self.outputs.get("websocket_url"),
             "outputs": self.outputs,
             "functions": sorted(self.record.functions) if self.record else [],
             "outbox": str(self.runtime.outbox),

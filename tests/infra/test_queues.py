@@ -30,9 +30,10 @@ def test_every_stage_queue_redrives_to_its_own_dlq_after_five_receives(default_s
 def test_max_receive_count_comes_from_stack_config(deploy):
     # Given a stack that sets maxReceiveCount
     stack = deploy({"maxReceiveCount": 3})
-    # Then every queue redrives after that many receives
+    # Then every queue redrives after that many receives, and every worker gives up on that receive
     for stage in STAGES:
         assert json.loads(stack.queue_of(stage).inputs["redrivePolicy"])["maxReceiveCount"] == 3
+        assert stack.env_of(stage)["BOOKIMG_MAX_RECEIVE_COUNT"] == "3"
 
 
 def test_dlqs_keep_messages_fourteen_days_and_all_queues_are_encrypted(default_stack):

@@ -21,6 +21,7 @@ FAULT_KINDS = ("throttle", "timeout", "server_error", "crash")
 _PROVIDER_THROTTLES = ("429 Too Many Requests", "529 Overloaded", "ProvisionedThroughputExceededException")
 _AWS_THROTTLES = ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded")
 CRASH_EXIT_CODE = 137
+FAULT_LOG_EVENT = "fault injected"
 
 
 class FaultInjector:
@@ -47,7 +48,10 @@ class FaultInjector:
                 return None
             kind = self._random.choice(choices)
             self.injected[kind] = self.injected.get(kind, 0) + 1
-            return kind
+        from workers.common.log import get_logger
+
+        get_logger("faults").warning(FAULT_LOG_EVENT, fault=kind)
+        return kind
 
     def provider_call(self, provider: str) -> None:
         """Raise the typed error a failing provider call would raise, at the configured rate."""
@@ -65,6 +69,9 @@ class FaultInjector:
     def maybe_crash(self, where: str) -> None:
         """Kill the worker process outright, as an out-of-memory kill or a Lambda timeout would."""
         if self._draw(("crash",)):
+            import sys
+
+            sys.stderr.flush()
             os._exit(CRASH_EXIT_CODE)
 
     def wrap(self, target: Any, method: str, provider: str) -> Any:

@@ -10,6 +10,13 @@ import structlog
 _configured = False
 
 
+def _always_job_and_stage(_logger, _method, event_dict):
+    """Every line carries `job_id` and `stage`, null when there is none (e.g. a cold start)."""
+    event_dict.setdefault("job_id", None)
+    event_dict.setdefault("stage", None)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO") -> None:
     global _configured
     if _configured:
@@ -17,6 +24,7 @@ def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _always_job_and_stage,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -31,4 +39,7 @@ def configure_logging(level: str = "INFO") -> None:
 
 def get_logger(stage: str, job_id: str | None = None, **context) -> structlog.typing.FilteringBoundLogger:
     configure_logging()
-    return structlog.get_logger().bind(stage=stage, job_id=job_id, **context)
+    bound = {"stage": stage, **context}
+    if job_id is not None:  # else the job id bound for the record being processed (contextvars) shows
+        bound["job_id"] = job_id
+    return structlog.get_logger().bind(**bound)
