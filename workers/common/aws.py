@@ -79,8 +79,11 @@ class S3Store:
         try:
             return client("s3").head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("404", "NoSuchKey", "NotFound"):
                 raise PermanentError(f"the uploaded object {key} no longer exists") from exc
+            if code in ("403", "AccessDenied"):  # what S3 answers for a missing key without ListBucket
+                raise PermanentError(f"the uploaded object {key} is missing or not readable") from exc
             raise
 
     def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
