@@ -22,11 +22,14 @@ def photo_benchmark(photos: list[Path], truths: list[Path], catalog: Path, *, ti
 
     totals = {"matched": 0, "found": 0, "truth": 0}
     per_photo = []
-    with WebhookReceiver() as receiver, tempfile.TemporaryDirectory() as work_dir:
-        with LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[]) as stack:
-            started = time.perf_counter()
-            runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None)
-            elapsed = time.perf_counter() - started
+    with (
+        WebhookReceiver() as receiver,
+        tempfile.TemporaryDirectory() as work_dir,
+        LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[]) as stack,
+    ):
+        started = time.perf_counter()
+        runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None)
+        elapsed = time.perf_counter() - started
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)
         per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores})

@@ -38,10 +38,13 @@ def _cmd_up(args: argparse.Namespace) -> int:
         webhooks=webhooks,
         log=lambda line: print(line, file=sys.stderr),
     ) as stack:
-        print(describe_json(stack), flush=True)
+        description = describe_json(stack)
+        (Path(args.work_dir) / "stack.json").write_text(description)
+        print(description, flush=True)
         print(f"Web page: {stack.page_url}", flush=True)
         print("Embedded stack is up; Ctrl-C stops it.", file=sys.stderr, flush=True)
         stop.wait(args.seconds if args.seconds else None)
+        (Path(args.work_dir) / "stack.json").unlink(missing_ok=True)
     return 0
 
 
@@ -72,6 +75,13 @@ def _cmd_chaos(args: argparse.Namespace) -> int:
     return 0 if healthy and result["failed_without_reason"] == 0 else 1
 
 
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    from cli.dlq import run_dlq
+
+    return run_dlq(args.action, args.stage, work_dir=Path(args.work_dir),
+                   outputs_file=Path(args.outputs) if args.outputs else None, limit=args.limit, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
@@ -98,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--event", required=True, metavar="FILE")
     invoke.add_argument("--catalog", metavar="CSV")
     invoke.set_defaults(func=_cmd_invoke)
+
+    dlq = commands.add_parser("dlq", help="list, show or redrive dead-letter queues")
+    dlq.add_argument("action", choices=["list", "show", "redrive"])
+    dlq.add_argument("stage", nargs="?", choices=["ingest", "textract", "bedrock", "validation"])
+    dlq.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` of a deployed stack")
+    dlq.add_argument("--limit", type=int, default=10)
+    dlq.add_argument("--json", action="store_true")
+    dlq.set_defaults(func=_cmd_dlq)
 
     chaos = commands.add_parser("chaos", help="run jobs with faults injected at every stage")
     chaos.add_argument("--jobs", type=int, default=200)

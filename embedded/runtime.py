@@ -274,10 +274,18 @@ class StreamPoller(threading.Thread):
             response = self.streams.get_records(ShardIterator=iterator, Limit=min(1000, self.mapping.batch_size))
             records = response.get("Records", [])
             if records:
-                self.deliver([{**r, "eventSourceARN": self.mapping.queue_arn} for r in records])
+                self.deliver([self.lambda_record(r) for r in records])
                 delivered += len(records)
             self.iterators[shard_id] = response.get("NextShardIterator") or iterator
         return delivered
+
+    def lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A stream record as Lambda passes it: with the source ARN, the creation time in epoch seconds."""
+        change = dict(record.get("dynamodb") or {})
+        created = change.get("ApproximateCreationDateTime")
+        if hasattr(created, "timestamp"):
+            change["ApproximateCreationDateTime"] = int(created.timestamp())
+        return {**record, "dynamodb": change, "eventSourceARN": self.mapping.queue_arn}
 
     def deliver(self, records: list[dict[str, Any]]) -> None:
         attempts = self.mapping.maximum_retry_attempts

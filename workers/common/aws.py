@@ -105,7 +105,7 @@ _STATUS_ORDER = [
     JobStatus.COMPLETED,
 ]
 JOB_TTL = timedelta(days=30)
-_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash")
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner")
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -325,6 +325,16 @@ class JobStore:
     def is_done(self, job_id: str, stage: Stage) -> bool:
         item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}
         return stage.value in (item.get("done") or {})
+
+    def reopen(self, job_id: str, status: JobStatus) -> None:
+        """Put a failed job back at `status`, for a redriven message to carry it on from there."""
+        self._table.update_item(
+            Key=self.key(job_id),
+            UpdateExpression="SET #s = :s REMOVE #e, failed_stage, claims, done",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#s": "status", "#e": "error"},
+            ExpressionAttributeValues={":s": status.value},
+        )
 
     def recent(self, limit: int = 20) -> list[JobRecord]:
         items = self._table.scan(Limit=500).get("Items", [])
