@@ -1,0 +1,385 @@
+// BookImg web page: no framework, no build step. Reads config.json (API + WebSocket URLs), creates a
+// job (POST /jobs), uploads the photo with the presigned POST, then follows the job live over the
+// WebSocket (subscribe with the job's token), falling back to polling GET /jobs/{id} if the socket
+// goes away. The job id and token live in the URL fragment (#job=..&token=..), never sent to a server
+// by the browser, so a reload picks the job up again.
+"use strict";
+
+const STAGES = ["upload", "uploaded", "ocr", "candidates", "validated", "completed"];
+const STATUS_RANK = { created: 0, uploaded: 1, ocr: 2, candidates: 3, validated: 4, completed: 5, failed: 6 };
+const STATUS_TEXT = {
+  created: "Uploading your photo…",
+  uploaded: "Photo received.",
+  ocr: "Reading the text on the spines…",
+  candidates: "Finding the books…",
+  validated: "Checking them against the catalog…",
+  completed: "Done.",
+  failed: "Something went wrong.",
+};
+
+const $ = (selector) => document.querySelector(selector);
+const state = { config: null, file: null, job: null, socket: null, status: null, result: null, poll: null };
+
+async function loadConfig() {
+  const response = await fetch("config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  state.config = await response.json();
+  if (state.config.maxUploadBytes) {
+    $("#size-limit").textContent = ` · up to ${formatBytes(state.config.maxUploadBytes)}`;
+  }
+}
+
+function formatBytes(bytes) {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 1)} MB` : `${Math.round(bytes / 1e3)} kB`;
+}
+
+function apiUrl(path) {
+  return state.config.apiUrl.replace(/\/$/, "") + path;
+}
+
+// --- choosing a photo --------------------------------------------------------------------------
+
+function choose(file) {
+  hideError();
+  if (!file) return;
+  if (!file.type.startsWith("image/")) return showError(`${file.name} is not an image.`);
+  if (state.config && state.config.maxUploadBytes && file.size > state.config.maxUploadBytes) {
+    return showError(`${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(state.config.maxUploadBytes)}.`);
+  }
+  state.file = file;
+  const preview = $("#preview-image");
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.src = URL.createObjectURL(file);
+  $("#preview-caption").textContent = `${file.name} · ${formatBytes(file.size)}`;
+  $("#preview").hidden = false;
+  $("#submit").disabled = false;
+}
+
+function setUpChooser() {
+  const input = $("#photo");
+  const zone = $("#drop-zone");
+  input.addEventListener("change", () => choose(input.files[0]));
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (event) => {
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    zone.addEventListener(type, () => zone.classList.remove("dragging"));
+  }
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    choose(event.dataTransfer.files[0]);
+  });
+}
+
+// --- creating the job and uploading --------------------------------------------------------------
+
+async function submit(event) {
+  event.preventDefault();
+  if (!state.file) return;
+  $("#submit").disabled = true;
+  resetProgress();
+  showProgress("created");
+  try {
+    const response = await fetch(apiUrl("/jobs"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ filename: state.file.name, contentType: state.file.type }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.message || `could not create the job (HTTP ${response.status})`);
+    follow({ jobId: body.jobId, token: body.token });
+    await upload(body.upload, state.file);
+    markStage("upload", new Date().toISOString());
+  } catch (error) {
+    fail(`Upload failed: ${error.message}`);
+    $("#submit").disabled = false;
+  }
+}
+
+async function upload(presigned, file) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(presigned.fields)) form.append(name, value);
+  form.append("file", file); // S3 requires the file to be the last field
+  const response = await fetch(presigned.url, { method: "POST", body: form });
+  if (!response.ok) {
+    const text = await response.text().catch(() => "");
+    const reason = (text.match(/<Message>([^<]*)<\/Message>/) || [])[1];
+    throw new Error(reason || `storage answered HTTP ${response.status}`);
+  }
+}
+
+// --- following the job ---------------------------------------------------------------------------
+
+function follow(job) {
+  state.job = job;
+  state.status = null;
+  state.result = null;
+  history.replaceState(null, "", `#job=${encodeURIComponent(job.jobId)}&token=${encodeURIComponent(job.token)}`);
+  subscribe();
+}
+
+function subscribe() {
+  const job = state.job;
+  if (!state.config.websocketUrl) return startPolling();
+  let socket;
+  try {
+    socket = new WebSocket(state.config.websocketUrl);
+  } catch (error) {
+    return startPolling();
+  }
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ action: "subscribe", jobId: job.jobId, token: job.token }));
+  });
+  socket.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    if (!message || message.jobId !== state.job.jobId) return;
+    if (message.type === "progress") onProgress(message);
+    if (message.type === "result") onResult(message);
+  });
+  socket.addEventListener("close", () => {
+    if (state.socket === socket && !state.result) startPolling();
+  });
+}
+
+function startPolling() {
+  if (state.poll) return;
+  const tick = async () => {
+    try {
+      const job = await fetchJob();
+      if (!job) return stopPolling();
+      onProgress(job);
+      if (job.status === "completed" || job.status === "failed") {
+        onResult({ ...(job.result || {}), status: job.status, error: job.error, cost: job.cost });
+        return stopPolling();
+      }
+    } catch (error) {
+      // transient: try again on the next tick
+    }
+    state.poll = setTimeout(tick, 2000);
+  };
+  state.poll = setTimeout(tick, 500);
+}
+
+function stopPolling() {
+  clearTimeout(state.poll);
+  state.poll = null;
+}
+
+async function fetchJob() {
+  const response = await fetch(apiUrl(`/jobs/${encodeURIComponent(state.job.jobId)}`), {
+    headers: { "X-Job-Token": state.job.token },
+    cache: "no-store",
+  });
+  if (response.status === 401 || response.status === 403 || response.status === 404) {
+    fail("This link does not open a job (wrong or expired token).");
+    return null;
+  }
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.json();
+}
+
+function onProgress(message) {
+  const rank = STATUS_RANK[message.status];
+  if (rank === undefined) return;
+  if (state.status && STATUS_RANK[state.status] > rank) return; // a late, older push
+  state.status = message.status;
+  for (const [stage, time] of Object.entries(message.stageTimes || {})) markStage(stage, time);
+  if (rank >= STATUS_RANK.uploaded) markStage("upload", (message.stageTimes || {}).uploaded);
+  showProgress(message.status);
+  if (message.status === "failed") fail(message.error || "The job failed.");
+}
+
+function onResult(message) {
+  if (state.result) return;
+  if (message.truncated) {
+    // too big for one push: read it through the API
+    fetchJob().then((job) => job && onResult({ ...job.result, status: job.status, error: job.error, cost: job.cost }));
+    return;
+  }
+  state.result = message;
+  onProgress({ status: message.status, stageTimes: message.stageTimes || {}, error: message.error });
+  if (state.socket) state.socket.close();
+  if (message.status !== "completed") return;
+  renderBooks(message.books || [], message.unidentified || [], message.cost);
+}
+
+// --- rendering -----------------------------------------------------------------------------------
+
+function resetProgress() {
+  $("#results-section").hidden = true;
+  for (const item of document.querySelectorAll("#stages li")) {
+    item.className = "";
+    item.querySelector("time").textContent = "";
+    item.removeAttribute("aria-current");
+  }
+  hideError();
+}
+
+function markStage(stage, time) {
+  const item = document.querySelector(`#stages li[data-stage="${stage}"]`);
+  if (!item || item.classList.contains("done")) return;
+  item.classList.add("done");
+  if (time) {
+    const at = new Date(time);
+    const stamp = item.querySelector("time");
+    stamp.dateTime = at.toISOString();
+    stamp.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+}
+
+function showProgress(status) {
+  $("#progress-section").hidden = false;
+  $("#stages").dataset.status = status;
+  $("#status").textContent = STATUS_TEXT[status] || status;
+  const rank = STATUS_RANK[status];
+  document.querySelectorAll("#stages li").forEach((item, index) => {
+    const active = status !== "completed" && status !== "failed" && index === rank + 1;
+    item.classList.toggle("active", active);
+    if (active) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+    if (status === "failed" && index === rank) item.classList.add("failed");
+  });
+}
+
+function renderBooks(books, unidentified, cost) {
+  const body = $("#books tbody");
+  body.replaceChildren();
+  for (const book of books) {
+    const row = document.createElement("tr");
+    const cover = document.createElement("td");
+    cover.className = "cover";
+    if (book.cover_url && /^https?:\/\//.test(book.cover_url)) {
+      const image = document.createElement("img");
+      image.src = book.cover_url;
+      image.alt = "";
+      image.loading = "lazy";
+      image.referrerPolicy = "no-referrer";
+      cover.append(image);
+    } else {
+      const placeholder = document.createElement("span");
+      placeholder.className = "no-cover";
+      placeholder.setAttribute("aria-hidden", "true");
+      placeholder.textContent = (book.title || "?").trim().charAt(0).toUpperCase();
+      cover.append(placeholder);
+    }
+    row.append(cover);
+    row.append(cell(book.title, "title", "Title"));
+    row.append(cell(book.author || "—", "author", "Author"));
+    row.append(cell(book.isbn || "—", "isbn", "ISBN"));
+    const confidence = cell(`${Math.round((book.confidence || 0) * 100)}%`, "confidence", "Confidence");
+    confidence.dataset.level = book.confidence >= 0.8 ? "high" : book.confidence >= 0.5 ? "medium" : "low";
+    row.append(confidence);
+    body.append(row);
+  }
+  const count = books.length;
+  let summary = count === 1 ? "1 book found." : `${count} books found.`;
+  if (unidentified.length) summary += ` ${unidentified.length} spine(s) could not be identified.`;
+  $("#results-summary").textContent = summary;
+  $("#cost").textContent = cost && cost.usd ? `Cost of this job: $${cost.usd.toFixed(4)}` : "";
+  $("#results-section").hidden = false;
+  $("#status").textContent = `Done. ${summary}`;
+  $("#results-heading").focus({ preventScroll: true });
+  $("#results-section").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function cell(text, className, label) {
+  const td = document.createElement("td");
+  td.className = className;
+  td.dataset.label = label;
+  td.textContent = text;
+  return td;
+}
+
+function fail(message) {
+  const error = $("#error");
+  error.textContent = message;
+  error.hidden = false;
+  $("#progress-section").hidden = false;
+  $("#submit").disabled = !state.file;
+}
+
+function hideError() {
+  $("#error").hidden = true;
+  $("#error").textContent = "";
+}
+
+// --- export --------------------------------------------------------------------------------------
+
+function csvCell(value) {
+  let text = value === null || value === undefined ? "" : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`; // never a formula in a spreadsheet
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function exportBooks(format) {
+  if (!state.result) return;
+  const books = state.result.books || [];
+  let content;
+  let type;
+  if (format === "csv") {
+    const rows = [["title", "author", "isbn", "tag", "confidence", "cover_url"]];
+    for (const b of books) rows.push([b.title, b.author, b.isbn, b.tag, b.confidence.toFixed(3), b.cover_url]);
+    content = rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
+    type = "text/csv";
+  } else {
+    content = JSON.stringify({ jobId: state.job.jobId, books }, null, 2);
+    type = "application/json";
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([content], { type }));
+  link.download = `bookimg-${state.job.jobId}.${format}`;
+  document.body.append(link);
+  link.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(link.href);
+    link.remove();
+  }, 0);
+}
+
+// --- start ---------------------------------------------------------------------------------------
+
+function resumeFromFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const jobId = params.get("job");
+  const token = params.get("token");
+  if (!jobId || !token) return;
+  $("#progress-section").hidden = false;
+  $("#status").textContent = "Looking up your job…";
+  follow({ jobId, token });
+}
+
+function reset() {
+  stopPolling();
+  if (state.socket) state.socket.close();
+  Object.assign(state, { job: null, socket: null, status: null, result: null });
+  history.replaceState(null, "", location.pathname);
+  $("#progress-section").hidden = true;
+  $("#results-section").hidden = true;
+  $("#submit").disabled = !state.file;
+  $("#photo").focus();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("#results-heading").tabIndex = -1;
+  setUpChooser();
+  $("#upload-form").addEventListener("submit", submit);
+  $("#export-csv").addEventListener("click", () => exportBooks("csv"));
+  $("#export-json").addEventListener("click", () => exportBooks("json"));
+  $("#again").addEventListener("click", reset);
+  try {
+    await loadConfig();
+  } catch (error) {
+    fail(`The page could not load its settings (${error.message}).`);
+    return;
+  }
+  resumeFromFragment();
+});
