@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench-quality bench-perf
+.PHONY: demo test setup lint bench-quality bench-perf up test-browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,3 +24,11 @@ lint: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(VENV)/bin/bookimg bench quality
+
+# The embedded stack with its web page (the URL is printed); Ctrl-C stops it.
+up: $(STAMP)
+	$(VENV)/bin/bookimg up
+
+# Only the headless-Chromium tests of the web page (needs `apt-get install chromium`, see .ci/run).
+test-browser: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m browser

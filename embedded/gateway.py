@@ -19,6 +19,14 @@ APIs the Pulumi program declared, plus the web page.
 
 One port for all of it: in AWS the management endpoint is the WebSocket API's own host, and the page,
 API and WebSocket share an origin locally, so no CORS is needed between them.
+
+Uploads are NOT proxied: the page POSTs the photo straight to the presigned URL, i.e. to the moto
+server, as a browser does to S3. moto's server answers every response with
+`Access-Control-Allow-Origin: *` (flask-cors, unless MOTO_DISABLE_GLOBAL_CORS), so the cross-origin
+multipart POST (a CORS "simple" request, no preflight) succeeds and its 204 is readable. moto does
+not evaluate the bucket's own CORS rules, so their origins are checked by the Pulumi tests
+(tests/infra/test_storage.py), not here; moto does not check the POST policy either, which is why
+ingest re-checks size and type.
 """
 
 from __future__ import annotations
@@ -217,8 +225,16 @@ class LocalGateway:
             best = ("$default", {})
         return best
 
-    def http_event(self, route_key: str, handler: _Handler, path: str, query: str, params: dict[str, str],
-                   body: bytes, claims: dict[str, Any] | None) -> dict[str, Any]:
+    def http_event(
+        self,
+        route_key: str,
+        handler: _Handler,
+        path: str,
+        query: str,
+        params: dict[str, str],
+        body: bytes,
+        claims: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         api = self.http_api
         assert api is not None
         headers: dict[str, str] = {}
@@ -388,7 +404,7 @@ class LocalGateway:
             return
         stage = self._ws_stage()
         ws = ServerConnection(sock, ServerProtocol(max_size=WS_MAX_MESSAGE), ping_interval=None)
-        connection_id = base64.b64encode(uuid.uuid4().bytes[:9]).decode()  # API Gateway-like: 12 chars
+        connection_id = base64.urlsafe_b64encode(uuid.uuid4().bytes[:9]).decode()  # API Gateway-like: 12 chars
         holder: dict[str, _Connection] = {}
 
         def on_connect(conn, request):
@@ -430,8 +446,15 @@ class LocalGateway:
                 self.stats["ws_message"] += 1
                 route_key = self.select_route(message)
                 if route_key is None:
-                    ws.send(json.dumps({"message": "Forbidden", "connectionId": connection_id,
-                                        "requestId": secrets.token_urlsafe(12)}))
+                    ws.send(
+                        json.dumps(
+                            {
+                                "message": "Forbidden",
+                                "connectionId": connection_id,
+                                "requestId": secrets.token_urlsafe(12),
+                            }
+                        )
+                    )
                     continue
                 context = self._ws_context(connection, route_key, "MESSAGE", stage)
                 context["messageId"] = secrets.token_urlsafe(12)
@@ -442,18 +465,20 @@ class LocalGateway:
             with self._lock:
                 self.connections.pop(connection_id, None)
             self.stats["ws_disconnect"] += 1
-            event = {"requestContext": self._ws_context(connection, "$disconnect", "DISCONNECT", stage),
-                     "isBase64Encoded": False}
+            event = {
+                "requestContext": self._ws_context(connection, "$disconnect", "DISCONNECT", stage),
+                "isBase64Encoded": False,
+            }
             event["requestContext"]["disconnectStatusCode"] = 1000
             self._invoke_route("$disconnect", event)
 
     # -- @connections (apigatewaymanagementapi) ----------------------------------------------------
 
     def handle_connections(self, handler: _Handler, path: str, body: bytes) -> bool:
-        match = CONNECTIONS_PATH.match(unquote(path))
+        match = CONNECTIONS_PATH.match(path.replace("%40", "@"))  # the id is unquoted after the split
         if match is None:
             return False
-        connection = self.connections.get(match.group(1))
+        connection = self.connections.get(unquote(match.group(1)))
         if connection is None:
             self.stats["gone"] += 1
             handler.reply(410, {"message": "Gone"}, {"x-amzn-ErrorType": "GoneException"})
@@ -477,11 +502,14 @@ class LocalGateway:
                 connection.ws.close()
             handler.reply(204, None)
         elif handler.command == "GET":
-            handler.reply(200, {
-                "connectedAt": connection.connected_at.isoformat().replace("+00:00", "Z"),
-                "lastActiveAt": connection.last_active_at.isoformat().replace("+00:00", "Z"),
-                "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
-            })
+            handler.reply(
+                200,
+                {
+                    "connectedAt": connection.connected_at.isoformat().replace("+00:00", "Z"),
+                    "lastActiveAt": connection.last_active_at.isoformat().replace("+00:00", "Z"),
+                    "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+                },
+            )
         else:
             handler.reply(405, {"message": "Method Not Allowed"})
         return True

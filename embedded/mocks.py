@@ -315,7 +315,12 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         indexes = [
             {
                 "IndexName": index["name"],
-                "KeySchema": [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+                # `keySchemas` (pulumi-aws 7) or the older hashKey/rangeKey pair
+                "KeySchema": [
+                    {"AttributeName": k["attributeName"], "KeyType": k["keyType"]} for k in index["keySchemas"]
+                ]
+                if index.get("keySchemas")
+                else [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
                 + ([{"AttributeName": index["rangeKey"], "KeyType": "RANGE"}] if index.get("rangeKey") else []),
                 "Projection": {"ProjectionType": index.get("projectionType", "ALL")},
             }
@@ -453,7 +458,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _create_Distribution(self, logical: str, inputs: dict[str, Any]):
         # no CDN locally: the gateway serves web/ itself; give the outputs the program reads
         distribution_id = self._api_id(logical)[:13].upper()
-        host = self.gateway_url.split("://", 1)[1].rstrip("/") if self.gateway_url else f"{distribution_id}.cloudfront.net"
+        host = f"{distribution_id}.cloudfront.net"
+        if self.gateway_url:
+            host = self.gateway_url.split("://", 1)[1].rstrip("/")
         return distribution_id, {
             "domainName": host,
             "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}",

@@ -166,8 +166,6 @@ class JobsHttpApi(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.routes.values())),
         )
-        self.permission = allow_api_gateway(
-            f"{name}-invoke", self.handler.function, self.api.execution_arn, child
-        )
+        self.permission = allow_api_gateway(f"{name}-invoke", self.handler.function, self.api.execution_arn, child)
         self.url = self.api.api_endpoint
         self.register_outputs({"url": self.url, "api_id": self.api.id})

@@ -68,6 +68,14 @@ class Prices(_CamelModel):
     textract_usd_per_page: float = Field(default=0.0015, ge=0)
     claude_usd_per_mtok_input: float = Field(default=1.0, ge=0)
     claude_usd_per_mtok_output: float = Field(default=5.0, ge=0)
+    lambda_usd_per_gb_s: float = Field(default=0.0000166667, ge=0)
+    lambda_usd_per_request: float = Field(default=0.0000002, ge=0)
+    sqs_usd_per_request: float = Field(default=0.0000004, ge=0)
+    sns_usd_per_request: float = Field(default=0.0000005, ge=0)
+    s3_usd_per_put: float = Field(default=0.000005, ge=0)
+    s3_usd_per_get: float = Field(default=0.0000004, ge=0)
+    dynamodb_usd_per_write: float = Field(default=0.000000625, ge=0)
+    dynamodb_usd_per_read: float = Field(default=0.000000125, ge=0)
 
 
 DEFAULT_CLAUDE_MODEL = {
@@ -105,7 +113,7 @@ class BookImgConfig(_CamelModel):
     # providers
     ocr_engine: Literal["textract", "rapidocr", "embedded-text"] = "textract"
     ocr_max_side: int | None = Field(default=None, ge=256)
-    candidate_provider: Literal["claude", "offline"] = "claude"
+    candidate_provider: Literal["hybrid", "claude", "offline"] = "hybrid"
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"
     claude_model: str | None = None
     profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
@@ -216,7 +224,7 @@ class BookImgConfig(_CamelModel):
 
     @property
     def uses_bedrock(self) -> bool:
-        return self.candidate_provider == "claude" and self.claude_client == "bedrock"
+        return self.candidate_provider in ("claude", "hybrid") and self.claude_client == "bedrock"
 
     @property
     def claude_models(self) -> list[str]:

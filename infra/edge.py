@@ -34,9 +34,7 @@ def declare_edge(cfg: BookImgConfig, pipeline: BookImgPipeline) -> Edge:
     websocket = JobsWebSocketApi(
         f"{base}-ws", cfg=cfg, jobs_table=pipeline.jobs_table, results_bucket=pipeline.results.bucket, opts=opts
     )
-    web = (
-        WebSite(f"{base}-web", cfg=cfg, api_url=http.url, websocket_url=websocket.url, opts=opts) if cfg.web else None
-    )
+    web = WebSite(f"{base}-web", cfg=cfg, api_url=http.url, websocket_url=websocket.url, opts=opts) if cfg.web else None
     pulumi.export("api_url", http.url)
     pulumi.export("websocket_url", websocket.url)
     pulumi.export("websocket_callback_url", websocket.callback_url)

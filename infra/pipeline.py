@@ -375,7 +375,14 @@ class BookImgPipeline(pulumi.ComponentResource):
             ],
             global_secondary_indexes=[
                 aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name="by_owner", hash_key="owner", range_key="created_at", projection_type="ALL"
+                    name="by_owner",
+                    key_schemas=[
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="owner", key_type="HASH"),
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                            attribute_name="created_at", key_type="RANGE"
+                        ),
+                    ],
+                    projection_type="ALL",
                 )
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),

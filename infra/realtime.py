@@ -65,7 +65,14 @@ class JobsWebSocketApi(pulumi.ComponentResource):
             ],
             global_secondary_indexes=[
                 aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name=JOB_INDEX, hash_key="job_id", range_key="connection_id", projection_type="KEYS_ONLY"
+                    name=JOB_INDEX,
+                    key_schemas=[
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="job_id", key_type="HASH"),
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                            attribute_name="connection_id", key_type="RANGE"
+                        ),
+                    ],
+                    projection_type="KEYS_ONLY",
                 )
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
@@ -89,9 +96,7 @@ class JobsWebSocketApi(pulumi.ComponentResource):
         read_results = PolicyStatement(
             "ReadResults", ["s3:GetObject"], [pulumi.Output.concat(results_bucket.arn, "/results/*")]
         )
-        kms = (
-            [PolicyStatement("UseBucketKey", ["kms:Decrypt"], [cfg.kms_key_arn])] if cfg.kms_key_arn else []
-        )
+        kms = [PolicyStatement("UseBucketKey", ["kms:Decrypt"], [cfg.kms_key_arn])] if cfg.kms_key_arn else []
         environment: dict[str, pulumi.Input[str]] = {
             "BOOKIMG_STAGE": pulumi.get_stack(),
             "BOOKIMG_LOG_LEVEL": cfg.log_level,
@@ -131,9 +136,13 @@ class JobsWebSocketApi(pulumi.ComponentResource):
                     ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
                     [jobs_table.stream_arn],
                 ),
-                PolicyStatement("ListStreams", ["dynamodb:ListStreams"], [pulumi.Output.concat(jobs_table.arn, "/stream/*")]),
                 PolicyStatement(
-                    "FindSubscribers", ["dynamodb:Query"], [pulumi.Output.concat(self.connections.arn, f"/index/{JOB_INDEX}")]
+                    "ListStreams", ["dynamodb:ListStreams"], [pulumi.Output.concat(jobs_table.arn, "/stream/*")]
+                ),
+                PolicyStatement(
+                    "FindSubscribers",
+                    ["dynamodb:Query"],
+                    [pulumi.Output.concat(self.connections.arn, f"/index/{JOB_INDEX}")],
                 ),
                 PolicyStatement(
                     "ForgetGoneConnections",

@@ -155,12 +155,7 @@ function startPolling() {
   const tick = async () => {
     try {
       const job = await fetchJob();
-      if (!job) return stopPolling();
-      onProgress(job);
-      if (job.status === "completed" || job.status === "failed") {
-        onResult({ ...(job.result || {}), status: job.status, error: job.error, cost: job.cost });
-        return stopPolling();
-      }
+      if (!job || applyJob(job)) return stopPolling();
     } catch (error) {
       // transient: try again on the next tick
     }
@@ -187,6 +182,14 @@ async function fetchJob() {
   return response.json();
 }
 
+// A job as GET /jobs/{id} returns it; true once it has ended.
+function applyJob(job) {
+  onProgress(job);
+  if (job.status !== "completed" && job.status !== "failed") return false;
+  onResult({ ...(job.result || {}), status: job.status, error: job.error, cost: job.cost, stageTimes: job.stageTimes });
+  return true;
+}
+
 function onProgress(message) {
   const rank = STATUS_RANK[message.status];
   if (rank === undefined) return;
@@ -202,7 +205,7 @@ function onResult(message) {
   if (state.result) return;
   if (message.truncated) {
     // too big for one push: read it through the API
-    fetchJob().then((job) => job && onResult({ ...job.result, status: job.status, error: job.error, cost: job.cost }));
+    fetchJob().then((job) => job && applyJob({ ...job, result: job.result || {} }));
     return;
   }
   state.result = message;
@@ -303,6 +306,7 @@ function fail(message) {
   const error = $("#error");
   error.textContent = message;
   error.hidden = false;
+  $("#status").textContent = STATUS_TEXT.failed;
   $("#progress-section").hidden = false;
   $("#submit").disabled = !state.file;
 }
@@ -355,6 +359,8 @@ function resumeFromFragment() {
   $("#progress-section").hidden = false;
   $("#status").textContent = "Looking up your job…";
   follow({ jobId, token });
+  // the socket says nothing to a token that does not open the job: ask the API, which says why
+  fetchJob().then((job) => job && applyJob(job)).catch(() => {});
 }
 
 function reset() {

@@ -57,14 +57,13 @@ def process_sqs_batch(
     dead_letter_queue_url: str,
     max_receives: int = MAX_RECEIVES,
     faults: FaultInjector | None = None,
+    job_id_of: Callable[[Any], str | None] = lambda message: getattr(message, "job_id", None),
 ) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     def handle(record) -> None:
-        if faults is not None:
-            faults.maybe_crash("before record")
         _handle(record)
-        if faults is not None:  # the record's side effects are done, its delete is not
+        if faults is not None:  # this record's side effects are done, the batch's deletes are not
             faults.maybe_crash("after record")
 
     def _handle(record) -> None:
@@ -84,7 +83,7 @@ def process_sqs_batch(
             else:
                 _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
             return
-        job_id = getattr(message, "job_id", None)
+        job_id = job_id_of(message)
         structlog.contextvars.bind_contextvars(job_id=job_id, stage=stage.value)
         log = log.bind(job_id=job_id)
         try:

@@ -33,7 +33,7 @@ class FaultInjector:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
         self.rate = rate
         self.kinds = tuple(kinds)
-        self._random = random.Random(seed)
+        self._random = random.Random(None if seed is None else seed * 100_003 + os.getpid())
         self._lock = threading.Lock()
         self.injected: dict[str, int] = {}
 
@@ -42,11 +42,13 @@ class FaultInjector:
         return self.rate > 0 and bool(self.kinds)
 
     def _draw(self, kinds: tuple[str, ...]) -> str | None:
-        choices = tuple(k for k in self.kinds if k in kinds)
+        """At `rate`, one of the configured kinds; a fault only if this call site can suffer that kind."""
         with self._lock:
-            if not choices or self._random.random() >= self.rate:
+            if not self.kinds or self._random.random() >= self.rate:
                 return None
-            kind = self._random.choice(choices)
+            kind = self._random.choice(self.kinds)
+            if kind not in kinds:
+                return None
             self.injected[kind] = self.injected.get(kind, 0) + 1
         from workers.common.log import get_logger
 
@@ -86,27 +88,50 @@ class FaultInjector:
         return target
 
     def install_in_botocore(self, session: Any) -> None:
-        """Answer some AWS calls with throttling/5xx/timeouts before they leave the process."""
-        from botocore.awsrequest import AWSResponse
+        """Answer some AWS calls with throttling/5xx/timeouts in place of the real HTTP response.
+
+        Hooked on `before-send`, so botocore parses the fake response and applies its own retry
+        policy to it exactly as it would to AWS's answer.
+        """
         from botocore.exceptions import ReadTimeoutError
 
-        def before_call(model: Any = None, **_: Any) -> Any:
+        def before_send(request: Any = None, event_name: str = "", **_: Any) -> Any:
             kind = self._draw(("throttle", "timeout", "server_error"))
             if kind is None:
                 return None
             if kind == "timeout":
-                raise ReadTimeoutError(endpoint_url=f"injected://{model.name if model else 'aws'}")
-            status = 400 if kind == "throttle" else 503
-            with self._lock:
-                code = self._random.choice(_AWS_THROTTLES) if kind == "throttle" else "ServiceUnavailable"
-            response = AWSResponse("injected://aws", status, {}, None)
-            parsed = {
-                "Error": {"Code": code, "Message": "injected fault"},
-                "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}},
-            }
-            return response, parsed
+                raise ReadTimeoutError(endpoint_url=getattr(request, "url", "injected"))
+            service = event_name.split(".")[1] if event_name.count(".") >= 1 else ""
+            return _error_response(getattr(request, "url", ""), service, throttle=kind == "throttle")
 
-        session.events.register("before-call", before_call)
+        session.events.register("before-send", before_send)
+
+
+class _Body:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **_: Any):
+        yield self._data
+
+
+def _error_response(url: str, service: str, *, throttle: bool) -> Any:
+    """The error AWS would send, in the service's own protocol, so botocore reads its code."""
+    from botocore.awsrequest import AWSResponse
+
+    if not throttle:
+        return AWSResponse(url, 503, {}, _Body(b""))
+    if service in ("dynamodb", "sqs"):  # JSON protocols
+        code = "ProvisionedThroughputExceededException" if service == "dynamodb" else "ThrottlingException"
+        body = ('{"__type": "%s", "message": "injected fault"}' % code).encode()
+        return AWSResponse(url, 400, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"},
+                           _Body(body))
+    if service == "s3":
+        body = b"<Error><Code>SlowDown</Code><Message>injected fault</Message></Error>"
+        return AWSResponse(url, 503, {"Content-Type": "application/xml"}, _Body(body))
+    body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+            b"<Message>injected fault</Message></Error></ErrorResponse>")
+    return AWSResponse(url, 400, {"Content-Type": "text/xml"}, _Body(body))
 
 
 _NO_FAULTS = FaultInjector(0.0, ())

@@ -77,7 +77,11 @@ def result_message(record: JobRecord, result: JobResult | None) -> dict[str, Any
     }
     if result is not None:
         view = result_view(result)
-        message |= {"books": view["books"], "unidentified": view["unidentified"], "error": record.error or view["error"]}
+        message |= {
+            "books": view["books"],
+            "unidentified": view["unidentified"],
+            "error": record.error or view["error"],
+        }
     if len(json.dumps(message).encode()) > MAX_PUSH_BYTES:
         message |= {"books": [], "unidentified": [], "truncated": True}
     return message

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # providers
     ocr_engine: Literal["rapidocr", "textract", "embedded-text"] = "rapidocr"
     ocr_max_side: int = 2400
-    candidate_provider: Literal["offline", "claude"] = "offline"
+    candidate_provider: Literal["offline", "claude", "hybrid"] = "offline"
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"
     anthropic_base_url: str | None = None
     anthropic_api_key_parameter: str | None = None
@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     textract_usd_per_page: float = 0.0015
     claude_usd_per_mtok_input: float = 1.0
     claude_usd_per_mtok_output: float = 5.0
+    lambda_usd_per_gb_s: float = 0.0000166667
+    lambda_usd_per_request: float = 0.0000002
+    sqs_usd_per_request: float = 0.0000004
+    sns_usd_per_request: float = 0.0000005
+    s3_usd_per_put: float = 0.000005
+    s3_usd_per_get: float = 0.0000004
+    dynamodb_usd_per_write: float = 0.000000625
+    dynamodb_usd_per_read: float = 0.000000125
+    # Lambda memory of each stage (MB), for the GB-seconds in the cost breakdown
+    lambda_memory_mb: dict[str, int] = Field(
+        default_factory=lambda: {"ingest": 512, "textract": 1024, "bedrock": 512, "validation": 1024}
+    )
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from models import S3EventNotification, Stage
 from workers.common.batch import process_sqs_batch
 from workers.common.context import worker_context
-from workers.ingest.logic import ingest_notification
+from workers.ingest.logic import ingest_notification, job_id_of_notification
 
 
 def handler(event, context):
@@ -20,4 +20,5 @@ def handler(event, context):
         dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
         max_receives=ctx.settings.max_receive_count,
         faults=ctx.faults,
+        job_id_of=job_id_of_notification,
     )

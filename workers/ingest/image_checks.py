@@ -52,6 +52,8 @@ def inspect_image(data: bytes, *, max_pixels: int, max_bytes: int) -> ImageInfo:
             image = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
             raise PermanentError(_describe_non_image(data)) from None
+        except (OSError, SyntaxError, ValueError) as exc:  # a header that starts right and then breaks
+            raise PermanentError(f"the image is truncated or corrupt ({exc})") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PermanentError(f"the image has too many pixels (limit {max_pixels / 1e6:.0f} megapixels)") from None
         with image:

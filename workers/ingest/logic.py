@@ -50,6 +50,16 @@ def parse_upload_key(key: str) -> UploadKey:
     return UploadKey(job_id=job_id, filename=filename)
 
 
+def job_id_of_notification(notification: S3EventNotification) -> str | None:
+    """The job an S3 notification is about, so a failure can be reported against it."""
+    for record in notification.Records:
+        try:
+            return parse_upload_key(record.s3.object.decoded_key).job_id
+        except UnattributableUpload:
+            continue
+    return None
+
+
 def profile_from_metadata(metadata: dict[str, str]) -> AnalysisProfile:
     value = (metadata or {}).get("profile", AnalysisProfile.AUTO.value)
     try:

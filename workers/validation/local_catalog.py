@@ -17,7 +17,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from workers.validation.catalog_base import CatalogBook, CatalogQuery
-from workers.validation.matcher import STOPWORDS, isbn_digits, normalise, tokens
+from workers.validation.matcher import STOPWORDS, code_tokens, isbn_digits, normalise, split_tag, tag_key, tokens
 
 DEFAULT_COLUMNS: dict[str, str] = {
     "title": "title",
@@ -27,6 +27,8 @@ DEFAULT_COLUMNS: dict[str, str] = {
     "series": "series",
 }
 PREFILTER_LIMIT = 60
+MAX_SHELF = 12
+"""A code shared by more books than this (Mar, San) is looked up only with its class read exactly."""
 MAX_QUERY_TOKENS = 40
 
 
@@ -52,6 +54,15 @@ def _book_from_row(index: int, row: Mapping[str, str | None], columns: Mapping[s
     )
 
 
+def _near_class(book_class: str, spine_class: str) -> bool:
+    """A class number read with an OCR slip ('796.5(4b.71AR)' for '796.51(46.71AR)') or cut at one end."""
+    if len(book_class) < 2 or len(spine_class) < 2:
+        return False
+    if spine_class.endswith(book_class) or book_class.endswith(spine_class) and len(spine_class) >= 3:
+        return True
+    return fuzz.ratio(book_class, spine_class) >= 80
+
+
 def _document(book: CatalogBook) -> tuple[str, str, str, str, str]:
     return normalise(book.title), normalise(book.author), normalise(book.tag), normalise(book.series), book.isbn
 
@@ -66,11 +77,17 @@ class LocalCatalog:
         self._by_id = {book.book_id: book for book in self.books}
         self._by_isbn: dict[str, list[int]] = {}
         self._df: Counter[str] = Counter()
+        self._by_tag: dict[tuple[str, str], list[int]] = {}
+        self._by_code: dict[str, list[tuple[str, int]]] = {}
         documents = [_document(book) for book in self.books]
         for row, (title, author, tag, series, isbn) in enumerate(documents):
             self._df.update(set(f"{title} {author} {tag} {series}".split()))
             if isbn:
                 self._by_isbn.setdefault(isbn, []).append(row)
+            book_class, code = tag_key(self.books[row].tag)
+            if code:
+                self._by_tag.setdefault((book_class, code), []).append(row)
+                self._by_code.setdefault(code, []).append((book_class, row))
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute("CREATE VIRTUAL TABLE books USING fts5(title, author, tag, series, isbn)")
         self._db.executemany(
@@ -93,16 +110,61 @@ class LocalCatalog:
         """Inverse document frequency of a normalised token; unseen tokens weigh like the rarest ones."""
         return math.log((len(self.books) + 1) / (self._df.get(token, 0) + 1))
 
+    def tag_idf(self, tag: str) -> float:
+        """How rare a call number is: the log of how much likelier it is on this book than on a random one."""
+        key = tag_key(tag)
+        count = len(self._by_tag.get(key, ())) if key[1] else 0
+        return math.log((len(self.books) + 1) / (count + 1))
+
     def search(self, query: CatalogQuery, *, limit: int = 10) -> list[CatalogBook]:
         return list(self._search_cached(query, limit))
 
     def _search(self, query: CatalogQuery, limit: int) -> tuple[CatalogBook, ...]:
-        rows = self._isbn_rows(query) + self._fts_rows(query)
+        exact = self._isbn_rows(query)
+        shelf = self._tag_rows(query)
+        rows = exact + shelf + self._fts_rows(query)
         unique = list(dict.fromkeys(rows))
         needle = normalise(" ".join(filter(None, (query.text, query.title, query.author, query.tag))))
-        exact = set(self._isbn_rows(query))
-        ranked = sorted(unique, key=lambda row: (row not in exact, -self._similarity(needle, row)))
+        first = set(exact) | set(shelf[: limit // 2])
+        ranked = sorted(unique, key=lambda row: (row not in first, -self._similarity(needle, row)))
         return tuple(self.books[row] for row in ranked[:limit])
+
+    def _tag_rows(self, query: CatalogQuery) -> list[int]:
+        """Books whose call number the spine shows: its code, and a class number equal or nearly so.
+
+        The label is the surest text on a spine, and the only one when the title is worn or cut."""
+        text = " ".join(filter(None, (query.text, query.tag)))
+        classes = {c for c in (split_tag(query.tag)[0] if query.tag else "", *self._class_runs(text)) if c}
+        rows: list[int] = []
+        for code in code_tokens(text):
+            shelf = self._by_code.get(code, ())
+            if len(shelf) > MAX_SHELF:
+                shelf = [(c, row) for c, row in shelf if c in classes]
+            for book_class, row in shelf:
+                if book_class in classes or any(_near_class(book_class, c) for c in classes):
+                    rows.append(row)
+        return sorted(rows, key=lambda row: -len(self.books[row].tag))[: 2 * MAX_SHELF]
+
+    @staticmethod
+    def _class_runs(text: str) -> list[str]:
+        """Class numbers as printed, compacted: runs of number-bearing words, spaces and codes removed."""
+        runs, current = [], ""
+        for part in text.split():
+            compact = "".join(tokens(part))
+            if any(ch.isdigit() for ch in compact):
+                current += compact.rstrip("abcdefghijklmnopqrstuvwxyz") if current else compact
+                if compact[-1:].isalpha():
+                    runs.append(current)
+                    current = ""
+                continue
+            if current:
+                runs.append(current)
+            current = ""
+            if len(compact) <= 2 and compact.isalpha():
+                runs.append(compact)
+        if current:
+            runs.append(current)
+        return runs + [run.rstrip("abcdefghijklmnopqrstuvwxyz") for run in runs]
 
     def _isbn_rows(self, query: CatalogQuery) -> list[int]:
         digits = isbn_digits(query.isbn or "")

@@ -52,6 +52,21 @@ def isbn_digits(text: str) -> str:
     return digits if len(digits) in (10, 13) else ""
 
 
+_CODE_LIKE = re.compile(r"(?<![^\W\d_])([A-ZÀ-Ý1][a-zà-ÿ01]{2})(?![^\W\d_])")
+_CODE_CHUNK = re.compile(r"[a-z1][a-z01]{0,2}")
+_OCR_CODE = str.maketrans({"1": "l", "i": "l", "j": "l", "0": "o", "5": "s", "8": "b", "q": "g", "y": "v"})
+
+
+def canon_code(code: str) -> str:
+    """A call-number code with the letters OCR confuses folded together: 'Pa1' and 'Pal', '1ng' and 'Ing'."""
+    return "".join(tokens(code)).translate(_OCR_CODE)
+
+
+def code_tokens(text: str) -> frozenset[str]:
+    """Words written like a call-number code ('Pal', 'Pa1', or glued as in '91(46.71)Pob'), folded."""
+    return frozenset(canon_code(code) for code in _CODE_LIKE.findall(text))
+
+
 def tag_chunks(tag: str) -> list[str]:
     """A call number as whitespace-separated chunks with punctuation dropped: '325.1(46) Paj' -> 325146, paj."""
     return [chunk for chunk in ("".join(tokens(part)) for part in tag.split()) if chunk]
@@ -71,6 +86,7 @@ class BookProfile:
     series: tuple[str, ...]
     isbn: str
     work: tuple[str, str]
+    tag: str = ""
 
 
 def _content(words: Iterable[str]) -> tuple[str, ...]:
@@ -93,6 +109,7 @@ def profile(book: CatalogBook) -> BookProfile:
         series=tuple(w for w in _content(tokens(book.series)) if not w.isdigit()),
         isbn=isbn_digits(book.isbn),
         work=(normalise(book.title), normalise(book.author)),
+        tag=book.tag,
     )
 
 
@@ -108,6 +125,7 @@ class Reading:
     compact: str
     chunks: frozenset[str]
     digits: frozenset[str]
+    codes: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, candidate: Candidate) -> Reading:
@@ -120,7 +138,18 @@ class Reading:
             compact="".join(words),
             chunks=frozenset(tag_chunks(text)),
             digits=frozenset(digits),
+            codes=code_tokens(text),
         )
+
+    def shows_class(self, book_class: str) -> bool:
+        """Whether a compacted class number ('3232', 'n841') is printed on the spine, spaced or not."""
+        if not book_class:
+            return False
+        if book_class in self.chunks:
+            return True
+        if len(book_class) < 3 or not any(ch.isdigit() for ch in book_class):
+            return False
+        return re.search(rf"(?<!\d){re.escape(book_class)}(?!\d)", self.compact) is not None
 
     def match(self, word: str) -> tuple[float, str]:
         """How well a catalog word was read (1.0 exact, partial credit for an OCR-garbled or
@@ -217,35 +246,59 @@ def _saturate(nats: float) -> float:
 def split_tag(tag: str) -> tuple[str, str]:
     """(class, code) of a call number, compacted: 'N 834B Bry' -> ('n834b', 'bry')."""
     chunks = tag_chunks(tag)
-    if chunks and chunks[-1].isalpha() and len(chunks[-1]) <= 3:
+    if chunks and _CODE_CHUNK.fullmatch(chunks[-1]) and not chunks[-1].isdigit():
         return "".join(chunks[:-1]), chunks[-1]
     return "".join(chunks), ""
 
 
-def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None) -> float:
-    """A call number read on the spine must agree with the book's; without one, its parts count if seen."""
+def tag_key(tag: str) -> tuple[str, str]:
+    """(class, folded code): the form in which two readings of one call number compare equal."""
+    book_class, code = split_tag(tag)
+    return book_class, canon_code(code)
+
+
+def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_weigh: Weigh) -> float:
+    """The book's call number against the spine's: both parts read (in any order, as OCR reads labels) are
+    worth how rare that call number is in the catalog; a part read alone is worth a little; a call number
+    read on the spine that disagrees, and nowhere shows this book's code, counts against."""
     book_class = "".join(p.tag_class)
-    if not spine_tag:
-        score = CODE_AGREES / 2 if p.tag_code and p.tag_code in reading.words else 0.0
-        return score + (CLASS_AGREES / 2 if book_class and book_class in reading.chunks else 0.0)
-    spine_class, spine_code = split_tag(spine_tag)
+    code = canon_code(p.tag_code) if p.tag_code else ""
+    code_seen = bool(code) and code in reading.codes
+    class_seen = reading.shows_class(book_class)
+    class_near = False
     score = 0.0
-    if spine_code and p.tag_code:
-        if spine_code == p.tag_code:
-            score += CODE_AGREES
-        elif fuzz.ratio(spine_code, p.tag_code) < 60:
-            score += CODE_CONTRADICTS
-    if spine_class and book_class:
-        if spine_class == book_class:
-            score += CLASS_AGREES
-        elif spine_class.endswith(book_class) or book_class.startswith(spine_class):
-            score += CLASS_AGREES / 2
-        elif fuzz.ratio(spine_class, book_class) < 60:
-            score += CLASS_CONTRADICTS
+    if spine_tag:
+        spine_class, spine_code = split_tag(spine_tag)
+        spine_code = canon_code(spine_code)
+        if spine_code and code:
+            if spine_code == code:
+                code_seen = True
+            elif not code_seen and fuzz.ratio(spine_code, code) < 60:
+                score += CODE_CONTRADICTS
+        if spine_class and book_class and not class_seen:
+            if spine_class == book_class:
+                class_seen = True
+            elif spine_class.endswith(book_class) or book_class.startswith(spine_class):
+                class_near = True
+            elif fuzz.ratio(spine_class, book_class) < 60:
+                score += CLASS_CONTRADICTS
+    if code_seen and class_seen:
+        return score + tag_weigh(p.tag)
+    if code_seen:
+        score += CODE_AGREES
+    if class_seen or class_near:
+        score += CLASS_AGREES if class_seen else CLASS_AGREES / 2
     return score
 
 
-def evidence(reading: Reading, spine_tag: str | None, book: CatalogBook, weigh: Weigh) -> Evidence:
+def default_tag_weight(tag: str) -> float:
+    """Worth of a whole call number read on the spine when the catalog offers no statistics."""
+    return CODE_AGREES + CLASS_AGREES
+
+
+def evidence(
+    reading: Reading, spine_tag: str | None, book: CatalogBook, weigh: Weigh, tag_weigh: Weigh = default_tag_weight
+) -> Evidence:
     p = profile(book)
     explained: dict[str, float] = {}
     author_read, _ = _weighted(p.surnames, reading, weigh, explained)
@@ -253,7 +306,7 @@ def evidence(reading: Reading, spine_tag: str | None, book: CatalogBook, weigh: 
     return Evidence(
         title=_title_evidence(p, reading, weigh, explained),
         author=author_read + FORENAME_WEIGHT * forename_read,
-        tag=_tag_evidence(p, reading, spine_tag),
+        tag=_tag_evidence(p, reading, spine_tag, tag_weigh),
         isbn=ISBN_AGREES if p.isbn and p.isbn in reading.digits else 0.0,
         explained=explained,
     )
@@ -329,9 +382,12 @@ def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEAR
         tag=candidate.tag,
     )
     weigh = getattr(catalog, "idf", None) or default_weight
+    tag_weigh = getattr(catalog, "tag_idf", None) or default_tag_weight
     reading = Reading.of(candidate)
     books = catalog.search(query, limit=limit)
-    evidences, none_charge = with_competition([evidence(reading, candidate.tag, book, weigh) for book in books])
+    evidences, none_charge = with_competition(
+        [evidence(reading, candidate.tag, book, weigh, tag_weigh) for book in books]
+    )
     return _posteriors(list(zip(books, evidences, strict=True)), not_in_catalog_score(catalog) + none_charge)
 
 

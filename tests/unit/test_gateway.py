@@ -1,0 +1,131 @@
+"""The local API Gateway on its own: routes from the recorded program, payload 2.0 events, the
+WebSocket route selection and the `@connections` management API."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from embedded.gateway import LocalGateway, route_pattern
+from embedded.mocks import ApiSpec, IntegrationSpec, RouteSpec, StackRecord
+
+
+def _record() -> StackRecord:
+    record = StackRecord()
+    http = ApiSpec(id="http1", name="api", protocol="HTTP", endpoint="", execution_arn="arn")
+    http.integrations["i1"] = IntegrationSpec("i1", "AWS_PROXY", "arn:aws:lambda:r:1:function:api-fn", "2.0")
+    for key in ("GET /jobs", "GET /jobs/{id}", "POST /jobs"):
+        http.routes[key] = RouteSpec(key, "integrations/i1")
+    ws = ApiSpec(
+        id="ws1",
+        name="ws",
+        protocol="WEBSOCKET",
+        endpoint="",
+        execution_arn="arn",
+        route_selection_expression="$request.body.action",
+        stages={"live": ""},
+    )
+    ws.integrations["i2"] = IntegrationSpec("i2", "AWS_PROXY", "arn:aws:lambda:r:1:function:ws-fn")
+    for key in ("$connect", "$disconnect", "echo"):
+        ws.routes[key] = RouteSpec(key, "integrations/i2")
+    record.apis = {"http1": http, "ws1": ws}
+    record.outputs = {"api_url": "http://x", "websocket_url": "ws://x/live", "max_upload_bytes": 10}
+    return record
+
+
+@pytest.fixture
+def gateway():
+    calls: list[tuple[str, dict]] = []
+
+    def invoke(function, event):
+        calls.append((function, event))
+        if function == "ws-fn":
+            return {"statusCode": 403 if (event.get("queryStringParameters") or {}).get("deny") else 200}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(event)}
+
+    with LocalGateway(log=print).attach(_record(), invoke) as gw:
+        gw.calls = calls
+        yield gw
+
+
+def test_route_keys_become_path_patterns():
+    method, pattern = route_pattern("GET /jobs/{id}")
+    assert method == "GET"
+    assert pattern.match("/jobs/abc").groupdict() == {"id": "abc"}
+    assert pattern.match("/jobs/abc/more") is None
+
+
+def test_an_http_request_reaches_the_routes_function_as_a_payload_2_event(gateway):
+    # When a client calls a parameterised route with a query string and a header
+    response = httpx.get(f"{gateway.url}/jobs/j1?token=t&x=1", headers={"X-Job-Token": "abc"})
+    # Then the integration got API Gateway's v2 event for that route
+    event = response.json()
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /jobs/{id}"
+    assert event["pathParameters"] == {"id": "j1"}
+    assert event["queryStringParameters"] == {"token": "t", "x": "1"}
+    assert event["headers"]["x-job-token"] == "abc"
+    assert event["requestContext"]["http"]["method"] == "GET"
+    # the literal route wins over the parameterised one, and unknown paths are API Gateway's 404
+    assert httpx.get(f"{gateway.url}/jobs").json()["routeKey"] == "GET /jobs"
+    assert httpx.delete(f"{gateway.url}/jobs/j1").status_code == 404
+
+
+def test_the_page_and_its_config_are_served_beside_the_api(gateway):
+    assert "<html" in httpx.get(f"{gateway.url}/").text
+    assert httpx.get(f"{gateway.url}/app.js").headers["content-type"].startswith("text/javascript")
+    assert httpx.get(f"{gateway.url}/config.json").json() == {
+        "apiUrl": "http://x",
+        "websocketUrl": "ws://x/live",
+        "maxUploadBytes": 10,
+    }
+
+
+def test_websocket_connect_messages_and_disconnect_become_route_events(gateway):
+    ws_url = gateway.url.replace("http://", "ws://") + "/live"
+    with connect(ws_url) as socket:
+        socket.send(json.dumps({"action": "echo", "n": 1}))
+        socket.send("not json")  # no route and no $default: API Gateway's Forbidden message
+        assert json.loads(socket.recv(timeout=5))["message"] == "Forbidden"
+    events = [e for f, e in gateway.calls if f == "ws-fn"]
+    # the $disconnect invocation happens as the server notices the close
+    deadline = time.monotonic() + 5
+    while len(events) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        events = [e for f, e in gateway.calls if f == "ws-fn"]
+    kinds = [(e["requestContext"]["routeKey"], e["requestContext"]["eventType"]) for e in events]
+    assert kinds == [("$connect", "CONNECT"), ("echo", "MESSAGE"), ("$disconnect", "DISCONNECT")]
+    ids = {e["requestContext"]["connectionId"] for e in events}
+    assert len(ids) == 1
+    assert events[1]["body"] == json.dumps({"action": "echo", "n": 1})
+    assert events[1]["requestContext"]["stage"] == "live"
+
+
+def test_a_connect_route_that_refuses_refuses_the_handshake(gateway):
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus), connect(gateway.url.replace("http://", "ws://") + "/live?deny=1"):
+        pass
+
+
+def test_the_management_api_pushes_to_live_connections_and_says_gone_for_others(gateway):
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=f"{gateway.url}/live",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    with connect(gateway.url.replace("http://", "ws://") + "/live") as socket:
+        (connection_id,) = gateway.connections
+        management.post_to_connection(ConnectionId=connection_id, Data=b'{"hello": 1}')
+        assert json.loads(socket.recv(timeout=5)) == {"hello": 1}
+        assert management.get_connection(ConnectionId=connection_id)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    for unknown in ("nope", "a/b+c="):
+        with pytest.raises(management.exceptions.GoneException):
+            management.post_to_connection(ConnectionId=unknown, Data=b"{}")

@@ -1,0 +1,223 @@
+"""The hybrid candidate builder: offline grouping and the catalog first, Claude only for the residue.
+
+Most spines on a shelf carry enough text for the catalog to name the book with near certainty; paying
+a model to read them again buys nothing. So:
+
+1. the offline builder groups the OCR lines into books by geometry (no model call);
+2. each group is looked up in the catalog (cached per process: the same spine text repeats across
+   redeliveries and photos of the same shelf); a group whose best match has a posterior of at least
+   `resolve_at` is kept as it is, and validation confirms it the same way;
+3. groups too thin to identify a book (no title-like words: stickers, logos, a lone call number)
+   stay offline candidates as well: a model has nothing to add to them;
+4. only the remaining lines go to Claude, with a compact prompt (their grouping is already known,
+   so no geometry and no reading instructions), and Claude's books replace those groups.
+
+The catalog and Claude are both built lazily: a photo the catalog resolves never imports `anthropic`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from models import AnalysisProfile, Candidate, OcrLine
+from workers.bedrock.builder import CandidateSet
+from workers.bedrock.offline import OfflineCandidateBuilder
+from workers.common.settings import ProfileSettings
+
+RESOLVE_AT = 0.8
+"""Posterior from which the catalog's answer stands and the group never reaches Claude: the bar
+validation itself accepts a match at (`matcher.MIN_POSTERIOR`)."""
+MIN_TITLE_LETTERS = 15
+"""A group whose words of 3+ letters add up to fewer letters than this carries no readable title. On
+the dev split (spines_dev.csv) 90% of catalogued spines have 19 or more, the median non-book segment 9."""
+CACHE_SIZE = 4096
+
+_TITLE_WORD = re.compile(r"[^\W\d_]{3,}")
+
+RESIDUE_INSTRUCTIONS = """\
+You read book spines for a library. An OCR engine read the text below from a shelf photo; each
+group is the text of one spine (rows: `id<TAB>text`), already grouped, that the library catalog could
+not match as it was read. For every group that is a book, call `record_books` once with: `title` and
+`author` as printed, fixing obvious OCR errors (`H0BBIT` -> `Hobbit`) and keeping the book's language
+(never translate); `tag` = the call number if printed (e.g. `821 Orw`); `evidence` = the ids of the
+group's rows. Use null for what is unreadable, invent nothing, and leave out groups that are not books.
+"""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the catalog said about one group: its best posterior and the book behind it."""
+
+    posterior: float
+    title: str | None = None
+
+
+def title_letters(text: str) -> int:
+    return sum(len(word) for word in _TITLE_WORD.findall(text))
+
+
+def residue_tool() -> dict[str, Any]:
+    """`record_books` with only the fields a residue answer needs (a smaller schema is fewer tokens)."""
+    book = {
+        "type": "object",
+        "properties": {
+            "title": {"type": ["string", "null"]},
+            "author": {"type": ["string", "null"]},
+            "tag": {"type": ["string", "null"]},
+            "evidence": {"type": "array", "items": {"type": "integer"}},
+        },
+        "required": ["title", "evidence"],
+    }
+    return {
+        "name": "record_books",
+        "description": "Record the books read in the groups.",
+        "input_schema": {"type": "object", "properties": {"books": {"type": "array", "items": book}},
+                         "required": ["books"]},
+    }
+
+
+def residue_message(groups: Sequence[Sequence[OcrLine]]) -> dict[str, Any]:
+    blocks = []
+    for number, group in enumerate(groups, 1):
+        rows = "\n".join(f"{line.id}\t{' '.join(line.text.split())}" for line in group)
+        blocks.append(f"Group {number}:\n{rows}")
+    return {"role": "user", "content": "\n\n".join(blocks)}
+
+
+class HybridCandidateBuilder:
+    """`CandidateBuilder`: catalog-resolved groups offline, the rest through Claude."""
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        catalog: Any | Callable[[], Any],
+        claude: Any | Callable[[], Any],
+        *,
+        resolve_at: float = RESOLVE_AT,
+        min_title_letters: int = MIN_TITLE_LETTERS,
+        cache_size: int = CACHE_SIZE,
+        score: Callable[[Candidate, Any], list[Any]] | None = None,
+    ):
+        """`catalog` is a `Catalog` or a factory of one; `claude` a `ClaudeCandidateBuilder` or a factory."""
+        self._catalog_source = catalog
+        self._claude_source = claude
+        self._catalog: Any = None
+        self._claude: Any = None
+        self.resolve_at = resolve_at
+        self.min_title_letters = min_title_letters
+        self.cache_size = cache_size
+        self._score = score
+        self._cache: OrderedDict[tuple, Lookup] = OrderedDict()
+        self.offline = OfflineCandidateBuilder()
+        self.lookups = 0
+        self.cache_hits = 0
+
+    # -- collaborators, built on first use ------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            source = self._catalog_source
+            self._catalog = source() if callable(source) and not hasattr(source, "search") else source
+        return self._catalog
+
+    @property
+    def claude(self) -> Any:
+        if self._claude is None:
+            source = self._claude_source
+            self._claude = source() if callable(source) and not hasattr(source, "build") else source
+        return self._claude
+
+    # -- the catalog check ----------------------------------------------------------------------------
+
+    def lookup(self, candidate: Candidate) -> Lookup:
+        """The catalog's best answer for a group, cached by what the lookup reads."""
+        key = (candidate.text, candidate.title, candidate.author, candidate.tag, candidate.isbn)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            self.cache_hits += 1
+            return found
+        self.lookups += 1
+        score = self._score
+        if score is None:
+            from workers.validation.matcher import score_candidate
+
+            score = score_candidate
+        scored = score(candidate, self.catalog)
+        found = Lookup(scored[0].posterior, scored[0].book.title) if scored else Lookup(0.0)
+        self._cache[key] = found
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return found
+
+    def worth_asking(self, candidate: Candidate) -> bool:
+        return title_letters(candidate.text) >= self.min_title_letters
+
+    # -- the builder ----------------------------------------------------------------------------------
+
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
+        grouped = self.offline.build(lines, profile=profile)
+        kept: list[Candidate] = []
+        residue: list[Candidate] = []
+        for candidate in grouped.candidates:
+            if not self.worth_asking(candidate) or self.lookup(candidate).posterior >= self.resolve_at:
+                kept.append(candidate)
+            else:
+                residue.append(candidate)
+        if not residue:
+            return CandidateSet(
+                candidates=kept, unassigned_lines=grouped.unassigned_lines, provider=self.name, model=None
+            )
+        by_id = {line.id: line for line in lines}
+        groups = [[by_id[i] for i in candidate.evidence if i in by_id] for candidate in residue]
+        asked = self.ask_claude(groups, profile=profile)
+        answered = {i for candidate in asked.candidates for i in candidate.evidence}
+        # a group Claude did not claim stays as the offline builder read it: validation may still place it
+        unclaimed = [c for c in residue if not answered.intersection(c.evidence)]
+        candidates = sorted(
+            [*kept, *asked.candidates, *unclaimed],
+            key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0),
+        )
+        return CandidateSet(
+            candidates=candidates,
+            unassigned_lines=grouped.unassigned_lines,
+            usage=asked.usage,
+            provider=f"{self.name}+{asked.provider}",
+            model=asked.model,
+        )
+
+    def ask_claude(self, groups: Sequence[Sequence[OcrLine]], *, profile: AnalysisProfile) -> CandidateSet:
+        """One compact Claude request for the residue groups, parsed by the Claude builder's own rules."""
+        from workers.bedrock.claude import candidates_from, parse_tool_input, tool_input_of, usage_of
+
+        claude = self.claude
+        settings: ProfileSettings = claude.profile_settings(profile)
+        lines = [line for group in groups for line in group]
+        max_tokens = max(256, min(settings.max_tokens, 80 * len(groups) + 128))
+        arguments: dict[str, Any] = {
+            "model": settings.model,
+            "max_tokens": max_tokens,
+            "system": [{"type": "text", "text": RESIDUE_INSTRUCTIONS}],
+            "tools": [residue_tool()],
+            "tool_choice": {"type": "tool", "name": "record_books"},
+            "messages": [residue_message(groups)],
+        }
+        if settings.temperature is not None:
+            arguments["extra_body"] = {"temperature": settings.temperature}
+        response = claude._create(arguments)
+        usage = usage_of(response)
+        if response.stop_reason == "max_tokens":  # a cut-off answer: keep the offline reading of every group
+            return CandidateSet(candidates=[], usage=usage, provider=claude.provider, model=settings.model)
+        candidates, _ = candidates_from(parse_tool_input(tool_input_of(response)), lines)
+        return CandidateSet(
+            candidates=candidates,
+            usage=usage,
+            provider=claude.provider,
+            model=getattr(response, "model", None) or settings.model,
+        )
