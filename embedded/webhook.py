@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -13,6 +14,11 @@ from typing import Any
 class Delivery:
     headers: dict[str, str]
     body: str
+    received_at: float = field(default_factory=time.time)
+
+    @property
+    def job_id(self) -> str | None:
+        return _job_of(self)
 
     @property
     def envelope(self) -> dict[str, Any]:

@@ -78,6 +78,9 @@ def platform_tags(arch: str) -> list[str]:
     return [f"manylinux2014_{tag}", f"manylinux_2_28_{tag}", f"manylinux_2_34_{tag}"]
 
 
+EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"bedrock": ("validation",)}
+"""Other workers' packages a worker imports: the hybrid candidate builder checks the catalog first."""
+
 EDGE_WORKERS: tuple[str, ...] = ("api", "realtime")
 """Functions outside the queue pipeline: the HTTP API and the WebSocket API (handlers + notifier)."""
 
@@ -101,6 +104,7 @@ def source_files(worker: str, repo_root: Path = REPO_ROOT) -> list[Path]:
     workers/<worker>/ and the package marker between them. Nothing else ships."""
     requirements_file(worker)  # validates the name
     roots = [repo_root / "models", repo_root / "workers" / "common", repo_root / "workers" / worker]
+    roots += [repo_root / "workers" / extra for extra in EXTRA_SOURCES.get(worker, ())]
     files = [repo_root / "workers" / "__init__.py"]
     for root in roots:
         files.extend(_walk(root))

@@ -221,9 +221,10 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
         statements.append(PolicyStatement("DetectText", ["textract:DetectDocumentText"], ["*"]))
     if stage == "bedrock" and cfg.uses_bedrock:
         statements.append(PolicyStatement("InvokeClaude", ["bedrock:InvokeModel"], bedrock_model_arns(cfg)))
-    if stage == "bedrock" and cfg.candidate_provider == "claude" and cfg.anthropic_api_key_parameter:
+    if stage == "bedrock" and cfg.candidate_provider in ("claude", "hybrid") and cfg.anthropic_api_key_parameter:
         statements.append(anthropic_key_statement(cfg, cfg.anthropic_api_key_parameter))
-    if stage == "validation" and (catalog_arn := s3_object_arn(cfg, cfg.catalog_uri)):
+    reads_catalog = stage == "validation" or (stage == "bedrock" and cfg.candidate_provider == "hybrid")
+    if reads_catalog and (catalog_arn := s3_object_arn(cfg, cfg.catalog_uri)):
         statements.append(PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn]))
     if cfg.kms_key_arn:
         statements.append(PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [cfg.kms_key_arn]))
@@ -279,6 +280,14 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
             "ANTHROPIC_API_KEY_PARAMETER": cfg.anthropic_api_key_parameter,
             "ANTHROPIC_BASE_URL": cfg.anthropic_base_url,
         }
+        if cfg.candidate_provider == "hybrid":  # the hybrid builder checks the catalog before asking Claude
+            env |= {
+                "CATALOG": cfg.catalog,
+                "CATALOG_URI": cfg.catalog_uri,
+                "CATALOG_COLUMNS": json.dumps(cfg.catalog_columns, sort_keys=True),
+                "OPENLIBRARY_URL": cfg.openlibrary_url,
+                "GOOGLEBOOKS_URL": cfg.googlebooks_url,
+            }
     elif stage == "validation":
         # validation writes the final result and prices the whole job, so it alone gets the prices
         env |= {
@@ -287,9 +296,9 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
             "CATALOG_COLUMNS": json.dumps(cfg.catalog_columns, sort_keys=True),
             "OPENLIBRARY_URL": cfg.openlibrary_url,
             "GOOGLEBOOKS_URL": cfg.googlebooks_url,
-            "TEXTRACT_USD_PER_PAGE": str(prices.textract_usd_per_page),
-            "CLAUDE_USD_PER_MTOK_INPUT": str(prices.claude_usd_per_mtok_input),
-            "CLAUDE_USD_PER_MTOK_OUTPUT": str(prices.claude_usd_per_mtok_output),
+            # TEXTRACT_USD_PER_PAGE, CLAUDE_USD_PER_MTOK_*, LAMBDA_USD_PER_GB_S, SQS_USD_PER_REQUEST, ...
+            **{key.upper(): str(value) for key, value in prices.model_dump().items()},
+            "LAMBDA_MEMORY_MB": json.dumps({name: w.memory_size for name, w in cfg.workers.items()}, sort_keys=True),
         }
     return {f"BOOKIMG_{key}": value for key, value in env.items() if value is not None}
 

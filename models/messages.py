@@ -235,6 +235,11 @@ class CostBreakdown(StrictModel):
     cache_read_input_tokens: Annotated[int, Field(ge=0)] = 0
     cache_creation_input_tokens: Annotated[int, Field(ge=0)] = 0
     catalog_calls: Annotated[int, Field(ge=0)] = 0
+    lambda_gb_s: Annotated[float, Field(ge=0)] = 0.0
+    provider_usd: Annotated[float, Field(ge=0)] = Field(default=0.0, description="Textract and Claude")
+    aws_usd: Annotated[float, Field(ge=0)] = Field(
+        default=0.0, description="Lambda GB-seconds and requests, SQS, SNS, S3 and DynamoDB requests"
+    )
     usd: Annotated[float, Field(ge=0)] = 0.0
 
 

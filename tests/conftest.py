@@ -9,10 +9,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data" / "library-dataset"
 
-try:  # fixtures of the fake provider servers (Anthropic, Textract, catalogs)
-    from tests.fakes.fixtures import *  # noqa: F403
-except ImportError:  # pragma: no cover - while the fakes package is being written
-    pass
+from tests.fakes.fixtures import *  # noqa: F403  (fake Anthropic, Textract and catalog servers)
 
 
 def pytest_collection_modifyitems(items):

@@ -86,7 +86,7 @@ def ocr_lines_in(body: dict[str, Any]) -> list[dict[str, Any]]:
     for message in body.get("messages", []):
         for raw in _text_of(message.get("content", "")).splitlines():
             parts = raw.split("\t")
-            if len(parts) >= 7 and parts[0].isdigit():
+            if len(parts) >= 2 and parts[0].isdigit():  # `id<TAB>...<TAB>text`, with or without geometry
                 rows.append({"id": int(parts[0]), "text": parts[-1]})
     return rows
 
@@ -109,10 +109,15 @@ def one_book_per_line(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class FakeClaude(FakeServer):
-    def __init__(self, responder: ToolResponder | None = None, *, min_cache_tokens: int = 0):
+    def __init__(
+        self, responder: ToolResponder | None = None, *, min_cache_tokens: int = 0, tool_overhead_tokens: int = 0
+    ):
+        """`min_cache_tokens`: the model's minimum cacheable prefix (Haiku 4.5: 4096); `tool_overhead_tokens`:
+        the system prompt the API adds for tool use (313 with a forced `tool_choice` on Claude 4.x)."""
         super().__init__()
         self.responder = responder or one_book_per_line
         self.min_cache_tokens = min_cache_tokens
+        self.tool_overhead_tokens = tool_overhead_tokens
         self.next_stop_reason: list[str] = []
         self._cached_prefixes: set[str] = set()
         self._cache_lock = threading.Lock()
@@ -197,6 +202,8 @@ class FakeClaude(FakeServer):
         uncached = _tokens({"system": rest, "messages": body.get("messages")})
         if not marked:
             uncached += _tokens(body.get("tools") or [])
+        if body.get("tools"):
+            uncached += self.tool_overhead_tokens
         usage = {"input_tokens": uncached, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
         if not marked or prefix_tokens < self.min_cache_tokens:
             usage["input_tokens"] += prefix_tokens

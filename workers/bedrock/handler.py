@@ -12,18 +12,34 @@ from workers.common.context import worker_context
 from workers.common.settings import Settings
 
 
+def make_claude_builder(settings: Settings) -> CandidateBuilder:
+    from workers.bedrock.claude import ClaudeCandidateBuilder, make_claude_client
+
+    api_key = None
+    if settings.claude_client == "anthropic" and settings.anthropic_api_key_parameter:
+        from workers.common.secrets import get_secret_value
+
+        api_key = get_secret_value(settings.anthropic_api_key_parameter)
+    client = make_claude_client(settings.claude_client, base_url=settings.anthropic_base_url, api_key=api_key)
+    return ClaudeCandidateBuilder(client, settings.profiles)
+
+
 def make_builder(settings: Settings) -> CandidateBuilder:
-    """Claude (Bedrock or the Anthropic API) in the cloud; the offline builder on the embedded stack."""
+    """Hybrid (catalog first, Claude for the rest) or Claude in the cloud; offline on the embedded stack.
+
+    The hybrid builder creates its catalog and its Claude client on first use, so neither `anthropic`
+    nor the catalog is imported during the cold start."""
+    if settings.candidate_provider == "hybrid":
+        from workers.bedrock.hybrid import HybridCandidateBuilder
+
+        def catalog():
+            from workers.validation.handler import make_catalog
+
+            return make_catalog(settings)
+
+        return HybridCandidateBuilder(catalog, lambda: make_claude_builder(settings))
     if settings.candidate_provider == "claude":
-        from workers.bedrock.claude import ClaudeCandidateBuilder, make_claude_client
-
-        api_key = None
-        if settings.claude_client == "anthropic" and settings.anthropic_api_key_parameter:
-            from workers.common.secrets import get_secret_value
-
-            api_key = get_secret_value(settings.anthropic_api_key_parameter)
-        client = make_claude_client(settings.claude_client, base_url=settings.anthropic_base_url, api_key=api_key)
-        return ClaudeCandidateBuilder(client, settings.profiles)
+        return make_claude_builder(settings)
     from workers.bedrock.offline import OfflineCandidateBuilder
 
     return OfflineCandidateBuilder()

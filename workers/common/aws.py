@@ -147,6 +147,14 @@ class JobStore:
         data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
         return JobRecord.model_validate_json(json.dumps(data))
 
+    def load(self, job_id: str) -> tuple[JobRecord | None, set[str]]:
+        """The record and the stages already done, in one consistent read."""
+        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item")
+        if not item:
+            return None, set()
+        data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
+        return JobRecord.model_validate_json(json.dumps(data)), set(item.get("done") or {})
+
     def create(
         self,
         job_id: str,

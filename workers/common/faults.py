@@ -9,6 +9,7 @@ them exactly as it would see AWS's), crashes between the records of a batch.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -123,7 +124,7 @@ def _error_response(url: str, service: str, *, throttle: bool) -> Any:
         return AWSResponse(url, 503, {}, _Body(b""))
     if service in ("dynamodb", "sqs"):  # JSON protocols
         code = "ProvisionedThroughputExceededException" if service == "dynamodb" else "ThrottlingException"
-        body = ('{"__type": "%s", "message": "injected fault"}' % code).encode()
+        body = json.dumps({"__type": code, "message": "injected fault"}).encode()
         return AWSResponse(url, 400, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"},
                            _Body(body))
     if service == "s3":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from models import Candidates, CostBreakdown, JobResult, JobStatus, Stage, TokenUsage, utc_now
 from workers.common.context import WorkerContext
 from workers.common.log import get_logger
@@ -10,15 +13,69 @@ from workers.validation.catalog_base import Catalog
 from workers.validation.matcher import identify_books, to_result_books
 
 
-def job_cost(*, ocr_pages: int, usage: TokenUsage, catalog_calls: int, settings: Settings) -> CostBreakdown:
-    """The provider part of a job's cost, at the list prices in config."""
-    usd = (
+@dataclass(frozen=True)
+class RequestsPerJob:
+    """The AWS requests one job makes on its way through the pipeline (see workers/*/logic.py and
+    workers/common/{aws,outcome}.py): counted from the code path, one job per invocation (batches
+    only make it cheaper)."""
+
+    lambda_invocations: int = 4  # one per stage
+    sqs: int = 12  # 4 sends (S3 event, 3 hand-overs) + 4 receives + 4 deletes by the event source mappings
+    sns: int = 1  # the results notification
+    s3_puts: int = 3  # the upload, results/{job}.json and .csv
+    s3_gets: int = 3  # ingest's HEAD and GET, the OCR stage's GET
+    dynamodb_writes: int = 15  # create, 4 advances, 4 x 2 mark_done, notify claim and its finish
+    dynamodb_reads: int = 6  # 4 is_done, the record before completing, the notify claim check
+
+
+REQUESTS_PER_JOB = RequestsPerJob()
+STAGE_ORDER = (
+    ("ingest", JobStatus.UPLOADED, JobStatus.OCR),
+    ("textract", JobStatus.OCR, JobStatus.CANDIDATES),
+    ("bedrock", JobStatus.CANDIDATES, JobStatus.VALIDATED),
+)
+
+
+def lambda_gb_seconds(stage_times: dict[str, datetime], now: datetime, memory_mb: dict[str, int]) -> float:
+    """GB-seconds of the four stages, each stage's time taken as the gap to the next stage's start
+    (which includes one queue hop: an upper bound of the billed duration)."""
+    total = 0.0
+    for stage, start, end in STAGE_ORDER:
+        if start.value in stage_times and end.value in stage_times:
+            seconds = max(0.001, (stage_times[end.value] - stage_times[start.value]).total_seconds())
+            total += seconds * memory_mb.get(stage, 1024) / 1024
+    if JobStatus.VALIDATED.value in stage_times:
+        seconds = max(0.001, (now - stage_times[JobStatus.VALIDATED.value]).total_seconds())
+        total += seconds * memory_mb.get("validation", 1024) / 1024
+    return total
+
+
+def aws_cost(settings: Settings, *, lambda_gb_s: float, requests: RequestsPerJob = REQUESTS_PER_JOB) -> float:
+    return (
+        lambda_gb_s * settings.lambda_usd_per_gb_s
+        + requests.lambda_invocations * settings.lambda_usd_per_request
+        + requests.sqs * settings.sqs_usd_per_request
+        + requests.sns * settings.sns_usd_per_request
+        + requests.s3_puts * settings.s3_usd_per_put
+        + requests.s3_gets * settings.s3_usd_per_get
+        + requests.dynamodb_writes * settings.dynamodb_usd_per_write
+        + requests.dynamodb_reads * settings.dynamodb_usd_per_read
+    )
+
+
+def job_cost(
+    *, ocr_pages: int, usage: TokenUsage, catalog_calls: int, settings: Settings, lambda_gb_s: float = 0.0
+) -> CostBreakdown:
+    """A job's cost at the list prices in config: providers (Textract, Claude) and AWS (Lambda, SQS,
+    SNS, S3, DynamoDB)."""
+    provider = (
         ocr_pages * settings.textract_usd_per_page
         + (usage.input_tokens + usage.cache_creation_input_tokens * 1.25 + usage.cache_read_input_tokens * 0.1)
         * settings.claude_usd_per_mtok_input
         / 1e6
         + usage.output_tokens * settings.claude_usd_per_mtok_output / 1e6
     )
+    aws = aws_cost(settings, lambda_gb_s=lambda_gb_s)
     return CostBreakdown(
         textract_pages=ocr_pages,
         input_tokens=usage.input_tokens,
@@ -26,7 +83,10 @@ def job_cost(*, ocr_pages: int, usage: TokenUsage, catalog_calls: int, settings:
         cache_read_input_tokens=usage.cache_read_input_tokens,
         cache_creation_input_tokens=usage.cache_creation_input_tokens,
         catalog_calls=catalog_calls,
-        usd=round(usd, 6),
+        lambda_gb_s=round(lambda_gb_s, 6),
+        provider_usd=round(provider, 8),
+        aws_usd=round(aws, 8),
+        usd=round(provider + aws, 8),
     )
 
 
@@ -34,7 +94,8 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
     """Match the candidates against the catalog and complete the job; None for a redelivery."""
     log = get_logger(Stage.VALIDATION.value, candidates.job_id)
     ctx.jobs.advance(candidates.job_id, JobStatus.VALIDATED)
-    if ctx.jobs.is_done(candidates.job_id, Stage.VALIDATION):
+    record, done = ctx.jobs.load(candidates.job_id)
+    if Stage.VALIDATION.value in done:
         log.info("duplicate candidates ignored")
         return None
     ctx.faults.provider_call("catalog")
@@ -52,6 +113,8 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
             usage=candidates.usage,
             catalog_calls=getattr(catalog, "calls", 0) - calls_before,
             settings=ctx.settings,
+            lambda_gb_s=lambda_gb_seconds(record.stage_times if record else {}, utc_now(),
+                                          ctx.settings.lambda_memory_mb),
         ),
         finished_at=utc_now(),
     )

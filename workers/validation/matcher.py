@@ -193,6 +193,9 @@ CODE_CONTRADICTS = -20.0
 CLASS_CONTRADICTS = -3.0
 ISBN_AGREES = 15.0
 TYPICAL_IDF = 6.0
+FOREIGN_WORD_COST = 1.0
+"""Nats charged to a book per real word on the spine its record does not hold. A spine shows little
+besides its book's title and author, so each such word makes the book less likely than a random one."""
 UNEXPLAINED_COST = 0.5
 """Share of a spine word's weight charged to a book that leaves unexplained a word a rival explains."""
 
@@ -209,11 +212,12 @@ class Evidence:
     tag: float
     isbn: float
     unexplained: float = 0.0
+    foreign: float = 0.0
     explained: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total(self) -> float:
-        return self.title + self.author + self.tag + self.isbn + self.unexplained
+        return self.title + self.author + self.tag + self.isbn + self.unexplained + self.foreign
 
 
 def _weighted(
@@ -303,13 +307,21 @@ def evidence(
     explained: dict[str, float] = {}
     author_read, _ = _weighted(p.surnames, reading, weigh, explained)
     forename_read, _ = _weighted((w for w in p.forenames if len(w) > 2), reading, weigh, explained)
+    title = _title_evidence(p, reading, weigh, explained)
+    foreign = sum(1 for word in reading.word_list if _is_known_word(word, weigh) and word not in explained)
     return Evidence(
-        title=_title_evidence(p, reading, weigh, explained),
+        title=title,
         author=author_read + FORENAME_WEIGHT * forename_read,
         tag=_tag_evidence(p, reading, spine_tag, tag_weigh),
         isbn=ISBN_AGREES if p.isbn and p.isbn in reading.digits else 0.0,
+        foreign=-FOREIGN_WORD_COST * foreign,
         explained=explained,
     )
+
+
+def _is_known_word(word: str, weigh: Weigh) -> bool:
+    """A real word the catalog uses somewhere (not OCR debris, not a stopword, not a number or a code)."""
+    return len(word) >= 4 and word.isalpha() and word not in STOPWORDS and weigh(word) < weigh("\x00")
 
 
 def with_competition(evidences: list[Evidence]) -> tuple[list[Evidence], float]:
