@@ -379,6 +379,13 @@ def run_job(stack: Any, receiver: Any, photo: Path, *, timeout_s: float = 120) -
     return marks
 
 
+def _reset_emulator(stack: Any) -> None:
+    import httpx
+
+    if stack.endpoint is not None:
+        httpx.post(f"{stack.endpoint.url}/moto-api/reset", timeout=30)
+
+
 def _drain(stack: Any) -> None:
     sqs = stack.client("sqs")
     for queue in stack.outputs["queues"].values():
@@ -466,6 +473,18 @@ def measure_pipeline(stack: Any, receiver: Any, scratch: Path, *, latency_jobs: 
 # --- dollars per photo ---------------------------------------------------------------------------------
 
 
+def schema_following_responder(body: dict[str, Any]) -> dict[str, Any]:
+    """The fake's default answer (one book per OCR row, titled with the row's text), keeping only the
+    fields the request's tool schema declares, as the model does: output tokens follow the schema."""
+    from tests.fakes.anthropic_server import one_book_per_line
+
+    tools = body.get("tools") or [{}]
+    schema = tools[0].get("input_schema") or {}
+    fields = ((schema.get("properties") or {}).get("books") or {}).get("items", {}).get("properties")
+    books = one_book_per_line(body)["books"]
+    return {"books": [{k: v for k, v in book.items() if fields is None or k in fields} for book in books]}
+
+
 def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
                  log: Callable[[str], None]) -> dict[str, Any]:
     """The default cloud profile on the embedded stack: the Textract engine and the Claude builder
@@ -495,7 +514,8 @@ def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
     paths = _write_photos(scratch, shelves)
     with (
         FakeTextract(reader=read_lines) as textract,
-        FakeClaude(min_cache_tokens=HAIKU_MIN_CACHE_TOKENS, tool_overhead_tokens=HAIKU_TOOL_OVERHEAD_TOKENS) as claude,
+        FakeClaude(schema_following_responder, min_cache_tokens=HAIKU_MIN_CACHE_TOKENS,
+                   tool_overhead_tokens=HAIKU_TOOL_OVERHEAD_TOKENS) as claude,
         WebhookReceiver() as receiver,
         LocalStack(
             work_dir=scratch / f"cost-{provider}", catalog_csv=catalog, webhooks=[receiver.url], emails=[],
@@ -571,6 +591,7 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
                 result.update(measure_pipeline(stack, receiver, scratch, latency_jobs=max(20, runs * 4), jobs=jobs,
                                                log=log))
             finally:
+                _reset_emulator(stack)  # moto's state is per process: the cost run's stack starts clean
                 stack.stop()
         if not getattr(args, "skip_packages", False):
             result.update(measure_packages(log))

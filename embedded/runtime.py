@@ -193,6 +193,9 @@ class QueuePoller(threading.Thread):
 
     def run(self) -> None:
         while not self.runtime.stopping.is_set():
+            if self.queue.arn in self.runtime.disabled_sources:
+                time.sleep(0.1)
+                continue
             try:
                 self.poll_once()
             except Exception as exc:  # the emulator going away at shutdown, mostly
@@ -473,6 +476,7 @@ class LocalRuntime:
         self.http_retry_delays = http_retry_delays if http_retry_delays is not None else [0.2, 0.5, 1.0, 2.0]
         self.crash_visibility_s = crash_visibility_s
         self.stopping = threading.Event()
+        self.disabled_sources: set[str] = set()
         self.stats = RuntimeStats()
         self._log = log or (lambda line: None)
         self._log_lock = threading.Lock()
@@ -514,6 +518,14 @@ class LocalRuntime:
             self._threads.append(SnsDelivery(self, topic_arn, subscriptions))
         for thread in self._threads:
             thread.start()
+
+    def set_event_source_enabled(self, queue_arn: str, enabled: bool) -> None:
+        """Stop or resume polling one queue, as `update-event-source-mapping --(no-)enabled` does:
+        messages wait in the queue meanwhile."""
+        if enabled:
+            self.disabled_sources.discard(queue_arn)
+        else:
+            self.disabled_sources.add(queue_arn)
 
     def warm_up(self) -> None:
         """Start every function process now, so the first job does not pay the cold starts."""

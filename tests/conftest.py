@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.fixtures import *  # noqa: F403  (fake Anthropic, Textract and catalog servers)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data" / "library-dataset"
 
-from tests.fakes.fixtures import *  # noqa: F403  (fake Anthropic, Textract and catalog servers)
 
 
 def pytest_collection_modifyitems(items):

@@ -72,13 +72,8 @@ def textract_client(fake_textract, aws_session):
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """moto's server on 127.0.0.1, free port; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """moto's server on 127.0.0.1, free port, in a process of its own; yields its endpoint URL."""
+    from embedded.emulator import Emulator
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with Emulator() as endpoint:
+        yield endpoint.url

@@ -32,7 +32,9 @@ EXPECTED_ENV = {
     | {"BOOKIMG_NEXT_QUEUE_URL", "BOOKIMG_UPLOADS_BUCKET", "BOOKIMG_MAX_UPLOAD_BYTES", "BOOKIMG_MAX_IMAGE_PIXELS"},
     "textract": COMMON_ENV | {"BOOKIMG_NEXT_QUEUE_URL", "BOOKIMG_OCR_ENGINE"},
     "bedrock": COMMON_ENV
-    | {"BOOKIMG_NEXT_QUEUE_URL", "BOOKIMG_CANDIDATE_PROVIDER", "BOOKIMG_CLAUDE_CLIENT", "BOOKIMG_PROFILES"},
+    | {"BOOKIMG_NEXT_QUEUE_URL", "BOOKIMG_CANDIDATE_PROVIDER", "BOOKIMG_CLAUDE_CLIENT", "BOOKIMG_PROFILES"}
+    # the default (hybrid) builder checks the catalog before asking Claude
+    | {"BOOKIMG_CATALOG", "BOOKIMG_CATALOG_URI", "BOOKIMG_CATALOG_COLUMNS"},
     "validation": COMMON_ENV
     | {
         "BOOKIMG_CATALOG",
@@ -41,6 +43,15 @@ EXPECTED_ENV = {
         "BOOKIMG_TEXTRACT_USD_PER_PAGE",
         "BOOKIMG_CLAUDE_USD_PER_MTOK_INPUT",
         "BOOKIMG_CLAUDE_USD_PER_MTOK_OUTPUT",
+        "BOOKIMG_LAMBDA_USD_PER_GB_S",
+        "BOOKIMG_LAMBDA_USD_PER_REQUEST",
+        "BOOKIMG_SQS_USD_PER_REQUEST",
+        "BOOKIMG_SNS_USD_PER_REQUEST",
+        "BOOKIMG_S3_USD_PER_PUT",
+        "BOOKIMG_S3_USD_PER_GET",
+        "BOOKIMG_DYNAMODB_USD_PER_WRITE",
+        "BOOKIMG_DYNAMODB_USD_PER_READ",
+        "BOOKIMG_LAMBDA_MEMORY_MB",
     },
 }
 
@@ -68,7 +79,7 @@ def test_resources_flow_into_every_environment(default_stack):
 
 def test_cloud_defaults_reach_the_workers(default_stack):
     assert default_stack.env_of("textract")["BOOKIMG_OCR_ENGINE"] == "textract"
-    assert default_stack.env_of("bedrock")["BOOKIMG_CANDIDATE_PROVIDER"] == "claude"
+    assert default_stack.env_of("bedrock")["BOOKIMG_CANDIDATE_PROVIDER"] == "hybrid"
     assert default_stack.env_of("bedrock")["BOOKIMG_CLAUDE_CLIENT"] == "bedrock"
     assert default_stack.env_of("validation")["BOOKIMG_CATALOG"] == "openlibrary"
     assert default_stack.env_of("ingest")["BOOKIMG_MAX_UPLOAD_BYTES"] == str(25 * 1024 * 1024)
@@ -161,7 +172,7 @@ def test_defaults_when_the_stack_sets_nothing():
     pulumi.runtime.set_all_config({})
     cfg = load_config()
     assert (cfg.lambda_runtime, cfg.lambda_architecture, cfg.log_retention_days) == ("python3.12", "x86_64", 14)
-    assert (cfg.ocr_engine, cfg.candidate_provider, cfg.catalog) == ("textract", "claude", "openlibrary")
+    assert (cfg.ocr_engine, cfg.candidate_provider, cfg.catalog) == ("textract", "hybrid", "openlibrary")
     assert cfg.max_receive_count == 5
     assert cfg.max_upload_bytes == 25 * 1024 * 1024
     assert cfg.build_packages is True and cfg.embedded is False

@@ -89,3 +89,16 @@ def test_fifteen_thousand_books_are_indexed_in_about_a_second(tmp_path: Path):
     assert len(catalog) == 15_000
     assert catalog.search(CatalogQuery(text="llibre 1234"), limit=1)[0].title.startswith("Llibre 1234 ")
     assert elapsed < 2.0
+
+
+def test_search_finds_a_book_from_its_call_number_alone(catalog: LocalCatalog):
+    # A worn spine shows only its label, read code first and with an OCR slip in the code
+    found = catalog.search(CatalogQuery(text="Kru 330.1"), limit=3)
+    assert found[0].author == "Krugman, Paul R."
+
+
+def test_rare_call_numbers_weigh_more_than_shared_ones(catalog: LocalCatalog):
+    shared = [b.tag for b in catalog.books]
+    common = max(set(shared), key=shared.count)
+    rare = min(set(shared), key=shared.count)
+    assert catalog.tag_idf(rare) >= catalog.tag_idf(common) > 0

@@ -130,3 +130,48 @@ def test_forty_spines_are_matched_well_under_a_second(catalog):
     started = time.perf_counter()
     _identify(catalog, *texts)
     assert time.perf_counter() - started < 1.0
+
+
+def test_ocr_slips_in_a_call_number_code_are_folded_away():
+    from workers.validation.matcher import canon_code, code_tokens
+
+    assert canon_code("Pa1") == canon_code("Pal") and canon_code("1ng") == canon_code("Ing")
+    # a code glued to its class, or printed before it, is still found
+    assert canon_code("Pob") in code_tokens("Els pobles perduts 91(46.71)Pob")
+    assert canon_code("Loz") in code_tokens("Irene Lozano Son molinos, no gigantes Loz 323.2")
+
+
+def test_a_call_number_read_code_first_still_counts_for_its_book(catalog):
+    # OCR often reads the label's lines in the wrong order: 'Kru 330.1' for '330.1 Kru'
+    ranked = score_candidate(candidate_from_text("FUNDAMENTOS Kru 330.1"), catalog)
+    assert ranked[0].book.author == "Krugman, Paul R." and ranked[0].evidence.tag >= 5
+
+
+def test_the_author_name_in_a_title_is_not_counted_twice():
+    # 'Nicolás Guillén : selección poética' must not win on the author's name read as title words too
+    catalog = _ListCatalog(
+        [
+            CatalogBook(book_id="1", title="Nicolás Guillén : selección poética", author="Guillén, Nicolás",
+                        tag="P 834B Gui"),
+            CatalogBook(book_id="2", title="Summa poética", author="Guillén, Nicolás", tag="P 834B Gui"),
+        ]
+    )
+    ranked = {s.book.book_id: s.evidence for s in score_candidate(candidate_from_text("NICOLÁS GUILLÉN P 834B Gui"),
+                                                                   catalog)}
+    assert ranked["1"].author == ranked["2"].author > 0
+    assert ranked["1"].title <= 0
+
+
+def test_another_volume_number_on_the_spine_counts_against_a_numbered_title():
+    from workers.validation.matcher import VOLUME_CONTRADICTS, Reading, default_weight, evidence
+
+    book = CatalogBook(book_id="1", title="Conversaciones en inglés. 2 : nivel intermedio", author="Brown, Richard")
+    same = evidence(Reading.of(candidate_from_text("CONVERSACIONES EN INGLÉS")), None, book, default_weight)
+    other = evidence(Reading.of(candidate_from_text("CONVERSACIONES EN INGLÉS 3")), None, book, default_weight)
+    assert other.title == pytest.approx(same.title - VOLUME_CONTRADICTS)
+
+
+def test_real_words_a_book_does_not_hold_count_against_it(catalog):
+    plain = score_candidate(candidate_from_text("Alan Parks Gener de sang"), catalog)[0]
+    padded = score_candidate(candidate_from_text("Alan Parks Gener de sang catalunya economia"), catalog)[0]
+    assert plain.book.title == padded.book.title and padded.evidence.foreign < plain.evidence.foreign == 0

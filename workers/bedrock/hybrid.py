@@ -31,9 +31,10 @@ from workers.common.settings import ProfileSettings
 RESOLVE_AT = 0.8
 """Posterior from which the catalog's answer stands and the group never reaches Claude: the bar
 validation itself accepts a match at (`matcher.MIN_POSTERIOR`)."""
-MIN_TITLE_LETTERS = 15
-"""A group whose words of 3+ letters add up to fewer letters than this carries no readable title. On
-the dev split (spines_dev.csv) 90% of catalogued spines have 19 or more, the median non-book segment 9."""
+MIN_TITLE_LETTERS = 20
+"""A group whose words of 3+ letters add up to fewer letters than this is not worth a model call. On the
+dev split (spines_dev.csv) 90% of catalogued spines have 19 or more such letters, the median non-book
+segment 9; such groups still go to validation as the offline builder read them."""
 CACHE_SIZE = 4096
 
 _TITLE_WORD = re.compile(r"[^\W\d_]{3,}")

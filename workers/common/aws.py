@@ -147,13 +147,13 @@ class JobStore:
         data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
         return JobRecord.model_validate_json(json.dumps(data))
 
-    def load(self, job_id: str) -> tuple[JobRecord | None, set[str]]:
-        """The record and the stages already done, in one consistent read."""
+    def load(self, job_id: str) -> tuple[JobRecord | None, dict[str, str]]:
+        """The record and when each stage finished (`mark_done`), in one consistent read."""
         item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item")
         if not item:
-            return None, set()
+            return None, {}
         data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
-        return JobRecord.model_validate_json(json.dumps(data)), set(item.get("done") or {})
+        return JobRecord.model_validate_json(json.dumps(data)), {k: str(v) for k, v in (item.get("done") or {}).items()}
 
     def create(
         self,

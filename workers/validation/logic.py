@@ -29,24 +29,22 @@ class RequestsPerJob:
 
 
 REQUESTS_PER_JOB = RequestsPerJob()
-STAGE_ORDER = (
-    ("ingest", JobStatus.UPLOADED, JobStatus.OCR),
-    ("textract", JobStatus.OCR, JobStatus.CANDIDATES),
-    ("bedrock", JobStatus.CANDIDATES, JobStatus.VALIDATED),
-)
+STAGE_STARTS = {"ingest": JobStatus.UPLOADED, "textract": JobStatus.OCR, "bedrock": JobStatus.CANDIDATES}
 
 
-def lambda_gb_seconds(stage_times: dict[str, datetime], now: datetime, memory_mb: dict[str, int]) -> float:
-    """GB-seconds of the four stages, each stage's time taken as the gap to the next stage's start
-    (which includes one queue hop: an upper bound of the billed duration)."""
+def lambda_gb_seconds(
+    stage_times: dict[str, datetime], done: dict[str, str], now: datetime, memory_mb: dict[str, int]
+) -> float:
+    """GB-seconds of the four stages: each from its start (the job record's stage time) to its end (the
+    `done` mark it writes last), validation until now. Queue waits between stages are not billed."""
     total = 0.0
-    for stage, start, end in STAGE_ORDER:
-        if start.value in stage_times and end.value in stage_times:
-            seconds = max(0.001, (stage_times[end.value] - stage_times[start.value]).total_seconds())
-            total += seconds * memory_mb.get(stage, 1024) / 1024
+    for stage, start in STAGE_STARTS.items():
+        if start.value in stage_times and stage in done:
+            seconds = (datetime.fromisoformat(done[stage]) - stage_times[start.value]).total_seconds()
+            total += max(0.001, seconds) * memory_mb.get(stage, 1024) / 1024
     if JobStatus.VALIDATED.value in stage_times:
-        seconds = max(0.001, (now - stage_times[JobStatus.VALIDATED.value]).total_seconds())
-        total += seconds * memory_mb.get("validation", 1024) / 1024
+        seconds = (now - stage_times[JobStatus.VALIDATED.value]).total_seconds()
+        total += max(0.001, seconds) * memory_mb.get("validation", 1024) / 1024
     return total
 
 
@@ -84,9 +82,9 @@ def job_cost(
         cache_creation_input_tokens=usage.cache_creation_input_tokens,
         catalog_calls=catalog_calls,
         lambda_gb_s=round(lambda_gb_s, 6),
-        provider_usd=round(provider, 8),
-        aws_usd=round(aws, 8),
-        usd=round(provider + aws, 8),
+        provider_usd=round(provider, 10),
+        aws_usd=round(aws, 10),
+        usd=round(provider + aws, 10),
     )
 
 
@@ -113,7 +111,7 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
             usage=candidates.usage,
             catalog_calls=getattr(catalog, "calls", 0) - calls_before,
             settings=ctx.settings,
-            lambda_gb_s=lambda_gb_seconds(record.stage_times if record else {}, utc_now(),
+            lambda_gb_s=lambda_gb_seconds(record.stage_times if record else {}, done, utc_now(),
                                           ctx.settings.lambda_memory_mb),
         ),
         finished_at=utc_now(),

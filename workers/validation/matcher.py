@@ -8,6 +8,7 @@ resolved as one assignment so two spines never claim the same copy.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -57,6 +58,7 @@ _CODE_CHUNK = re.compile(r"[a-z1][a-z01]{0,2}")
 _OCR_CODE = str.maketrans({"1": "l", "i": "l", "j": "l", "0": "o", "5": "s", "8": "b", "q": "g", "y": "v"})
 
 
+@lru_cache(maxsize=65536)
 def canon_code(code: str) -> str:
     """A call-number code with the letters OCR confuses folded together: 'Pa1' and 'Pal', '1ng' and 'Ing'."""
     return "".join(tokens(code)).translate(_OCR_CODE)
@@ -126,6 +128,8 @@ class Reading:
     chunks: frozenset[str]
     digits: frozenset[str]
     codes: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    starts: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, candidate: Candidate) -> Reading:
@@ -139,6 +143,8 @@ class Reading:
             chunks=frozenset(tag_chunks(text)),
             digits=frozenset(digits),
             codes=code_tokens(text),
+            numbers=frozenset(w for w in words if w.isdigit() and len(w) <= 2),
+            starts=frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0)),
         )
 
     def shows_class(self, book_class: str) -> bool:
@@ -149,7 +155,8 @@ class Reading:
             return True
         if len(book_class) < 3 or not any(ch.isdigit() for ch in book_class):
             return False
-        return re.search(rf"(?<!\d){re.escape(book_class)}(?!\d)", self.compact) is not None
+        pattern = rf"(?={re.escape(book_class)}(?!\d))"
+        return any(m.start() in self.starts for m in re.finditer(pattern, self.compact))
 
     def match(self, word: str) -> tuple[float, str]:
         """How well a catalog word was read (1.0 exact, partial credit for an OCR-garbled or
@@ -193,6 +200,9 @@ CODE_CONTRADICTS = -20.0
 CLASS_CONTRADICTS = -3.0
 ISBN_AGREES = 15.0
 TYPICAL_IDF = 6.0
+VOLUME_CONTRADICTS = 4.0
+"""A volume number in the title ('Conversaciones en inglés. 2') absent from a spine that shows another
+small number: most likely another volume of the same series."""
 FOREIGN_WORD_COST = 1.0
 """Nats charged to a book per real word on the spine its record does not hold. A spine shows little
 besides its book's title and author, so each such word makes the book less likely than a random one."""
@@ -235,12 +245,18 @@ def _weighted(
 
 
 def _title_evidence(p: BookProfile, reading: Reading, weigh: Weigh, explained: dict[str, float]) -> float:
-    main_read, main_missed = _weighted(p.main_title, reading, weigh, explained)
-    rest_read, _ = _weighted((w for w in p.title if w not in p.main_title), reading, weigh, explained)
+    """Title words read, less a share of those missed. Words of the author's name in the title ('Nicolás
+    Guillén : selección poética' by Guillén, Nicolás) were counted as the author's and are not counted twice."""
+    name = set(p.surnames) | set(p.forenames)
+    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained)
+    rest_read, _ = _weighted((w for w in p.title if w not in p.main_title and w not in name), reading, weigh, explained)
+    volumes = [w for w in p.main_title if w.isdigit() and len(w) <= 2]
+    other_volume = bool(volumes) and not any(w in reading.words for w in volumes) and bool(reading.numbers)
     seen = set(p.title) | set(p.surnames)
     series_read, _ = _weighted((w for w in p.series if w not in seen), reading, weigh, explained)
     raw = main_read + SUBTITLE_WEIGHT * rest_read + SERIES_WEIGHT * series_read
-    return _saturate(raw) - min(MISSING_TITLE_COST * main_missed, MISSING_TITLE_CAP)
+    missing = min(MISSING_TITLE_COST * main_missed, MISSING_TITLE_CAP)
+    return _saturate(raw) - missing - (VOLUME_CONTRADICTS if other_volume else 0.0)
 
 
 def _saturate(nats: float) -> float:
@@ -255,6 +271,7 @@ def split_tag(tag: str) -> tuple[str, str]:
     return "".join(chunks), ""
 
 
+@lru_cache(maxsize=65536)
 def tag_key(tag: str) -> tuple[str, str]:
     """(class, folded code): the form in which two readings of one call number compare equal."""
     book_class, code = split_tag(tag)
@@ -268,6 +285,7 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
     book_class = "".join(p.tag_class)
     code = canon_code(p.tag_code) if p.tag_code else ""
     code_seen = bool(code) and code in reading.codes
+    numbered = any(ch.isdigit() for ch in book_class)
     class_seen = reading.shows_class(book_class)
     class_near = False
     score = 0.0
@@ -279,19 +297,24 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
                 code_seen = True
             elif not code_seen and fuzz.ratio(spine_code, code) < 60:
                 score += CODE_CONTRADICTS
-        if spine_class and book_class and not class_seen:
-            if spine_class == book_class:
-                class_seen = True
+        if spine_class and book_class and not (class_seen and numbered):
+            # a collection letter alone ('N') is seen in 'N 842 Wal' too: the label read decides
+            class_seen = spine_class == book_class
+            if class_seen:
+                pass
             elif spine_class.endswith(book_class) or book_class.startswith(spine_class):
                 class_near = True
             elif fuzz.ratio(spine_class, book_class) < 60:
                 score += CLASS_CONTRADICTS
     if code_seen and class_seen:
-        return score + tag_weigh(p.tag)
+        # never less than a label read is worth by itself, even in a catalog too small for its statistics
+        return score + max(tag_weigh(p.tag), default_tag_weight(p.tag))
     if code_seen:
         score += CODE_AGREES
-    if class_seen or class_near:
-        score += CLASS_AGREES if class_seen else CLASS_AGREES / 2
+    if class_seen and numbered:
+        score += CLASS_AGREES
+    elif class_seen or class_near:
+        score += CLASS_AGREES / 2  # a collection letter alone ('N') says little
     return score
 
 
