@@ -571,6 +571,7 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
     runs, jobs = max(1, int(getattr(args, "runs", 5))), max(1, int(getattr(args, "jobs", 100)))
     concurrency = int(getattr(args, "concurrency", 0) or 2)
     cost_photos = getattr(args, "cost_photos", None)
+    only = getattr(args, "only", None)
 
     def log(line: str) -> None:
         print(f"bench perf: {line}", file=sys.stderr, flush=True)
@@ -584,6 +585,8 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
             try:
                 stack.start(warm=False, pollers=False)
                 result.update(measure_cold_starts(stack, runs, log))
+                if only == "cold-start":
+                    return _print_result(result, as_json)
                 _drain(stack)
                 assert stack.runtime is not None
                 stack.runtime.start()
@@ -598,6 +601,10 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
         cost = measure_cost(scratch, provider="hybrid", photos=cost_photos, concurrency=concurrency, log=log)
         result["usd_per_1000_photos"] = cost.pop("usd_per_1000_photos")
         result["cost"] = cost
+    return _print_result(result, as_json)
+
+
+def _print_result(result: dict[str, Any], as_json: bool) -> int:
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
     else:

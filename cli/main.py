@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     perf.add_argument("--jobs", type=int, default=100, help="concurrent jobs for the throughput run")
     perf.add_argument("--runs", type=int, default=5, help="fresh interpreters per worker for cold starts")
     perf.add_argument("--skip-packages", action="store_true", help="do not build deployment packages")
+    perf.add_argument("--only", choices=["cold-start"], help="measure only this part (output keys unchanged)")
     bench.set_defaults(func=_cmd_bench)
     return parser
 

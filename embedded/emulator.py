@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"

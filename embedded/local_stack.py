@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ class LocalStack:
         overrides: dict[str, Any] = {"catalogUri": str(Path(catalog_csv or DEMO_CATALOG).resolve())}
         if webhooks is not None:
             overrides["notifyWebhooks"] = webhooks
+        # a fresh signing key per stack: webhook receivers verify with `stack.webhook_secret`
+        self.webhook_secret = secrets.token_hex(32)
+        overrides["webhookSigningSecret"] = self.webhook_secret
         if emails is not None:
             overrides["notifyEmails"] = emails
         self.overrides = {**overrides, **(config or {})}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -376,6 +377,21 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         )
         self.record.event_sources.append(spec)
         return f"esm-{logical}", {"uuid": f"esm-{logical}", "functionArn": spec.function_name}
+
+    def _create_Secret(self, logical: str, inputs: dict[str, Any]):
+        name = inputs.get("name") or f"{inputs.get('namePrefix') or logical}{uuid.uuid4().hex[:8]}"
+        created = self._client("secretsmanager").create_secret(Name=name, Description=inputs.get("description", ""))
+        return created["ARN"], {"arn": created["ARN"], "name": name}
+
+    def _create_SecretVersion(self, logical: str, inputs: dict[str, Any]):
+        value = inputs.get("secretString")
+        if isinstance(value, dict):  # a secret Output arrives wrapped in the mock monitor
+            value = value.get("value")
+        version = self._client("secretsmanager").put_secret_value(
+            SecretId=inputs["secretId"], SecretString=str(value or "")
+        )
+        resource_id = f"{inputs['secretId']}|{version['VersionId']}"
+        return resource_id, {"versionId": version["VersionId"], "arn": version["ARN"]}
 
     def _create_Role(self, logical: str, inputs: dict[str, Any]):
         name = _physical_name(inputs, logical, "name")

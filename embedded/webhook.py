@@ -21,13 +21,16 @@ class Delivery:
         return _job_of(self)
 
     @property
-    def envelope(self) -> dict[str, Any]:
+    def notification(self) -> dict[str, Any]:
+        """The results notification, as the signed-webhook sender POSTs it (workers/realtime/webhooks.py)."""
         return json.loads(self.body)
 
-    @property
-    def notification(self) -> dict[str, Any]:
-        """The results notification inside the SNS envelope."""
-        return json.loads(self.envelope["Message"])
+    def signed_with(self, secret: str) -> bool:
+        """What a receiver checks before trusting a delivery: the HMAC header over the raw body."""
+        from workers.realtime.webhooks import SIGNATURE_HEADER, verify_signature
+
+        header = next((v for k, v in self.headers.items() if k.lower() == SIGNATURE_HEADER.lower()), "")
+        return verify_signature(secret, header, self.body.encode())
 
 
 class WebhookReceiver:

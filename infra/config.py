@@ -135,6 +135,7 @@ class BookImgConfig(_CamelModel):
     kms_key_arn: str | None = None
     notify_emails: list[str] = Field(default_factory=list)
     notify_webhooks: list[str] = Field(default_factory=list)
+    webhook_signing_secret: str | None = Field(default=None, repr=False)  # `pulumi config set --secret`
 
     # HTTP API, WebSocket API and web page (infra/api.py, infra/realtime.py, infra/web.py)
     api_auth: Literal["none", "apiKey", "jwt"] = "none"
@@ -167,7 +168,7 @@ class BookImgConfig(_CamelModel):
     @field_validator("notify_webhooks")
     @classmethod
     def _https_only(cls, value: list[str]) -> list[str]:
-        """SNS posts only to https in the cloud; plain http is allowed to loopback (the embedded stack)."""
+        """Results leave only over https; plain http is allowed to loopback (the embedded stack)."""
         for url in value:
             if not re.match(r"^(https://[^\s/]+|http://(127\.0\.0\.1|localhost)(:\d+)?(/|$))", url):
                 raise ValueError(f"notifyWebhooks must be https:// URLs (or http:// to 127.0.0.1), got {url!r}")
@@ -195,6 +196,11 @@ class BookImgConfig(_CamelModel):
             raise ValueError("apiAuth 'apiKey' needs apiKeySha256 (the hex SHA-256 of the key, never the key)")
         if self.api_auth == "jwt" and not (self.jwt_issuer and self.jwt_audience):
             raise ValueError("apiAuth 'jwt' needs jwtIssuer and jwtAudience")
+        if self.notify_webhooks and not self.webhook_signing_secret:
+            raise ValueError(
+                "notifyWebhooks are signed: set the key with "
+                "`pulumi config set --secret webhookSigningSecret $(openssl rand -hex 32)`"
+            )
         if self.catalog == "local" and not self.catalog_uri:
             raise ValueError("catalog 'local' needs catalogUri (a CSV path, or s3://bucket/key)")
         return self

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from infra.config import STAGES, BookImgConfig
 from infra.packaging import WorkerPackage
 from infra.queue import StageQueue
+from infra.webhooks import SignedWebhooks
 from infra.worker import EventSourceSpec, FunctionSpec, PolicyStatement, Worker
 
 UPLOAD_PREFIX = "uploads/"
@@ -196,7 +197,8 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
     statements = [
         PolicyStatement(
             "ConsumeOwnQueue",
-            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility",
+             "sqs:GetQueueUrl"],
             [own.queue.arn],
         ),
         PolicyStatement("DeadLetterOwnQueue", ["sqs:SendMessage"], [own.dlq.arn]),
@@ -417,15 +419,20 @@ class BookImgPipeline(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
-        for i, url in enumerate(cfg.notify_webhooks):
-            aws.sns.TopicSubscription(
-                f"{base}-results-webhook-{i}",
-                topic=self.results_topic.arn,
-                protocol=url.split(":", 1)[0],
-                endpoint=url,
+        self.alarm_topic_arn = self._alarm_topic(base, cfg, child)
+        # webhooks get signed POSTs from a sender of ours (SNS's HTTPS delivery cannot sign)
+        self.webhooks = (
+            SignedWebhooks(
+                f"{base}-webhooks",
+                cfg=cfg,
+                results_topic=self.results_topic,
+                jobs_table=self.jobs_table,
+                alarm_topic_arn=self.alarm_topic_arn,
                 opts=child,
             )
-        self.alarm_topic_arn = self._alarm_topic(base, cfg, child)
+            if cfg.notify_webhooks
+            else None
+        )
 
         # queues first: every worker needs the next stage's queue
         self.queues = {

@@ -58,8 +58,12 @@ class AnalysisProfile(StrEnum):
     AUTO = "auto"
 
 
+# `defer_build`: a model's validator is built the first time it is used, not at import, so a worker's
+# cold start pays only for the messages it handles. Validation itself is unchanged.
+
+
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=False, defer_build=True)
 
 
 class PipelineMessage(StrictModel):
@@ -73,7 +77,7 @@ class PipelineMessage(StrictModel):
 
 
 class _AwsModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class S3Bucket(_AwsModel):

@@ -17,6 +17,7 @@ EMBEDDED = {
     "catalog": "local",
     "catalogUri": "/srv/catalog/library_books.csv",
     "notifyWebhooks": ["https://127.0.0.1:8443/hook"],
+    "webhookSigningSecret": "local-signing-key",
 }
 COMMON_ENV = {
     "BOOKIMG_STAGE",

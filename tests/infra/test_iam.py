@@ -13,6 +13,7 @@ COMMON = {
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueUrl",  # the batch loop finds its queue to delay a retried message
     "sqs:SendMessage",  # next stage and its own DLQ
     "dynamodb:GetItem",
     "dynamodb:PutItem",

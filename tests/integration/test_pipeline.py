@@ -13,9 +13,10 @@ from models import JobStatus
 RESULT_TIMEOUT_S = 120
 
 
-def _wait_notification(webhook, job_id: str) -> dict:
+def _wait_notification(webhook, job_id: str, secret: str) -> dict:
     delivery = webhook.wait_for(job_id, timeout=RESULT_TIMEOUT_S)
     assert delivery is not None, f"no webhook notification for {job_id} within {RESULT_TIMEOUT_S} s"
+    assert delivery.signed_with(secret), "the webhook delivery does not carry a valid HMAC signature"
     return delivery.notification
 
 
@@ -33,7 +34,7 @@ def test_demo_photo_goes_through_every_stage_to_webhook_email_and_job_table(stac
 
     # When a client uploads it through a presigned POST
     job_id = stack.upload(DEMO_PHOTO)
-    notification = _wait_notification(webhook, job_id)
+    notification = _wait_notification(webhook, job_id, stack.webhook_secret)
 
     # Then the webhook got the completed result, with most of the books on the shelf and no stranger
     # (how well it identifies is measured by `bookimg bench quality`; this pins the plumbing)
@@ -64,7 +65,7 @@ def test_file_that_is_not_an_image_fails_the_job_with_a_reason_and_is_not_retrie
 
     # When it is uploaded
     job_id = stack.upload(fake)
-    notification = _wait_notification(webhook, job_id)
+    notification = _wait_notification(webhook, job_id, stack.webhook_secret)
 
     # Then the job failed at ingest with a reason a person can act on
     assert notification["status"] == "failed"
@@ -87,7 +88,7 @@ def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
     )
 
     # When the candidates worker receives it
-    notification = _wait_notification(webhook, job_id)
+    notification = _wait_notification(webhook, job_id, stack.webhook_secret)
 
     # Then the job failed with the validation error, after a single delivery
     assert notification["status"] == "failed"
@@ -117,7 +118,7 @@ def test_message_without_a_job_id_is_parked_in_the_dlq_with_its_reason(stack):
 def test_duplicate_upload_event_gives_one_result_and_one_notification(stack, webhook):
     # Given a photo that went through the pipeline
     job_id = stack.upload(DEMO_PHOTO)
-    _wait_notification(webhook, job_id)
+    _wait_notification(webhook, job_id, stack.webhook_secret)
 
     # When S3 delivers its upload event a second time
     key = stack.job(job_id).image_key

@@ -20,11 +20,11 @@ class DynamoJobLister:
     def page(
         self, owner: str, *, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[JobRecord], dict[str, Any] | None]:
-        from boto3.dynamodb.conditions import Key
-
         query: dict[str, Any] = {
             "IndexName": OWNER_INDEX,
-            "KeyConditionExpression": Key("owner").eq(owner),
+            "KeyConditionExpression": "#o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": owner},
             "ScanIndexForward": False,
             "Limit": limit,
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from functools import cache, cached_property
 from typing import Any, Protocol
 
@@ -24,13 +24,164 @@ from models import (
 from workers.common.errors import PermanentError
 
 
+_RETRIES = {"mode": "standard", "max_attempts": 5}
+
+
+def session():
+    """The one botocore session of the process (see `botocore_session`): each model parsed once, for every client.
+
+    botocore rather than boto3: the workers need no resource layer or transfer manager, and importing and
+    building those is a large part of a cold start. Fault injection hooks this session (context.py).
+    """
+    from workers.common.botocore_session import session as shared
+
+    return shared()
+
+
 @cache
 def client(service: str):
-    """One boto3 client per service per process, created on first use (cold start stays small)."""
-    import boto3
+    """One client per service per process, created on first use (cold start stays small)."""
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return session().create_client(service, config=Config(retries=_RETRIES))
+
+
+def download_file(bucket: str, key: str, target: str) -> None:
+    """S3's managed (multipart, parallel) download to a file, through boto3 on the shared session."""
+    import boto3
+
+    boto3.Session(botocore_session=session()).client("s3").download_file(bucket, key, target)
+
+
+# --- DynamoDB items ------------------------------------------------------------------------------
+
+_DYNAMO_CONTEXT = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+
+
+def _dynamo_number(value: int | Decimal) -> str:
+    number = str(_DYNAMO_CONTEXT.create_decimal(value))
+    if number in ("Infinity", "-Infinity", "NaN", "sNaN"):
+        raise TypeError("Infinity and NaN not supported")
+    return number
+
+
+def serialize(value: Any) -> dict[str, Any]:
+    """A plain Python value -> DynamoDB's typed JSON (what boto3's `TypeSerializer` does; floats refused)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": _dynamo_number(value)}
+    if isinstance(value, float):
+        raise TypeError("Float types are not supported. Use Decimal types instead.")
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes | bytearray):
+        return {"B": bytes(value)}
+    if isinstance(value, dict):
+        return {"M": {str(k): serialize(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [serialize(v) for v in value]}
+    if isinstance(value, set | frozenset) and value:
+        if all(isinstance(v, str) for v in value):
+            return {"SS": list(value)}
+        if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in value):
+            return {"NS": [_dynamo_number(v) for v in value]}
+        if all(isinstance(v, bytes | bytearray) for v in value):
+            return {"BS": [bytes(v) for v in value]}
+    raise TypeError(f"Unsupported type {type(value)} for value {value!r}")
+
+
+def deserialize(value: dict[str, Any]) -> Any:
+    """DynamoDB's typed JSON -> plain Python values, numbers as `Decimal` (as boto3's resource returns them)."""
+    (kind, data), = value.items()
+    if kind == "S":
+        return data
+    if kind == "N":
+        return _DYNAMO_CONTEXT.create_decimal(data)
+    if kind == "BOOL":
+        return data
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: deserialize(v) for k, v in data.items()}
+    if kind == "L":
+        return [deserialize(v) for v in data]
+    if kind == "B":
+        return bytes(data)
+    if kind == "SS":
+        return set(data)
+    if kind == "NS":
+        return {_DYNAMO_CONTEXT.create_decimal(v) for v in data}
+    if kind == "BS":
+        return {bytes(v) for v in data}
+    raise TypeError(f"Dynamodb type {kind} is not supported")
+
+
+def _typed(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if values is None else {k: serialize(v) for k, v in values.items()}
+
+
+def _plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if item is None else {k: deserialize(v) for k, v in item.items()}
+
+
+class DynamoTable:
+    """The calls of boto3's `Table` resource the workers make, over the low-level client: items, keys and
+    expression values go in and come out as plain Python values (numbers as `Decimal`), as with the resource,
+    without building boto3's resource layer at cold start. Expressions are strings."""
+
+    _ITEM_ARGS = ("Key", "Item", "ExclusiveStartKey")
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        request = {"TableName": self.name, **kwargs}
+        for arg in (*self._ITEM_ARGS, "ExpressionAttributeValues"):
+            if arg in request:
+                request[arg] = _typed(request[arg])
+        response = getattr(client("dynamodb"), operation)(**request)
+        for arg in ("Item", "Attributes", "LastEvaluatedKey"):
+            if arg in response:
+                response[arg] = _plain(response[arg])
+        if "Items" in response:
+            response["Items"] = [_plain(item) for item in response["Items"]]
+        return response
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("get_item", kwargs)
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("put_item", kwargs)
+
+    def update_item(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("update_item", kwargs)
+
+    def delete_item(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("delete_item", kwargs)
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("query", kwargs)
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("scan", kwargs)
+
+    def delete_many(self, keys: list[dict[str, Any]], *, attempts: int = 8) -> None:
+        """Delete items 25 at a time, resending what DynamoDB left unprocessed (as boto3's `batch_writer`)."""
+        import time
+
+        for start in range(0, len(keys), 25):
+            pending = [{"DeleteRequest": {"Key": _typed(key)}} for key in keys[start : start + 25]]
+            for attempt in range(attempts):
+                response = client("dynamodb").batch_write_item(RequestItems={self.name: pending})
+                pending = (response.get("UnprocessedItems") or {}).get(self.name) or []
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            else:
+                raise RuntimeError(f"{len(pending)} deletes from {self.name} stayed unprocessed")
 
 
 # --- queues ------------------------------------------------------------------------------------
@@ -129,12 +280,8 @@ class JobStore:
         self.table_name = table_name
 
     @cached_property
-    def _table(self):
-        import boto3
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "max_attempts": 5})
-        return boto3.resource("dynamodb", config=config).Table(self.table_name)
+    def _table(self) -> DynamoTable:
+        return DynamoTable(self.table_name)
 
     @staticmethod
     def key(job_id: str) -> dict[str, str]:

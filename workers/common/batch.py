@@ -58,18 +58,19 @@ def process_sqs_batch(
     max_receives: int = MAX_RECEIVES,
     faults: FaultInjector | None = None,
     job_id_of: Callable[[Any], str | None] = lambda message: getattr(message, "job_id", None),
+    fail_jobs: bool = True,
 ) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    def handle(record) -> None:
+    """With `fail_jobs` false (a stage after the job has ended, e.g. webhook delivery) a failure never
+    touches the job: what cannot be done is parked in the DLQ with its reason."""
+    def handle(record: SqsRecord) -> None:
         _handle(record)
         if faults is not None:  # this record's side effects are done, the batch's deletes are not
             faults.maybe_crash("after record")
 
-    def _handle(record) -> None:
+    def _handle(record: SqsRecord) -> None:
         info = RecordInfo(
             message_id=record.message_id,
-            receive_count=int(record.attributes.approximate_receive_count or 1),
+            receive_count=int(record.receive_count or 1),
             queue_arn=record.event_source_arn,
         )
         structlog.contextvars.clear_contextvars()
@@ -78,7 +79,7 @@ def process_sqs_batch(
             message = parse_message(message_type, record.body)
         except MessageRejected as exc:
             log.error("message rejected", job_id=exc.job_id, reason=exc.reason)
-            if exc.job_id:
+            if exc.job_id and fail_jobs:
                 outcomes().fail(exc.job_id, stage, exc.reason)
             else:
                 _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
@@ -89,8 +90,8 @@ def process_sqs_batch(
         try:
             process(message, info)
         except PermanentError as exc:
-            log.warning("job failed", reason=exc.reason)
-            if job_id:
+            log.warning("job failed" if fail_jobs else "gave up", reason=exc.reason)
+            if job_id and fail_jobs:
                 outcomes().fail(job_id, stage, exc.reason)
             else:
                 _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
@@ -102,7 +103,7 @@ def process_sqs_batch(
             if last_try:
                 reason = f"{stage.value} gave up after {info.receive_count} attempts: {type(exc).__name__}: {exc}"
                 log.error("giving up", reason=reason)
-                if job_id:
+                if job_id and fail_jobs:
                     outcomes().fail(job_id, stage, reason)
                 _dead_letter(dead_letter_queue_url, record.body, stage, reason, info)
                 return
@@ -115,8 +116,47 @@ def process_sqs_batch(
                 log.warning("could not shorten visibility")
             raise
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    return partial_batch_response(event, handle)
+
+
+@dataclass(frozen=True)
+class SqsRecord:
+    """The fields of one SQS record of a Lambda event that the batch loop reads."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: str | None
+    event_source_arn: str
+
+    @classmethod
+    def from_event(cls, record: dict[str, Any]) -> SqsRecord:
+        return cls(
+            message_id=record["messageId"],
+            receipt_handle=record.get("receiptHandle", ""),
+            body=record.get("body", ""),
+            receive_count=(record.get("attributes") or {}).get("ApproximateReceiveCount"),
+            event_source_arn=record.get("eventSourceArn", ""),
+        )
+
+
+def partial_batch_response(event: dict[str, Any], handle: Callable[[SqsRecord], None]) -> dict[str, Any]:
+    """Lambda's partial batch response for SQS: every record handled in turn, the ones whose handler raised
+    reported in `batchItemFailures` (by message id) for SQS to redeliver, the others deleted.
+
+    A few lines of our own instead of Powertools' `BatchProcessor`, whose import builds Powertools' pydantic
+    event models (tens of ms at every cold start) for a loop this small.
+    """
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        raise ValueError("Invalid event format. Please ensure batch event is a valid SQS event.")
+    failures = []
+    for raw in event["Records"]:
+        record = SqsRecord.from_event(raw)
+        try:
+            handle(record)
+        except Exception:  # `handle` logged it, with the job and the reason
+            failures.append({"itemIdentifier": record.message_id})
+    return {"batchItemFailures": failures}
 
 
 def _dead_letter(queue_url: str, body: str, stage: Stage, reason: str, info: RecordInfo) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from workers.common.aws import JobStore, S3Store, SnsPublisher, SqsSender
+from workers.common.aws import JobStore, S3Store, SnsPublisher, SqsSender, session
 from workers.common.faults import FaultInjector, injector_from
 from workers.common.log import configure_logging
 from workers.common.outcome import JobOutcomes
@@ -28,10 +28,7 @@ def worker_context() -> WorkerContext:
     configure_logging(settings.log_level)
     faults = injector_from(settings.fault_rate, settings.fault_kinds, settings.fault_seed)
     if faults.enabled:
-        import boto3
-
-        boto3.setup_default_session()
-        faults.install_in_botocore(boto3.DEFAULT_SESSION)
+        faults.install_in_botocore(session())
     objects = S3Store()
     jobs = JobStore(settings.jobs_table)
     return WorkerContext(

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     upload_url_ttl_s: int = 900
     websocket_connection_ttl_s: int = 3 * 60 * 60  # API Gateway closes WebSocket connections after 2 h
 
+    # signed webhooks (workers/realtime/webhooks.py): where to POST, and the secret's name, never its value
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret_name: str = ""
+
     # fault injection (embedded stack only; see workers/common/faults.py)
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_kinds: list[str] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import cached_property
 from typing import Any, Protocol
 
 JOB_INDEX = "by_job"
@@ -32,11 +33,11 @@ class DynamoConnectionStore:
     def __init__(self, table_name: str):
         self.table_name = table_name
 
-    @property
+    @cached_property
     def _table(self):
-        import boto3
+        from workers.common.aws import DynamoTable
 
-        return boto3.resource("dynamodb").Table(self.table_name)
+        return DynamoTable(self.table_name)
 
     def connect(self, connection_id: str, *, ttl_s: int, source_ip: str | None = None) -> None:
         now = int(time.time())
@@ -58,10 +59,13 @@ class DynamoConnectionStore:
         )
 
     def subscribers(self, job_id: str) -> list[str]:
-        from boto3.dynamodb.conditions import Key
-
         ids: list[str] = []
-        query: dict[str, Any] = {"IndexName": JOB_INDEX, "KeyConditionExpression": Key("job_id").eq(job_id)}
+        query: dict[str, Any] = {
+            "IndexName": JOB_INDEX,
+            "KeyConditionExpression": "#j = :j",
+            "ExpressionAttributeNames": {"#j": "job_id"},
+            "ExpressionAttributeValues": {":j": job_id},
+        }
         while True:
             response = self._table.query(**query)
             ids += [item["connection_id"] for item in response.get("Items", [])]
@@ -70,13 +74,13 @@ class DynamoConnectionStore:
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def forget(self, connection_id: str) -> None:
-        from boto3.dynamodb.conditions import Key
-
         table = self._table
-        items = table.query(KeyConditionExpression=Key("connection_id").eq(connection_id)).get("Items", [])
-        with table.batch_writer() as batch:
-            for item in items:
-                batch.delete_item(Key={"connection_id": item["connection_id"], "sk": item["sk"]})
+        items = table.query(
+            KeyConditionExpression="#c = :c",
+            ExpressionAttributeNames={"#c": "connection_id"},
+            ExpressionAttributeValues={":c": connection_id},
+        ).get("Items", [])
+        table.delete_many([{"connection_id": item["connection_id"], "sk": item["sk"]} for item in items])
 
 
 class ManagementApiPusher:
@@ -86,12 +90,18 @@ class ManagementApiPusher:
     def __init__(self, endpoint_url: str):
         if not endpoint_url:
             raise RuntimeError("BOOKIMG_WEBSOCKET_CALLBACK_URL is not set")
-        import boto3
+        self.endpoint_url = endpoint_url
+
+    @cached_property
+    def _client(self):
+        """Created on the first push: a status change nobody subscribed to needs no client."""
         from botocore.config import Config
 
-        self._client = boto3.client(
+        from workers.common.aws import session
+
+        return session().create_client(
             "apigatewaymanagementapi",
-            endpoint_url=endpoint_url,
+            endpoint_url=self.endpoint_url,
             config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5),
         )
 

@@ -17,10 +17,9 @@ from workers.realtime.logic import notify_subscribers, status_change
 def _plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
     if not image:
         return None
-    from boto3.dynamodb.types import TypeDeserializer
+    from workers.common.aws import deserialize
 
-    deserializer = TypeDeserializer()
-    return {name: deserializer.deserialize(value) for name, value in image.items()}
+    return {name: deserialize(value) for name, value in image.items()}
 
 
 def handler(event, context):

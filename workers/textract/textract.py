@@ -68,8 +68,8 @@ def make_textract_client(
     read_timeout: float = 30.0,
     session: Any = None,
 ):
-    """A boto3 Textract client with botocore retries off (see the module docstring for why)."""
-    import boto3
+    """A Textract client with botocore retries off (see the module docstring for why); on the process's
+    shared botocore session unless given a boto3 `session`."""
     from botocore.config import Config
 
     config = Config(
@@ -77,7 +77,11 @@ def make_textract_client(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
-    return (session or boto3).client("textract", region_name=region, endpoint_url=endpoint_url, config=config)
+    if session is not None:
+        return session.client("textract", region_name=region, endpoint_url=endpoint_url, config=config)
+    from workers.common.aws import session as shared_session
+
+    return shared_session().create_client("textract", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 # --- image preparation -------------------------------------------------------------------------

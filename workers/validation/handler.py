@@ -19,12 +19,12 @@ def _local_catalog_path(uri: str) -> Path:
         raise RuntimeError("BOOKIMG_CATALOG_URI is not set: the local catalog needs a CSV")
     if not uri.startswith("s3://"):
         return Path(uri)
-    from workers.common.aws import client
+    from workers.common.aws import download_file
 
     bucket, key = uri[5:].split("/", 1)
     target = Path("/tmp") / Path(key).name
     if not target.exists():
-        client("s3").download_file(bucket, key, str(target))
+        download_file(bucket, key, str(target))
     return target
 
 
