@@ -43,7 +43,9 @@ def _client(service: str, endpoint: str | None):
 
 
 def _queues(outputs: dict[str, Any], stage: str | None) -> dict[str, dict[str, str]]:
-    queues = outputs["queues"]
+    queues = dict(outputs["queues"])
+    if outputs.get("webhook_queue"):  # signed-webhook delivery, when webhooks are configured
+        queues["webhooks"] = outputs["webhook_queue"]
     if stage is None:
         return queues
     if stage not in queues:
@@ -63,7 +65,7 @@ def dlq_list(outputs: dict[str, Any], endpoint: str | None, stage: str | None) -
 
 
 def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: int) -> list[dict[str, Any]]:
-    """Peek at messages: received with a short visibility timeout, so they stay in the queue."""
+    """Peek at messages: received, then made visible again, so they stay in the queue as they were."""
     sqs = _client("sqs", endpoint)
     url = _queues(outputs, stage)[stage]["dlq_url"]
     seen: dict[str, dict[str, Any]] = {}
@@ -73,7 +75,14 @@ def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: i
                                     MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
         if not batch:
             break
-        for message in batch:
+        # visible again at once: a `redrive` right after `show` finds them
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(batch)
+        ])
+        fresh = [message for message in batch if message["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
             attributes = {k: v.get("StringValue") for k, v in (message.get("MessageAttributes") or {}).items()}
             seen[message["MessageId"]] = {
                 "message_id": message["MessageId"],
@@ -117,7 +126,8 @@ def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit
         for message in batch:
             job_id = _job_of(message["Body"])
             record = jobs.get(job_id) if job_id else None
-            if record is not None and record.status == JobStatus.FAILED:
+            # a pipeline stage's message reopens its failed job; a webhook delivery leaves the job as it ended
+            if record is not None and record.status == JobStatus.FAILED and stage in STAGE_STATUS:
                 jobs.reopen(job_id, JobStatus(STAGE_STATUS[stage]))
                 reopened += 1
             kept = {k: v for k, v in (message.get("MessageAttributes") or {}).items() if k not in FAILURE_ATTRIBUTES}

@@ -36,6 +36,7 @@ class PhotoRun:
     started: float = field(default_factory=time.perf_counter)
     seconds: float | None = None
     notification: dict[str, Any] | None = None
+    signed: bool = False  # the webhook delivery's HMAC signature verified
     result: JobResult | None = None
     error: str | None = None
 
@@ -106,6 +107,7 @@ def run_photos(stack: LocalStack, receiver: WebhookReceiver, photos: list[Path],
             delivery = receiver.for_job(run.job_id)
             if delivery:
                 run.notification = delivery[0].notification
+                run.signed = delivery[0].signed_with(stack.webhook_secret)
                 run.seconds = time.perf_counter() - run.started
                 run.status = JobStatus(run.notification["status"])
                 run.error = run.notification.get("error")
@@ -169,7 +171,8 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
         else:
             console.print(f"[red]{run.photo.name}: {run.status.value if run.status else 'failed'} — {run.error}[/red]")
     console.print(
-        f"Delivered: {sum(bool(r.notification) for r in runs)} webhook notification(s) to {receiver.url}, "
+        f"Delivered: {sum(bool(r.notification) for r in runs)} webhook notification(s) to {receiver.url} "
+        f"({sum(r.signed for r in runs)} with a valid HMAC signature), "
         f"{len(emails)} email(s) in {work_dir / 'outbox'}"
     )
     return 0 if all(r.status == JobStatus.COMPLETED for r in runs) else 1

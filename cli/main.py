@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dlq = commands.add_parser("dlq", help="list, show or redrive dead-letter queues")
     dlq.add_argument("action", choices=["list", "show", "redrive"])
-    dlq.add_argument("stage", nargs="?", choices=["ingest", "textract", "bedrock", "validation"])
+    dlq.add_argument("stage", nargs="?", choices=["ingest", "textract", "bedrock", "validation", "webhooks"])
     dlq.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` of a deployed stack")
     dlq.add_argument("--limit", type=int, default=10)
     dlq.add_argument("--json", action="store_true")

@@ -197,6 +197,8 @@ class LocalStack:
             "functions": sorted(self.record.functions) if self.record else [],
             "outbox": str(self.runtime.outbox),
             "logs": str(self.work_dir / "logs"),
+            # this local stack's own key (made at start): webhook receivers verify X-BookImg-Signature with it
+            "webhook_signing_secret": self.webhook_secret if self.overrides.get("notifyWebhooks") else None,
         }
 
 

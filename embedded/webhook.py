@@ -36,9 +36,10 @@ class Delivery:
 class WebhookReceiver:
     """Collects POSTed notifications; `wait_for(job_id)` blocks until that job's arrives."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, fail_status: int = 503):
         self.deliveries: list[Delivery] = []
         self.fail_first = fail_first
+        self.fail_status = fail_status
         self._condition = threading.Condition()
         receiver = self
 
@@ -49,7 +50,7 @@ class WebhookReceiver:
                 with receiver._condition:
                     if receiver.fail_first > 0:
                         receiver.fail_first -= 1
-                        self.send_response(503)
+                        self.send_response(receiver.fail_status)
                         self.end_headers()
                         return
                     receiver.deliveries.append(Delivery(headers=dict(self.headers.items()), body=body))

@@ -37,6 +37,11 @@ def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
         },
     )
     pulumi.export("functions", {stage: w.function.name for stage, w in pipeline.workers.items()})
+    if pipeline.webhooks is not None:
+        q = pipeline.webhooks.queue
+        pulumi.export(
+            "webhook_queue", {"url": q.queue.url, "arn": q.queue.arn, "dlq_url": q.dlq.url, "dlq_arn": q.dlq.arn}
+        )
     pulumi.export("max_upload_bytes", cfg.max_upload_bytes)
     pipeline.edge = declare_edge(cfg, pipeline)  # HTTP API, WebSocket API, web page (infra/edge.py)
     return pipeline
