@@ -100,6 +100,12 @@ def _job_of(body: str) -> str | None:
     job_id = recover_job_id(body)
     if job_id:
         return job_id
+    try:  # a results notification in SNS's envelope (the webhook sender's queue)
+        job_id = recover_job_id(json.loads(body)["Message"])
+        if job_id:
+            return job_id
+    except (ValueError, KeyError, TypeError):
+        pass
     try:  # an S3 notification names the job in its key
         key = json.loads(body)["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
         return key.split("/")[1] if key.startswith("uploads/") else None

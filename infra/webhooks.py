@@ -72,7 +72,7 @@ class SignedWebhooks(pulumi.ComponentResource):
             topic=results_topic.arn,
             protocol="sqs",
             endpoint=self.queue.queue.arn,
-            raw_message_delivery=True,  # the queue holds the notification itself
+            raw_message_delivery=False,  # SNS's envelope names the topic; the sender signs only ours
             opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
         )
         self.secret = aws.secretsmanager.Secret(
@@ -102,6 +102,7 @@ class SignedWebhooks(pulumi.ComponentResource):
                     "BOOKIMG_STAGE": pulumi.get_stack(),
                     "BOOKIMG_LOG_LEVEL": cfg.log_level,
                     "BOOKIMG_JOBS_TABLE": jobs_table.name,
+                    "BOOKIMG_RESULTS_TOPIC_ARN": results_topic.arn,
                     "BOOKIMG_DEAD_LETTER_QUEUE_URL": self.queue.dlq.url,
                     "BOOKIMG_MAX_RECEIVE_COUNT": str(cfg.max_receive_count),
                     "BOOKIMG_WEBHOOK_URLS": json.dumps(cfg.notify_webhooks),

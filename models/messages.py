@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints, ValidationError
 
 SCHEMA_VERSION: Literal["1"] = "1"
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -286,6 +286,20 @@ class ResultsNotification(PipelineMessage):
     books: list[Book] = Field(default_factory=list)
 
 
+class ResultsTopicDelivery(_AwsModel):
+    """A results notification as the results topic hands it to an SQS subscriber: SNS's envelope, whose
+    `TopicArn` the webhook sender checks before it signs anything."""
+
+    type: Literal["Notification"] = Field(alias="Type")
+    message_id: str = Field(alias="MessageId")
+    topic_arn: str = Field(alias="TopicArn")
+    notification: Json[ResultsNotification] = Field(alias="Message")
+
+    @property
+    def job_id(self) -> str:
+        return self.notification.job_id
+
+
 # --- helpers -----------------------------------------------------------------------------------
 
 MessageT = TypeVar("MessageT", bound=BaseModel)
@@ -339,4 +353,5 @@ HOP_MODELS: dict[str, type[BaseModel]] = {
     "job-result": JobResult,
     "job-record": JobRecord,
     "results-notification": ResultsNotification,
+    "results-topic-delivery": ResultsTopicDelivery,
 }

@@ -34,13 +34,13 @@ def _queue(stack, arn):
     return stack.one("aws:sqs/queue:Queue", lambda q: q.outputs["arn"] == arn)
 
 
-def test_webhooks_are_fed_by_a_raw_sqs_subscription_to_the_results_topic_not_by_sns_https(hooked):
+def test_webhooks_are_fed_by_an_sqs_subscription_to_the_results_topic_not_by_sns_https(hooked):
     subs = [
         s for s in hooked.of_type("aws:sns/topicSubscription:TopicSubscription")
         if s.inputs["topic"] == hooked.outputs["results_topic_arn"]
     ]
     assert [s.inputs["protocol"] for s in subs] == ["sqs"]
-    assert subs[0].inputs["rawMessageDelivery"] is True
+    assert subs[0].inputs["rawMessageDelivery"] is False  # the envelope names the topic the sender checks
     queue = _queue(hooked, subs[0].inputs["endpoint"])
     assert json.loads(queue.inputs["redrivePolicy"])["maxReceiveCount"] == 5
     policy = hooked.one("aws:sqs/queuePolicy:QueuePolicy", lambda p: p.inputs["queueUrl"] == queue.outputs["url"])
@@ -67,6 +67,7 @@ def test_the_signing_key_is_a_secret_the_sender_may_read_and_never_an_environmen
     assert env["BOOKIMG_WEBHOOK_SECRET_NAME"] == secret.outputs["arn"]
     assert KEY not in json.dumps(env)
     assert json.loads(env["BOOKIMG_WEBHOOK_URLS"]) == [HOOK]
+    assert env["BOOKIMG_RESULTS_TOPIC_ARN"] == hooked.outputs["results_topic_arn"]
     assert grants(_policy(hooked, sender), "secretsmanager:GetSecretValue") == [secret.outputs["arn"]]
 
 

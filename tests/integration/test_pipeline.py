@@ -115,6 +115,38 @@ def test_message_without_a_job_id_is_parked_in_the_dlq_with_its_reason(stack):
     assert attributes["failed_stage"]["StringValue"] == "textract"
 
 
+def _parked(stack, dlq_url: str, timeout_s: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    messages: list[dict] = []
+    while time.monotonic() < deadline and not messages:
+        messages = stack.client("sqs").receive_message(
+            QueueUrl=dlq_url, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+    return messages
+
+
+def test_a_notification_from_an_unknown_topic_is_not_signed_or_sent_but_parked_with_why(stack, webhook):
+    # Given a well-formed results notification that did not come from our results topic
+    forged = {
+        "job_id": "forged-1", "status": "completed", "result_bucket": "elsewhere", "result_key": "results/x.json",
+    }
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:us-east-1:999999999999:someone-elses-topic",
+        "Message": json.dumps(forged),
+    }
+    queue = stack.outputs["webhook_queue"]
+    stack.client("sqs").send_message(QueueUrl=queue["url"], MessageBody=json.dumps(envelope))
+
+    # Then the sender parks it with the reason, and no subscriber receives it
+    messages = _parked(stack, queue["dlq_url"])
+    assert messages, "the forged notification never reached the webhook DLQ"
+    reason = messages[0]["MessageAttributes"]["failure_reason"]["StringValue"]
+    assert "someone-elses-topic" in reason and "not signed" in reason
+    assert webhook.for_job("forged-1") == []
+
+
 def test_duplicate_upload_event_gives_one_result_and_one_notification(stack, webhook):
     # Given a photo that went through the pipeline
     job_id = stack.upload(DEMO_PHOTO)

@@ -8,6 +8,7 @@ import pytest
 
 from models import Book, BoundingBox, Unidentified
 from workers.bedrock.offline import candidate_from_text
+from workers.validation import matcher
 from workers.validation.catalog_base import CatalogBook, CatalogQuery
 from workers.validation.local_catalog import LocalCatalog
 from workers.validation.matcher import identify_books, score_candidate, to_result_books
@@ -175,3 +176,72 @@ def test_real_words_a_book_does_not_hold_count_against_it(catalog):
     plain = score_candidate(candidate_from_text("Alan Parks Gener de sang"), catalog)[0]
     padded = score_candidate(candidate_from_text("Alan Parks Gener de sang catalunya economia"), catalog)[0]
     assert plain.book.title == padded.book.title and padded.evidence.foreign < plain.evidence.foreign == 0
+
+
+def _small_catalog() -> LocalCatalog:
+    """A few books that matter to a test among 200 filler books, so word and call-number statistics mean
+    something (an invented syllable soup: no real titles)."""
+    syllables = ["ka", "lo", "mi", "ru", "te", "sa", "no", "vi", "de", "po"]
+    filler = [
+        CatalogBook(
+            book_id=f"f{i}",
+            title=f"{syllables[i % 10]}{syllables[i // 10 % 10]}ran {syllables[i // 7 % 10]}{syllables[i % 9]}lis",
+            author=f"{syllables[i % 7]}{syllables[i // 10 % 10]}rez, Ana",
+            tag=f"{100 + i} {'Abc Bcd Cde Def Efg'.split()[i % 5]}",
+        )
+        for i in range(200)
+    ]
+    return LocalCatalog(
+        [
+            CatalogBook(book_id="1", title="Blues para Lola", author="Pons, Marta", tag="784 Pon"),
+            CatalogBook(book_id="2", title="Blues per Lola", author="Pons, Marta", tag="784 Pon"),
+            CatalogBook(book_id="3", title="Historia del jazz", author="Zedda, Lia", tag="785.9 Zed"),
+            CatalogBook(book_id="4", title="Estrellas lejanas", author="Ruiz, Ana", tag="52 Rui"),
+            CatalogBook(book_id="5", title="Mares profundos", author="Soler, Pau", tag="551.46 Sol"),
+            CatalogBook(book_id="6", title="Bosques del norte", author="Vidal, Joan", tag="581 Vid"),
+            *filler,
+        ]
+    )
+
+
+def test_function_words_tell_apart_editions_of_one_work_in_two_languages():
+    # the Spanish and the Catalan edition share every content word read; 'para' says which one this is
+    outcome = _identify(_small_catalog(), "MARTA PONS BLUES PARA LOLA 784 Pon")
+    assert [b.book.book_id for b in outcome.identified] == ["1"]
+
+
+def test_function_words_of_the_series_count_for_the_volume_that_holds_them():
+    # 'The' on 'THE LONG ROAD HOME' belongs to the series, so it is evidence for the volume 'Home' too
+    reading = matcher.Reading.of(candidate_from_text("THE LONG ROAD HOME"))
+
+    def title_evidence(series: str) -> float:
+        book = CatalogBook(book_id="1", title="Home", series=series)
+        return matcher.evidence(reading, None, book, matcher.default_weight).title
+
+    assert title_evidence("The long road") - title_evidence("Long road") == pytest.approx(matcher.FUNCTION_WORD_READ)
+
+
+def test_a_spine_showing_only_a_unique_call_number_names_its_book():
+    # no title word was read at all: the label alone is the evidence, and nothing on the spine says otherwise
+    outcome = _identify(_small_catalog(), "785.9 Zed")
+    assert [b.book.book_id for b in outcome.identified] == ["3"]
+
+
+def test_unread_title_words_cost_more_when_the_spine_shows_real_words_the_book_lacks():
+    assert matcher.missing_title_cost(20.0, other_words=0) == min(20.0, matcher.MISSING_TITLE_CAP)
+    assert matcher.missing_title_cost(20.0, other_words=2) > matcher.missing_title_cost(20.0, other_words=0)
+    # the same label under another book's title words: the title was legible, and it was not this book's
+    outcome = _identify(_small_catalog(), "MARES PROFUNDOS BOSQUES 785.9 Zed")
+    assert "3" not in [b.book.book_id for b in outcome.identified]
+
+
+def test_not_in_the_catalog_is_charged_only_what_the_best_explaining_book_is():
+    # two rivals each explain a different half of the spine: that is no evidence the book is in the catalog
+    half = matcher.Evidence(title=5.0, author=0.0, tag=0.0, isbn=0.0, explained={"mares": 5.0})
+    other_half = matcher.Evidence(title=5.0, author=0.0, tag=0.0, isbn=0.0, explained={"bosques": 5.0})
+    charged, none_charge = matcher.with_competition([half, other_half])
+    assert [ev.unexplained for ev in charged] == [-matcher.UNEXPLAINED_COST * 5.0] * 2
+    assert none_charge == max(ev.unexplained for ev in charged)
+    whole = matcher.Evidence(title=9.0, author=0.0, tag=0.0, isbn=0.0, explained={"mares": 5.0, "bosques": 5.0})
+    _, none_charge = matcher.with_competition([half, whole])
+    assert none_charge == 0.0

@@ -8,6 +8,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from workers import lambda_handler
 from workers.api.logic import ApiDeps, ApiRequest, ApiResponse, ApiSettings, error, handle
 from workers.common.log import get_logger
 
@@ -66,6 +67,7 @@ def to_proxy_response(response: ApiResponse) -> dict[str, Any]:
     }
 
 
+@lambda_handler
 def handler(event, context):
     log = get_logger("api")
     route_key = event.get("routeKey", "")

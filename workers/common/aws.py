@@ -23,7 +23,6 @@ from models import (
 )
 from workers.common.errors import PermanentError
 
-
 _RETRIES = {"mode": "standard", "max_attempts": 5}
 
 
@@ -137,12 +136,20 @@ class DynamoTable:
     def __init__(self, name: str):
         self.name = name
 
+    @cached_property
+    def client(self):
+        """This table's own client, made on first use with the environment of that moment (as `boto3.resource`
+        was): a process that talks to more than one stack (tests, the CLI) reaches the right one."""
+        from botocore.config import Config
+
+        return session().create_client("dynamodb", config=Config(retries=_RETRIES))
+
     def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         request = {"TableName": self.name, **kwargs}
         for arg in (*self._ITEM_ARGS, "ExpressionAttributeValues"):
             if arg in request:
                 request[arg] = _typed(request[arg])
-        response = getattr(client("dynamodb"), operation)(**request)
+        response = getattr(self.client, operation)(**request)
         for arg in ("Item", "Attributes", "LastEvaluatedKey"):
             if arg in response:
                 response[arg] = _plain(response[arg])
@@ -175,7 +182,7 @@ class DynamoTable:
         for start in range(0, len(keys), 25):
             pending = [{"DeleteRequest": {"Key": _typed(key)}} for key in keys[start : start + 25]]
             for attempt in range(attempts):
-                response = client("dynamodb").batch_write_item(RequestItems={self.name: pending})
+                response = self.client.batch_write_item(RequestItems={self.name: pending})
                 pending = (response.get("UnprocessedItems") or {}).get(self.name) or []
                 if not pending:
                     break
@@ -201,11 +208,12 @@ class SqsSender:
             },
         )
 
-    def send_raw(self, queue_url: str, body: str, attributes: dict[str, str]) -> None:
+    def send_raw(self, queue_url: str, body: str, attributes: dict[str, str], *, delay_s: int = 0) -> None:
         client("sqs").send_message(
             QueueUrl=queue_url,
             MessageBody=body,
             MessageAttributes={name: {"DataType": "String", "StringValue": v[:1024]} for name, v in attributes.items()},
+            DelaySeconds=max(0, min(900, delay_s)),
         )
 
     def delay(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
@@ -329,6 +337,9 @@ class JobStore:
             **self.key(job_id),
             **_to_dynamo(record.model_dump(mode="json")),
             "expires_at": int((now + JOB_TTL).timestamp()),
+            # the maps `claim` and `mark_done` write into, there from the start: one write each, not three
+            "claims": {},
+            "done": {},
             **(extra or {}),
         }
         try:
@@ -465,17 +476,26 @@ class JobStore:
 
     def mark_done(self, job_id: str, stage: Stage) -> None:
         """Record that a stage finished its side effects, so a redelivery is recognised as one."""
+        from botocore.exceptions import ClientError
+
+        mark = {
+            "Key": self.key(job_id),
+            "UpdateExpression": "SET done.#s = :now",
+            "ExpressionAttributeNames": {"#s": stage.value},
+            "ExpressionAttributeValues": {":now": datetime.now(UTC).isoformat()},
+        }
+        try:
+            self._table.update_item(**mark)
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ValidationException":  # no `done` map yet (a reopened job)
+                raise
         self._table.update_item(
             Key=self.key(job_id),
             UpdateExpression="SET done = if_not_exists(done, :empty)",
             ExpressionAttributeValues={":empty": {}},
         )
-        self._table.update_item(
-            Key=self.key(job_id),
-            UpdateExpression="SET done.#s = :now",
-            ExpressionAttributeNames={"#s": stage.value},
-            ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
-        )
+        self._table.update_item(**mark)
 
     def is_done(self, job_id: str, stage: Stage) -> bool:
         item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}

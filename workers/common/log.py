@@ -37,6 +37,13 @@ def configure_logging(level: str = "INFO") -> None:
     _configured = True
 
 
+def bind_record_context(**values) -> None:
+    """Start a record's log context afresh: these values (e.g. `job_id`, `stage`) on every line that follows."""
+    structlog.contextvars.clear_contextvars()
+    if values:
+        structlog.contextvars.bind_contextvars(**values)
+
+
 def get_logger(stage: str, job_id: str | None = None, **context) -> structlog.typing.FilteringBoundLogger:
     configure_logging()
     bound = {"stage": stage, **context}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from workers import lambda_handler
 from workers.common.log import get_logger
 from workers.realtime.logic import BAD_REQUEST, RealtimeDeps, on_connect, on_disconnect, on_subscribe
 
@@ -27,6 +28,7 @@ def dependencies() -> RealtimeDeps:
     )
 
 
+@lambda_handler
 def handler(event, context):
     request_context = event.get("requestContext") or {}
     route = request_context.get("routeKey")

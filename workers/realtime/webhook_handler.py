@@ -1,12 +1,14 @@
-"""Lambda entry point of the signed-webhook sender: results notifications (the results topic's raw
-messages, through its own queue) in, one signed POST per configured URL out."""
+"""Lambda entry point of the signed-webhook sender: results notifications (the results topic's deliveries
+to its own queue) in, one signed POST per configured URL out. Only our results topic's notifications are
+signed: anything else that reaches the queue is parked in the DLQ with the reason."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from models import ResultsNotification, Stage
+from models import ResultsTopicDelivery, Stage
 from workers.common.batch import RecordInfo, process_sqs_batch
+from workers.common.errors import PermanentError
 from workers.realtime.webhooks import WebhookSender
 
 
@@ -36,11 +38,13 @@ def _settings():
     return get_settings()
 
 
-def _deliver(notification: ResultsNotification, _info: RecordInfo) -> None:
+def _deliver(delivery: ResultsTopicDelivery, _info: RecordInfo) -> None:
     from workers.common.log import get_logger
 
-    counts = sender().deliver(notification)
-    get_logger(Stage.NOTIFY.value, notification.job_id).info("webhooks delivered", **counts)
+    if delivery.topic_arn != _settings().results_topic_arn:
+        raise PermanentError(f"a notification from {delivery.topic_arn}, not our results topic: not signed")
+    counts = sender().deliver(delivery.notification)
+    get_logger(Stage.NOTIFY.value, delivery.job_id).info("webhooks delivered", **counts)
 
 
 def handler(event, context):
@@ -49,7 +53,7 @@ def handler(event, context):
         event,
         context,
         stage=Stage.NOTIFY,
-        message_type=ResultsNotification,
+        message_type=ResultsTopicDelivery,
         process=_deliver,
         outcomes=lambda: None,
         dead_letter_queue_url=settings.dead_letter_queue_url,

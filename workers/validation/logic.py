@@ -24,7 +24,7 @@ class RequestsPerJob:
     sns: int = 1  # the results notification
     s3_puts: int = 3  # the upload, results/{job}.json and .csv
     s3_gets: int = 3  # ingest's HEAD and GET, the OCR stage's GET
-    dynamodb_writes: int = 15  # create, 4 advances, 4 x 2 mark_done, notify claim and its finish
+    dynamodb_writes: int = 11  # create, 4 advances, 4 mark_done, notify claim and its finish
     dynamodb_reads: int = 6  # 4 is_done, the record before completing, the notify claim check
 
 
