@@ -13,7 +13,7 @@ program on moto, each function in its own process with the environment the progr
 - `jobs_per_s`: `--jobs` jobs uploaded at once, first upload to last webhook;
 - `usd_per_1000_photos`: the job records' cost breakdowns with the default cloud profile (Textract +
   Claude Haiku 4.5 behind the hybrid builder), the real cloud code paths pointed at the fake Textract
-  and Anthropic servers (tests/fakes), on photos rebuilt from the dev split's real spine OCR text.
+  and Anthropic servers (embedded/fakes), on photos rebuilt from the dev split's real spine OCR text.
 """
 
 from __future__ import annotations
@@ -476,7 +476,7 @@ def measure_pipeline(stack: Any, receiver: Any, scratch: Path, *, latency_jobs: 
 def schema_following_responder(body: dict[str, Any]) -> dict[str, Any]:
     """The fake's default answer (one book per OCR row, titled with the row's text), keeping only the
     fields the request's tool schema declares, as the model does: output tokens follow the schema."""
-    from tests.fakes.anthropic_server import one_book_per_line
+    from embedded.fakes.anthropic_server import one_book_per_line
 
     tools = body.get("tools") or [{}]
     schema = tools[0].get("input_schema") or {}
@@ -489,10 +489,10 @@ def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
                  log: Callable[[str], None]) -> dict[str, Any]:
     """The default cloud profile on the embedded stack: the Textract engine and the Claude builder
     (inside `provider`), their clients pointed at the fake servers; cost from the job records."""
+    from embedded.fakes.anthropic_server import FakeClaude
+    from embedded.fakes.textract_server import FakeLine, FakeTextract
     from embedded.local_stack import DEMO_CATALOG, LocalStack
     from embedded.webhook import WebhookReceiver
-    from tests.fakes.anthropic_server import FakeClaude
-    from tests.fakes.textract_server import FakeLine, FakeTextract
     from workers.textract.embedded_text import TEXT_CHUNK
 
     spines = SHARED_DATASET / "spines_dev.csv"

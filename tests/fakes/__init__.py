@@ -1,1 +1,1 @@
-"""Local fake servers that speak the providers' real wire protocols on 127.0.0.1, for tests."""
+"""pytest fixtures around the fake servers of embedded/fakes (Textract, Anthropic, catalogs) and the emulator."""

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.anthropic_server import FakeClaude
-from tests.fakes.catalog_servers import FakeGoogleBooks, FakeOpenLibrary
-from tests.fakes.textract_server import FakeTextract
+from embedded.fakes.anthropic_server import FakeClaude
+from embedded.fakes.catalog_servers import FakeGoogleBooks, FakeOpenLibrary
+from embedded.fakes.textract_server import FakeTextract
 
 FAKE_AWS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 

@@ -12,12 +12,12 @@ import time
 import pytest
 
 from bench.chaos import make_photos
+from embedded.fakes.textract_server import FakeLine, FakeTextract
 from embedded.local_stack import LocalStack
 from embedded.webhook import WebhookReceiver
-from tests.fakes.textract_server import FakeLine, FakeTextract
 from workers.textract.embedded_text import EmbeddedTextEngine
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 PHOTOS = 500
 
 

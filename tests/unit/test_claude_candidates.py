@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from models import AnalysisProfile, BoundingBox, OcrLine
-from tests.fakes.anthropic_server import (
+from embedded.fakes.anthropic_server import (
     bad_request,
     bedrock_error,
     overloaded,
@@ -17,6 +16,7 @@ from tests.fakes.anthropic_server import (
     server_error,
     slow,
 )
+from models import AnalysisProfile, BoundingBox, OcrLine
 from workers.bedrock.claude import (
     PROFILE_PROMPTS,
     ClaudeCandidateBuilder,

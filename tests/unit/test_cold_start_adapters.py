@@ -66,9 +66,9 @@ def test_a_partial_batch_response_reports_only_the_records_that_raised():
 
     event = {"Records": [
         {"messageId": "1", "receiptHandle": "r1", "body": "ok", "attributes": {"ApproximateReceiveCount": "2"},
-         "eventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q"},
-        {"messageId": "2", "receiptHandle": "r2", "body": "bad", "attributes": {}, "eventSourceArn": "arn"},
-        {"messageId": "3", "receiptHandle": "r3", "body": "ok", "attributes": {}, "eventSourceArn": "arn"},
+         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q"},
+        {"messageId": "2", "receiptHandle": "r2", "body": "bad", "attributes": {}, "eventSourceARN": "arn"},
+        {"messageId": "3", "receiptHandle": "r3", "body": "ok", "attributes": {}, "eventSourceARN": "arn"},
     ]}
     assert partial_batch_response(event, handle) == {"batchItemFailures": [{"itemIdentifier": "2"}]}
     assert seen[0] == ("1", "ok", "2", "arn:aws:sqs:us-east-1:123456789012:q") and len(seen) == 3

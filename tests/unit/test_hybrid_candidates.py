@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from embedded.fakes.anthropic_server import FakeClaude, ocr_lines_in
 from embedded.local_stack import DEMO_CATALOG
 from models import AnalysisProfile, BoundingBox, OcrLine
-from tests.fakes.anthropic_server import FakeClaude, ocr_lines_in
 from workers.bedrock.claude import ClaudeCandidateBuilder, make_claude_client
 from workers.bedrock.hybrid import HybridCandidateBuilder, residue_message, title_letters
 from workers.common.settings import ProfileSettings

@@ -187,7 +187,7 @@ def _small_catalog() -> LocalCatalog:
             book_id=f"f{i}",
             title=f"{syllables[i % 10]}{syllables[i // 10 % 10]}ran {syllables[i // 7 % 10]}{syllables[i % 9]}lis",
             author=f"{syllables[i % 7]}{syllables[i // 10 % 10]}rez, Ana",
-            tag=f"{100 + i} {'Abc Bcd Cde Def Efg'.split()[i % 5]}",
+            tag=f"{100 + i} {['Abc', 'Bcd', 'Cde', 'Def', 'Efg'][i % 5]}",
         )
         for i in range(200)
     ]

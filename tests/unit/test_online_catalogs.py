@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes.base import Reply
-from tests.fakes.catalog_servers import google_quota_exceeded, too_many_requests, unavailable
+from embedded.fakes.base import Reply
+from embedded.fakes.catalog_servers import google_quota_exceeded, too_many_requests, unavailable
 from workers.common.cache import LookupCache
 from workers.common.errors import PermanentError, ProviderTimeoutError, ProviderUnavailableError, ThrottledError
 from workers.validation.catalog_base import CatalogQuery

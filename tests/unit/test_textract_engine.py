@@ -9,8 +9,8 @@ import socket
 import pytest
 from PIL import Image
 
-from tests.fakes.base import Reply
-from tests.fakes.textract_server import FakeLine, FakeTextract, aws_error
+from embedded.fakes.base import Reply
+from embedded.fakes.textract_server import FakeLine, FakeTextract, aws_error
 from workers.common.errors import PermanentError, ProviderTimeoutError, ProviderUnavailableError, ThrottledError
 from workers.textract.textract import TextractEngine, make_textract_client
 

@@ -29,8 +29,9 @@ from workers.bedrock.offline import OfflineCandidateBuilder
 from workers.common.settings import ProfileSettings
 
 RESOLVE_AT = 0.8
-"""Posterior from which the catalog's answer stands and the group never reaches Claude: the bar
-validation itself accepts a match at (`matcher.MIN_POSTERIOR`)."""
+"""Posterior from which the catalog's answer stands and the group never reaches Claude. Higher than the
+bar validation accepts a match at (`matcher.MIN_POSTERIOR`, 0.5): a spine the catalog is only fairly sure
+of is worth a model call, whose answer validation then checks again."""
 MIN_TITLE_LETTERS = 20
 """A group whose words of 3+ letters add up to fewer letters than this is not worth a model call. On the
 dev split (spines_dev.csv) 90% of catalogued spines have 19 or more such letters, the median non-book

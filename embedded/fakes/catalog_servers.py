@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tests.fakes.base import FakeServer, Reply, Request
+from embedded.fakes.base import FakeServer, Reply, Request
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes.base import FakeServer, Reply, Request
+from embedded.fakes.base import FakeServer, Reply, Request
 
 ToolResponder = Callable[[dict[str, Any]], dict[str, Any]]
 _INVOKE = re.compile(r"^/model/(?P<model>[^/]+)/invoke$")

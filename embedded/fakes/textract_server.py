@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.fakes.base import FakeServer, Reply, Request
+from embedded.fakes.base import FakeServer, Reply, Request
 
 AMZ_JSON = "application/x-amz-json-1.1"
 SYNC_MAX_BYTES = 5 * 1024 * 1024
