@@ -1,59 +1,11 @@
-"""The cold-start-friendly adapters behave as the boto3 pieces they replace: DynamoDB items, the SQS
-partial batch response and botocore's model loader."""
+"""The cold-start-friendly adapters behave as the pieces they replace: Powertools' SQS partial batch
+response and botocore's model loader."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from workers.common.aws import deserialize, serialize
 from workers.common.batch import partial_batch_response
-
-ITEMS = [
-    None,
-    True,
-    False,
-    0,
-    -17,
-    Decimal("3.25"),
-    Decimal("1E+5"),
-    "",
-    "job#abc",
-    b"\x00\x01",
-    [],
-    [1, "a", None, [Decimal("0.5")], {"k": False}],
-    {},
-    {"pk": "job#x", "done": {}, "claims": {"notify": {"owner": "o", "until": 5, "done": True}}},
-    {"a", "b"},
-    {1, 2, Decimal("3.5")},
-]
-
-
-@pytest.mark.parametrize("value", ITEMS, ids=repr)
-def test_items_are_serialized_and_read_back_as_boto3_does(value):
-    ours, theirs = serialize(value), TypeSerializer().serialize(value)
-    if "SS" in theirs or "NS" in theirs:  # sets: order is not defined
-        (kind,) = theirs
-        assert list(ours) == [kind] and sorted(ours[kind]) == sorted(theirs[kind])
-    elif "B" in theirs:
-        assert ours == {"B": bytes(theirs["B"])}
-    else:
-        assert ours == theirs
-    back = deserialize(theirs)
-    expected = TypeDeserializer().deserialize(theirs)
-    assert back == (bytes(expected) if "B" in theirs else expected)
-
-
-@pytest.mark.parametrize(
-    "value", [1.5, float("nan"), Decimal("Infinity"), Decimal("1.00000000000000000000000000000000000001"), object()]
-)
-def test_values_dynamodb_cannot_hold_are_refused_as_boto3_refuses_them(value):
-    with pytest.raises((TypeError, ArithmeticError)):
-        TypeSerializer().serialize(value)
-    with pytest.raises((TypeError, ArithmeticError)):
-        serialize(value)
 
 
 def test_a_partial_batch_response_reports_only_the_records_that_raised():

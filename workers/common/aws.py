@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
+from decimal import Decimal
 from functools import cache, cached_property
 from typing import Any, Protocol
 
@@ -54,68 +54,22 @@ def download_file(bucket: str, key: str, target: str) -> None:
 
 # --- DynamoDB items ------------------------------------------------------------------------------
 
-_DYNAMO_CONTEXT = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+@cache
+def _converters():
+    """boto3's own DynamoDB type converters (the resource layer itself is not needed, nor built)."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-
-def _dynamo_number(value: int | Decimal) -> str:
-    number = str(_DYNAMO_CONTEXT.create_decimal(value))
-    if number in ("Infinity", "-Infinity", "NaN", "sNaN"):
-        raise TypeError("Infinity and NaN not supported")
-    return number
+    return TypeSerializer(), TypeDeserializer()
 
 
 def serialize(value: Any) -> dict[str, Any]:
-    """A plain Python value -> DynamoDB's typed JSON (what boto3's `TypeSerializer` does; floats refused)."""
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | Decimal):
-        return {"N": _dynamo_number(value)}
-    if isinstance(value, float):
-        raise TypeError("Float types are not supported. Use Decimal types instead.")
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, bytes | bytearray):
-        return {"B": bytes(value)}
-    if isinstance(value, dict):
-        return {"M": {str(k): serialize(v) for k, v in value.items()}}
-    if isinstance(value, list | tuple):
-        return {"L": [serialize(v) for v in value]}
-    if isinstance(value, set | frozenset) and value:
-        if all(isinstance(v, str) for v in value):
-            return {"SS": list(value)}
-        if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in value):
-            return {"NS": [_dynamo_number(v) for v in value]}
-        if all(isinstance(v, bytes | bytearray) for v in value):
-            return {"BS": [bytes(v) for v in value]}
-    raise TypeError(f"Unsupported type {type(value)} for value {value!r}")
+    """A plain Python value -> DynamoDB's typed JSON (numbers as int or `Decimal`; floats are refused)."""
+    return _converters()[0].serialize(value)
 
 
 def deserialize(value: dict[str, Any]) -> Any:
     """DynamoDB's typed JSON -> plain Python values, numbers as `Decimal` (as boto3's resource returns them)."""
-    (kind, data), = value.items()
-    if kind == "S":
-        return data
-    if kind == "N":
-        return _DYNAMO_CONTEXT.create_decimal(data)
-    if kind == "BOOL":
-        return data
-    if kind == "NULL":
-        return None
-    if kind == "M":
-        return {k: deserialize(v) for k, v in data.items()}
-    if kind == "L":
-        return [deserialize(v) for v in data]
-    if kind == "B":
-        return bytes(data)
-    if kind == "SS":
-        return set(data)
-    if kind == "NS":
-        return {_DYNAMO_CONTEXT.create_decimal(v) for v in data}
-    if kind == "BS":
-        return {bytes(v) for v in data}
-    raise TypeError(f"Dynamodb type {kind} is not supported")
+    return _converters()[1].deserialize(value)
 
 
 def _typed(values: dict[str, Any] | None) -> dict[str, Any] | None:
