@@ -8,6 +8,8 @@ JSON protocol) talks to a fake Textract that enforces a 10 requests/s token buck
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -33,26 +35,38 @@ def _waiting_in(stack: LocalStack, queue_url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"])
 
 
+@contextmanager
+def _stack(tmp_path, webhook: WebhookReceiver, textract: FakeTextract) -> Iterator[LocalStack]:
+    """The embedded stack with OCR on (fake) Textract, its pollers not started yet."""
+    stack = LocalStack(
+        work_dir=tmp_path / "stack",
+        webhooks=[webhook.url],
+        emails=[],
+        config={"ocrEngine": "textract"},
+        concurrency=4,
+        extra_env={"AWS_ENDPOINT_URL_TEXTRACT": textract.url},
+    )
+    stack.start(pollers=False, warm=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
 def test_five_hundred_photos_against_a_10_per_second_ocr_all_complete(tmp_path):
     # Given an OCR service that accepts 10 requests per second, and 500 photos uploaded at once
     photos = make_photos(PHOTOS, tmp_path, seed=3, bad_share=0.0)
     with (
         FakeTextract(reader=_lines_in_png, rate_per_s=10, burst=10) as textract,
         WebhookReceiver() as webhook,
-        LocalStack(
-            work_dir=tmp_path / "stack",
-            webhooks=[webhook.url],
-            emails=[],
-            config={"ocrEngine": "textract"},
-            concurrency=4,
-            extra_env={"AWS_ENDPOINT_URL_TEXTRACT": textract.url},
-        ) as stack,
+        _stack(tmp_path, webhook, textract) as stack,
     ):
         # the OCR stage's event source is held until all 500 wait for it, so they reach it at once; the
         # next stage waits too, so the 2 cores go to OCR workers fast enough to outrun 10 requests/s
         ocr_queue, next_queue = stack.outputs["queues"]["textract"], stack.outputs["queues"]["bedrock"]
         stack.runtime.set_event_source_enabled(ocr_queue["arn"], False)
         stack.runtime.set_event_source_enabled(next_queue["arn"], False)
+        stack.runtime.start()
         job_ids = [stack.upload(path) for path, _ in photos]
         deadline = time.monotonic() + 600
         while _waiting_in(stack, ocr_queue["url"]) < PHOTOS and time.monotonic() < deadline:

@@ -105,3 +105,15 @@ def test_a_single_attempt_means_no_retry():
     with pytest.raises(ThrottledError):
         call_with_backoff(call, attempts=1, sleep=lambda s: pytest.fail("must not sleep"))
     assert len(calls) == 1
+
+
+def test_a_retry_after_longer_than_max_wait_is_raised_at_once_for_the_queue_to_redeliver():
+    calls, slept = [], []
+
+    def throttled():
+        calls.append(1)
+        raise ThrottledError("come back in a minute", retry_after=60)
+
+    with pytest.raises(ThrottledError):
+        call_with_backoff(throttled, attempts=5, max_wait=20, sleep=slept.append)
+    assert (len(calls), slept) == (1, [])

@@ -45,13 +45,6 @@ class InvalidModelOutput(PermanentError):
     """Claude answered, but not with a `record_books` call that fits the schema."""
 
 
-class _StopRetrying(Exception):
-    """Carries a retryable error out of `call_with_backoff` when its wait is too long to sleep through."""
-
-    def __init__(self, error: RetryableError):
-        super().__init__(str(error))
-        self.error = error
-
 
 # --- the tool's schema -------------------------------------------------------------------------
 
@@ -439,25 +432,15 @@ class ClaudeCandidateBuilder:
         )
 
     def _create(self, arguments: dict[str, Any]) -> Any:
-        def once() -> Any:
-            try:
-                return self._create_once(arguments)
-            except RetryableError as exc:
-                if exc.retry_after is not None and exc.retry_after > self.max_wait:
-                    raise _StopRetrying(exc) from exc
-                raise
-
-        try:
-            return call_with_backoff(
-                once,
-                attempts=self.attempts,
-                base=self.backoff_base,
-                cap=self.backoff_cap,
-                sleep=self.sleep,
-                on_retry=self.on_retry,
-            )
-        except _StopRetrying as stop:
-            raise stop.error from stop.error.__cause__
+        return call_with_backoff(
+            lambda: self._create_once(arguments),
+            attempts=self.attempts,
+            base=self.backoff_base,
+            cap=self.backoff_cap,
+            max_wait=self.max_wait,
+            sleep=self.sleep,
+            on_retry=self.on_retry,
+        )
 
     def _create_once(self, arguments: dict[str, Any]) -> Any:
         import anthropic

@@ -24,15 +24,18 @@ def call_with_backoff(
     attempts: int = 5,
     base: float = 0.2,
     cap: float = 10.0,
+    max_wait: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[RetryableError, float], None] | None = None,
 ) -> T:
-    """Run `call`, retrying `RetryableError`s; the last one is re-raised for the queue to redeliver."""
+    """Run `call`, retrying `RetryableError`s; the last one is re-raised for the queue to redeliver, and
+    so is one whose `retry-after` is longer than `max_wait`: not worth sleeping through in a Lambda."""
     for attempt in range(attempts):
         try:
             return call()
         except RetryableError as exc:
-            if attempt == attempts - 1:
+            too_long = max_wait is not None and exc.retry_after is not None and exc.retry_after > max_wait
+            if attempt == attempts - 1 or too_long:
                 raise
             delay = backoff_delay(attempt, base=base, cap=cap, retry_after=exc.retry_after)
             if on_retry:

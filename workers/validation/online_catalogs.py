@@ -35,13 +35,6 @@ GOOGLE_QUOTA_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", 
 _UNSAFE = re.compile(r"[^\w\s'.&-]+", re.UNICODE)
 
 
-class _StopRetrying(Exception):
-    """Carries a retryable error out of `call_with_backoff` when its wait is too long to sleep through."""
-
-    def __init__(self, error: RetryableError):
-        super().__init__(str(error))
-        self.error = error
-
 
 # --- query building ----------------------------------------------------------------------------
 
@@ -222,25 +215,15 @@ class _OnlineCatalog:
         raise NotImplementedError
 
     def _get_json(self, params: Mapping[str, str]) -> dict[str, Any]:
-        def once() -> dict[str, Any]:
-            try:
-                return self._get_once(params)
-            except RetryableError as exc:
-                if exc.retry_after is not None and exc.retry_after > self.max_wait:
-                    raise _StopRetrying(exc) from exc
-                raise
-
-        try:
-            return call_with_backoff(
-                once,
-                attempts=self.attempts,
-                base=self.backoff_base,
-                cap=self.backoff_cap,
-                sleep=self.sleep,
-                on_retry=self.on_retry,
-            )
-        except _StopRetrying as stop:
-            raise stop.error from stop.error.__cause__
+        return call_with_backoff(
+            lambda: self._get_once(params),
+            attempts=self.attempts,
+            base=self.backoff_base,
+            cap=self.backoff_cap,
+            max_wait=self.max_wait,
+            sleep=self.sleep,
+            on_retry=self.on_retry,
+        )
 
     def _get_once(self, params: Mapping[str, str]) -> dict[str, Any]:
         self.http_calls += 1
