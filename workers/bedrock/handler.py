@@ -7,7 +7,7 @@ from functools import lru_cache
 from models import OcrResult, Stage
 from workers.bedrock.builder import CandidateBuilder
 from workers.bedrock.logic import find_candidates
-from workers.common.batch import process_sqs_batch
+from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.common.settings import Settings
 
@@ -54,14 +54,11 @@ def builder() -> CandidateBuilder:
 
 def handler(event, context):
     ctx = worker_context()
-    return process_sqs_batch(
+    return process_stage_batch(
         event,
         context,
+        ctx,
         stage=Stage.CANDIDATES,
         message_type=OcrResult,
-        process=lambda ocr, _info: find_candidates(ocr, builder(), ctx),
-        outcomes=lambda: ctx.outcomes,
-        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
-        max_receives=ctx.settings.max_receive_count,
-        faults=ctx.faults,
+        process=lambda ocr: find_candidates(ocr, builder(), ctx),
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -31,6 +31,9 @@ from workers.common.faults import FaultInjector
 from workers.common.log import bind_record_context, get_logger
 from workers.common.outcome import JobOutcomes
 from workers.common.retry import backoff_delay
+
+if TYPE_CHECKING:
+    from workers.common.context import WorkerContext
 
 MessageT = TypeVar("MessageT", bound=BaseModel)
 MAX_RECEIVES = 5
@@ -132,6 +135,32 @@ def process_sqs_batch(
         return partial_batch_response(event, handle)
     finally:
         end_cold_start()
+
+
+def process_stage_batch(
+    event: dict[str, Any],
+    context: Any,
+    ctx: WorkerContext,
+    *,
+    stage: Stage,
+    message_type: type[MessageT],
+    process: Callable[[MessageT], Any],
+    job_id_of: Callable[[Any], str | None] = lambda message: getattr(message, "job_id", None),
+) -> dict[str, Any]:
+    """A pipeline stage's batch: its jobs' outcomes, its DLQ, its redrive budget and its faults, all from
+    the worker's context."""
+    return process_sqs_batch(
+        event,
+        context,
+        stage=stage,
+        message_type=message_type,
+        process=lambda message, _info: process(message),
+        outcomes=lambda: ctx.outcomes,
+        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
+        max_receives=ctx.settings.max_receive_count,
+        faults=ctx.faults,
+        job_id_of=job_id_of,
+    )
 
 
 @dataclass(frozen=True)

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from models import S3EventNotification, Stage
-from workers.common.batch import process_sqs_batch
+from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.ingest.logic import ingest_notification, job_id_of_notification
 
 
 def handler(event, context):
     ctx = worker_context()
-    return process_sqs_batch(
+    return process_stage_batch(
         event,
         context,
+        ctx,
         stage=Stage.INGEST,
         message_type=S3EventNotification,
-        process=lambda notification, _info: ingest_notification(notification, ctx),
-        outcomes=lambda: ctx.outcomes,
-        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
-        max_receives=ctx.settings.max_receive_count,
-        faults=ctx.faults,
+        process=lambda notification: ingest_notification(notification, ctx),
         job_id_of=job_id_of_notification,
     )

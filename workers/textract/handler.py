@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from models import OcrRequest, Stage
-from workers.common.batch import process_sqs_batch
+from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.common.settings import Settings
 from workers.textract.engine import OcrEngine
@@ -36,14 +36,11 @@ def engine() -> OcrEngine:
 
 def handler(event, context):
     ctx = worker_context()
-    return process_sqs_batch(
+    return process_stage_batch(
         event,
         context,
+        ctx,
         stage=Stage.OCR,
         message_type=OcrRequest,
-        process=lambda request, _info: read_photo(request, engine(), ctx),
-        outcomes=lambda: ctx.outcomes,
-        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
-        max_receives=ctx.settings.max_receive_count,
-        faults=ctx.faults,
+        process=lambda request: read_photo(request, engine(), ctx),
     )

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from models import Candidates, Stage
-from workers.common.batch import process_sqs_batch
+from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.common.settings import Settings
 from workers.validation.catalog_base import Catalog
@@ -49,14 +49,11 @@ def catalog() -> Catalog:
 
 def handler(event, context):
     ctx = worker_context()
-    return process_sqs_batch(
+    return process_stage_batch(
         event,
         context,
+        ctx,
         stage=Stage.VALIDATION,
         message_type=Candidates,
-        process=lambda candidates, _info: validate_candidates(candidates, catalog(), ctx),
-        outcomes=lambda: ctx.outcomes,
-        dead_letter_queue_url=ctx.settings.dead_letter_queue_url,
-        max_receives=ctx.settings.max_receive_count,
-        faults=ctx.faults,
+        process=lambda candidates: validate_candidates(candidates, catalog(), ctx),
     )
