@@ -105,7 +105,7 @@ class FaultInjector:
             service = event_name.split(".")[1] if event_name.count(".") >= 1 else ""
             return _error_response(getattr(request, "url", ""), service, throttle=kind == "throttle")
 
-        session.events.register("before-send", before_send)
+        session.register("before-send", before_send)  # a botocore session: clients made from it see faults
 
 
 class _Body:
