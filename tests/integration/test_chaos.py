@@ -6,7 +6,7 @@ import pytest
 
 from bench.chaos import run_chaos
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]  # run_chaos waits up to 900 s itself
 
 
 def test_two_hundred_jobs_under_faults_lose_nothing_and_notify_once():
