@@ -9,6 +9,7 @@ from functools import lru_cache
 from models import ResultsTopicDelivery, Stage
 from workers.common.batch import RecordInfo, process_sqs_batch
 from workers.common.errors import PermanentError
+from workers.common.settings import get_settings
 from workers.realtime.webhooks import WebhookSender
 
 
@@ -17,7 +18,6 @@ def sender() -> WebhookSender:
     from workers.common.aws import JobStore
     from workers.common.log import configure_logging
     from workers.common.secrets import get_secret_value
-    from workers.common.settings import get_settings
     from workers.realtime.webhooks import httpx_poster
 
     settings = get_settings()
@@ -31,24 +31,17 @@ def sender() -> WebhookSender:
     )
 
 
-@lru_cache(maxsize=1)
-def _settings():
-    from workers.common.settings import get_settings
-
-    return get_settings()
-
-
 def _deliver(delivery: ResultsTopicDelivery, _info: RecordInfo) -> None:
     from workers.common.log import get_logger
 
-    if delivery.topic_arn != _settings().results_topic_arn:
+    if delivery.topic_arn != get_settings().results_topic_arn:
         raise PermanentError(f"a notification from {delivery.topic_arn}, not our results topic: not signed")
     counts = sender().deliver(delivery.notification)
     get_logger(Stage.NOTIFY.value, delivery.job_id).info("webhooks delivered", **counts)
 
 
 def handler(event, context):
-    settings = _settings()
+    settings = get_settings()
     return process_sqs_batch(
         event,
         context,
