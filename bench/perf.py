@@ -395,8 +395,9 @@ def _drain(stack: Any) -> None:
 def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 5) -> float:
     """Milliseconds of the bare emulator calls one job needs (median of `repeats`), timed from here:
     per stage an SQS send, receive and delete; S3 put (upload), head + 2 gets, 2 puts (results);
-    DynamoDB 1 put, 10 updates, 6 consistent gets (as `RequestsPerJob` counts them); SNS publish, and its delivery's receive + delete; the
-    webhook sender's message (SNS delivers it: counted as a send), receive, delete, claim (1 get, 2 updates)."""
+    DynamoDB 1 put, 10 updates, 6 consistent gets (as `RequestsPerJob` counts them); SNS publish, and its
+    delivery's receive + delete; the webhook sender's message (SNS delivers it: counted as a send), receive,
+    delete, and its claim (1 get, 2 updates)."""
     sqs, s3, ddb, sns = (stack.client(s) for s in ("sqs", "s3", "dynamodb", "sns"))
     name = f"bench-raw-{uuid.uuid4().hex[:8]}"
     queue = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -14,7 +14,8 @@ from typing import Any
 
 STACK_FILE = "stack.json"
 STAGE_STATUS = {"ingest": "created", "textract": "uploaded", "bedrock": "ocr", "validation": "candidates"}
-FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count")
+# what a redrive strips: why it failed, and the throttle count (a redriven message starts afresh)
+FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count", "bookimg_throttled")
 
 
 def load_target(work_dir: Path, outputs_file: Path | None) -> tuple[dict[str, Any], str | None]:
@@ -69,20 +70,15 @@ def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: i
     sqs = _client("sqs", endpoint)
     url = _queues(outputs, stage)[stage]["dlq_url"]
     seen: dict[str, dict[str, Any]] = {}
+    handles: list[str] = []
     deadline = time.monotonic() + 5
     while len(seen) < limit and time.monotonic() < deadline:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit), VisibilityTimeout=2,
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(seen)), VisibilityTimeout=30,
                                     MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
         if not batch:
             break
-        # visible again at once: a `redrive` right after `show` finds them
-        sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(batch)
-        ])
-        fresh = [message for message in batch if message["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
+        handles += [message["ReceiptHandle"] for message in batch]
+        for message in batch:
             attributes = {k: v.get("StringValue") for k, v in (message.get("MessageAttributes") or {}).items()}
             seen[message["MessageId"]] = {
                 "message_id": message["MessageId"],
@@ -91,6 +87,12 @@ def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: i
                 "job_id": _job_of(message["Body"]),
                 "body": message["Body"][:500],
             }
+    # hidden while we page through, visible again at once after: a `redrive` right after `show` finds them
+    for start in range(0, len(handles), 10):
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+            for i, handle in enumerate(handles[start:start + 10])
+        ])
     return list(seen.values())[:limit]
 
 

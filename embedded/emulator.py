@@ -155,6 +155,7 @@ def serve_until_stdin_closes() -> None:
     server.start()
     host, port = server.get_host_and_port()
     print(f"http://{host}:{port}", flush=True)
+    os.dup2(2, 1)  # nobody reads our stdout after that line: anything printed later goes to stderr
     sys.stdin.read()  # returns when the parent closes our stdin or dies
     server.stop()
 

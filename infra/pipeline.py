@@ -201,7 +201,8 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
              "sqs:GetQueueUrl"],
             [own.queue.arn],
         ),
-        PolicyStatement("DeadLetterOwnQueue", ["sqs:SendMessage"], [own.dlq.arn]),
+        # its DLQ, and its own queue: a throttled message goes back as a delayed copy (workers/common/batch.py)
+        PolicyStatement("RequeueAndDeadLetter", ["sqs:SendMessage"], [own.queue.arn, own.dlq.arn]),
         PolicyStatement(
             "TrackJob", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [refs.jobs_table_arn]
         ),

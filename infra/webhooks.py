@@ -117,7 +117,10 @@ class SignedWebhooks(pulumi.ComponentResource):
                      "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
                     [self.queue.queue.arn],
                 ),
-                PolicyStatement("ParkInOwnDlq", ["sqs:SendMessage"], [self.queue.dlq.arn]),
+                # a throttled delivery goes back to its queue as a delayed copy; a refused one to the DLQ
+                PolicyStatement(
+                    "RequeueAndDeadLetter", ["sqs:SendMessage"], [self.queue.queue.arn, self.queue.dlq.arn]
+                ),
                 PolicyStatement("ClaimDeliveries", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [jobs_table.arn]),
                 PolicyStatement("ReadSigningKey", ["secretsmanager:GetSecretValue"], [self.secret.arn]),
                 *kms,
@@ -128,7 +131,7 @@ class SignedWebhooks(pulumi.ComponentResource):
             f"{name}-from-queue",
             event_source_arn=self.queue.queue.arn,
             function_name=self.sender.function.name,
-            batch_size=10,
+            batch_size=1,  # one notification, a few POSTs of 10 s at most: well inside the 30 s timeout
             function_response_types=["ReportBatchItemFailures"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.sender.policy]),
         )

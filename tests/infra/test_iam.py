@@ -14,7 +14,7 @@ COMMON = {
     "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueUrl",  # the batch loop finds its queue to delay a retried message
-    "sqs:SendMessage",  # next stage and its own DLQ
+    "sqs:SendMessage",  # next stage, its own DLQ, and its own queue (a throttled message's delayed copy)
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -59,7 +59,7 @@ def test_queue_permissions_point_at_the_right_queues(default_stack):
         policy = default_stack.policy_of(stage)
         own = default_stack.queue_of(stage)
         own_dlq = default_stack.dlq_of(own)
-        expected_send = {own_dlq.outputs["arn"]}
+        expected_send = {own_dlq.outputs["arn"], own.outputs["arn"]}  # own queue: throttled messages' copies
         if i + 1 < len(STAGES):
             expected_send.add(default_stack.queue_of(STAGES[i + 1]).outputs["arn"])
         assert set(grants(policy, "sqs:SendMessage")) == expected_send

@@ -28,6 +28,10 @@ class MemoryClaims:
         self.held[(job_id, name)] = owner
         return True
 
+    def release_claim(self, job_id, name, owner):
+        if self.held.get((job_id, name)) == owner and (job_id, name) not in self.done:
+            del self.held[(job_id, name)]
+
     def finish_claim(self, job_id, name):
         self.done.add((job_id, name))
 
@@ -65,11 +69,11 @@ def test_an_old_signature_is_refused_so_a_captured_delivery_cannot_be_replayed()
 def test_each_url_gets_the_signed_notification_once_even_when_the_message_is_redelivered(receiver):
     claims = MemoryClaims()
     sender = WebhookSender(urls=[receiver.url], secret=lambda: SECRET, claims=claims, post=httpx_poster(5))
-    assert sender.deliver(_notification()) == {"delivered": 1, "skipped": 0}
-    assert sender.deliver(_notification()) == {"delivered": 0, "skipped": 1}
+    assert sender.deliver(_notification(), "m-1") == {"delivered": 1, "skipped": 0}
+    assert sender.deliver(_notification(), "m-1") == {"delivered": 0, "skipped": 1}
     (delivery,) = receiver.for_job("job-1")
     assert delivery.signed_with(SECRET)
-    assert delivery.headers["X-BookImg-Delivery"] == "job-1"
+    assert delivery.headers["X-BookImg-Delivery"] == "m-1"
     assert delivery.headers["X-BookImg-Event"] == "job.completed"
 
 
@@ -77,8 +81,24 @@ def test_a_failing_receiver_makes_the_delivery_retryable_and_a_retry_reaches_it(
     receiver.fail_first = 1  # answers 503 once
     sender = WebhookSender(urls=[receiver.url], secret=lambda: SECRET, claims=MemoryClaims(), post=httpx_poster(5))
     with pytest.raises(ProviderUnavailableError, match="HTTP 503"):
-        sender.deliver(_notification())
-    assert sender.deliver(_notification())["delivered"] == 1
+        sender.deliver(_notification(), "m-1")
+    assert sender.deliver(_notification(), "m-1")["delivered"] == 1
+
+
+def test_a_failed_attempt_frees_its_url_so_a_retry_in_another_container_need_not_wait(receiver):
+    receiver.fail_first = 1
+    claims = MemoryClaims()
+    first = WebhookSender(urls=[receiver.url], secret=lambda: SECRET, claims=claims, post=httpx_poster(5))
+    second = WebhookSender(urls=[receiver.url], secret=lambda: SECRET, claims=claims, post=httpx_poster(5))
+    with pytest.raises(ProviderUnavailableError):
+        first.deliver(_notification(), "m-1")
+    assert second.deliver(_notification(), "m-1")["delivered"] == 1
+
+
+def test_a_malformed_signature_header_is_refused_not_raised():
+    body = b"{}"
+    assert not verify_signature(SECRET, f"t={int(time.time())},v1=é", body)
+    assert not verify_signature(SECRET, "t=soon,v1=00", body)
 
 
 def test_one_failing_url_does_not_repeat_the_others():
@@ -92,10 +112,10 @@ def test_one_failing_url_does_not_repeat_the_others():
     sender = WebhookSender(urls=["https://good.example/h", "https://bad.example/h"], secret=lambda: SECRET,
                            claims=claims, post=post)
     with pytest.raises(RetryableError) as raised:
-        sender.deliver(_notification())
+        sender.deliver(_notification(), "m-1")
     assert raised.value.retry_after == 7
     with pytest.raises(RetryableError):
-        sender.deliver(_notification())
+        sender.deliver(_notification(), "m-1")
     assert calls == ["https://good.example/h", "https://bad.example/h", "https://bad.example/h"]
 
 
@@ -103,7 +123,7 @@ def test_a_receiver_that_refuses_the_payload_is_a_permanent_failure_naming_only_
     sender = WebhookSender(urls=["https://hooks.example/h?token=s3cr3t"], secret=lambda: SECRET,
                            claims=MemoryClaims(), post=lambda url, body, headers: (404, {}))
     with pytest.raises(PermanentError) as raised:
-        sender.deliver(_notification())
+        sender.deliver(_notification(), "m-1")
     assert "HTTP 404" in raised.value.reason and "s3cr3t" not in raised.value.reason
 
 
@@ -111,14 +131,14 @@ def test_an_unreachable_receiver_is_retryable():
     sender = WebhookSender(urls=["http://127.0.0.1:9/hook"], secret=lambda: SECRET, claims=MemoryClaims(),
                            post=httpx_poster(2))
     with pytest.raises(RetryableError):
-        sender.deliver(_notification())
+        sender.deliver(_notification(), "m-1")
 
 
 def test_webhooks_without_a_signing_secret_are_a_configuration_error():
     sender = WebhookSender(urls=["https://hooks.example/h"], secret=lambda: "", claims=MemoryClaims(),
                            post=lambda *a: (200, {}))
     with pytest.raises(PermanentError, match="signing secret"):
-        sender.deliver(_notification())
+        sender.deliver(_notification(), "m-1")
 
 
 def test_where_keeps_tokens_in_paths_and_queries_out_of_logs():

@@ -416,6 +416,22 @@ class JobStore:
                 return self.claim(job_id, name, owner, lease_s=lease_s)
             raise
 
+    def release_claim(self, job_id: str, name: str, owner: str) -> None:
+        """Give up a lease we hold and did not finish (a failed attempt), so a retry need not wait it out."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key=self.key(job_id),
+                UpdateExpression="SET claims.#n.#until = :zero",
+                ConditionExpression="claims.#n.#o = :owner AND claims.#n.#d <> :done",
+                ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
+                ExpressionAttributeValues={":zero": 0, ":owner": owner, ":done": True},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # not ours any more
+                raise
+
     def finish_claim(self, job_id: str, name: str) -> None:
         self._table.update_item(
             Key=self.key(job_id),

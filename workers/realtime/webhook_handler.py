@@ -36,7 +36,7 @@ def _deliver(delivery: ResultsTopicDelivery, _info: RecordInfo) -> None:
 
     if delivery.topic_arn != get_settings().results_topic_arn:
         raise PermanentError(f"a notification from {delivery.topic_arn}, not our results topic: not signed")
-    counts = sender().deliver(delivery.notification)
+    counts = sender().deliver(delivery.notification, delivery.message_id)
     get_logger(Stage.NOTIFY.value, delivery.job_id).info("webhooks delivered", **counts)
 
 

@@ -4,8 +4,9 @@ signature, once per (job, URL).
 SNS's own HTTPS delivery cannot add a header of ours, so the results topic feeds a queue and this
 sender signs what it posts. A receiver verifies a delivery with `verify_signature` (or the five lines
 of the README that do the same): the header `X-BookImg-Signature: t=<unix seconds>,v1=<hex>` carries
-HMAC-SHA256(secret, "<t>.<raw body>"); the timestamp bounds replays. `X-BookImg-Delivery` (the job id)
-lets a receiver drop the rare repeat that at-least-once delivery allows.
+HMAC-SHA256(secret, "<t>.<raw body>"); the timestamp bounds replays. `X-BookImg-Delivery` (one id per
+notification: a job that fails and, redriven, then completes sends two) lets a receiver drop the rare
+repeat that at-least-once delivery allows.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def verify_signature(
     if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
         return False
     expected = signature_header(secret, body, timestamp).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    return hmac.compare_digest(expected.encode(), parts.get("v1", "").encode("utf-8", "replace"))
 
 
 def where(url: str) -> str:
@@ -68,6 +69,7 @@ class Claims(Protocol):
     """Named leases on a job (workers.common.aws.JobStore)."""
 
     def claim(self, job_id: str, name: str, owner: str, *, lease_s: int) -> bool: ...
+    def release_claim(self, job_id: str, name: str, owner: str) -> None: ...
     def finish_claim(self, job_id: str, name: str) -> None: ...
     def is_claim_done(self, job_id: str, name: str) -> bool: ...
 
@@ -108,9 +110,10 @@ class WebhookSender:
     clock: Callable[[], float] = time.time
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def deliver(self, notification: ResultsNotification) -> dict[str, int]:
+    def deliver(self, notification: ResultsNotification, delivery_id: str) -> dict[str, int]:
         """POST the notification to every URL that has not had it yet. A URL that fails is retried with
-        the message (the others are not repeated); the error raised is retryable if any failure is."""
+        the message (the others are not repeated); the error raised is retryable if any failure is.
+        `delivery_id` names this notification (the results topic's message id) for receivers to dedupe."""
         if not self.urls:
             return {"delivered": 0, "skipped": 0}
         body = dump_message(notification).encode()
@@ -121,7 +124,7 @@ class WebhookSender:
         failures: list[Exception] = []
         for url in self.urls:
             try:
-                if self._deliver_once(notification, url, body, secret):
+                if self._deliver_once(notification, delivery_id, url, body, secret):
                     counts["delivered"] += 1
                 else:
                     counts["skipped"] += 1
@@ -132,7 +135,9 @@ class WebhookSender:
             raise retryable[0] if retryable else failures[0]
         return counts
 
-    def _deliver_once(self, notification: ResultsNotification, url: str, body: bytes, secret: str) -> bool:
+    def _deliver_once(
+        self, notification: ResultsNotification, delivery_id: str, url: str, body: bytes, secret: str
+    ) -> bool:
         job_id, name = notification.job_id, claim_name(url)
         if self.claims.is_claim_done(job_id, name):
             return False
@@ -143,13 +148,18 @@ class WebhookSender:
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signature_header(secret, body, int(self.clock())),
-            DELIVERY_HEADER: job_id,
+            DELIVERY_HEADER: delivery_id,
             EVENT_HEADER: f"job.{notification.status.value}",
         }
-        status, response_headers = self.post(url, body, headers)
+        try:
+            status, response_headers = self.post(url, body, headers)
+        except Exception:
+            self.claims.release_claim(job_id, name, self.owner)  # the retry may run in another container
+            raise
         if 200 <= status < 300:
             self.claims.finish_claim(job_id, name)
             return True
+        self.claims.release_claim(job_id, name, self.owner)
         if status in RETRYABLE_STATUSES:
             error = ThrottledError if status == 429 else ProviderUnavailableError
             raise error(f"webhook {where(url)} answered HTTP {status}", retry_after=_retry_after(response_headers))
