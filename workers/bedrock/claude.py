@@ -34,7 +34,7 @@ from workers.common.errors import (
     RetryableError,
     ThrottledError,
 )
-from workers.common.retry import call_with_backoff
+from workers.common.retry import RetryPolicy
 from workers.common.settings import ProfileSettings
 
 TOOL_NAME = "record_books"
@@ -382,8 +382,7 @@ class ClaudeCandidateBuilder:
         self.client = client
         self.profiles = dict(profiles)
         self.provider = provider or ("claude-bedrock" if "Bedrock" in type(client).__name__ else "claude")
-        self.attempts, self.backoff_base, self.backoff_cap = attempts, backoff_base, backoff_cap
-        self.max_wait, self.sleep, self.on_retry = max_wait, sleep, on_retry
+        self.retry = RetryPolicy(attempts, backoff_base, backoff_cap, max_wait, sleep, on_retry)
 
     def profile_settings(self, profile: AnalysisProfile) -> ProfileSettings:
         """The profile's settings; `auto` stands in for a profile that is not configured."""
@@ -432,15 +431,7 @@ class ClaudeCandidateBuilder:
         )
 
     def _create(self, arguments: dict[str, Any]) -> Any:
-        return call_with_backoff(
-            lambda: self._create_once(arguments),
-            attempts=self.attempts,
-            base=self.backoff_base,
-            cap=self.backoff_cap,
-            max_wait=self.max_wait,
-            sleep=self.sleep,
-            on_retry=self.on_retry,
-        )
+        return self.retry.run(lambda: self._create_once(arguments))
 
     def _create_once(self, arguments: dict[str, Any]) -> Any:
         import anthropic

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from workers.common.errors import RetryableError
@@ -42,3 +43,26 @@ def call_with_backoff(
                 on_retry(exc, delay)
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """One provider client's in-invocation retry budget, for `call_with_backoff`."""
+
+    attempts: int = 5
+    base: float = 0.2
+    cap: float = 10.0
+    max_wait: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+    on_retry: Callable[[RetryableError, float], None] | None = None
+
+    def run(self, call: Callable[[], T]) -> T:
+        return call_with_backoff(
+            call,
+            attempts=self.attempts,
+            base=self.base,
+            cap=self.cap,
+            max_wait=self.max_wait,
+            sleep=self.sleep,
+            on_retry=self.on_retry,
+        )

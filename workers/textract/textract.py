@@ -24,7 +24,7 @@ from workers.common.errors import (
     RetryableError,
     ThrottledError,
 )
-from workers.common.retry import call_with_backoff
+from workers.common.retry import RetryPolicy
 from workers.textract.engine import OcrOutput
 
 PROVIDER = "textract"
@@ -221,19 +221,11 @@ class TextractEngine:
     ):
         self.client = client
         self.max_bytes, self.max_side = max_bytes, max_side
-        self.attempts, self.backoff_base, self.backoff_cap = attempts, backoff_base, backoff_cap
-        self.sleep, self.on_retry = sleep, on_retry
+        self.retry = RetryPolicy(attempts, backoff_base, backoff_cap, sleep=sleep, on_retry=on_retry)
 
     def read(self, image: bytes, *, width: int, height: int) -> OcrOutput:
         document = prepare_image(image, max_bytes=self.max_bytes, max_side=self.max_side)
-        response = call_with_backoff(
-            lambda: self._detect(document),
-            attempts=self.attempts,
-            base=self.backoff_base,
-            cap=self.backoff_cap,
-            sleep=self.sleep,
-            on_retry=self.on_retry,
-        )
+        response = self.retry.run(lambda: self._detect(document))
         return OcrOutput(
             lines=lines_from_blocks(response.get("Blocks") or []),
             pages=int((response.get("DocumentMetadata") or {}).get("Pages") or 1),

@@ -24,7 +24,7 @@ from workers.common.errors import (
     RetryableError,
     ThrottledError,
 )
-from workers.common.retry import call_with_backoff
+from workers.common.retry import RetryPolicy
 from workers.validation.catalog_base import CatalogBook, CatalogQuery
 
 USER_AGENT = "BookImg/0.1 (bookshelf cataloguing; https://github.com/bookimg)"
@@ -198,8 +198,7 @@ class _OnlineCatalog:
         self._owns_http = http is None
         self.http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
         self.cache = cache if cache is not None else LookupCache(maxsize=2048, ttl=24 * 3600)
-        self.attempts, self.backoff_base, self.backoff_cap = attempts, backoff_base, backoff_cap
-        self.max_wait, self.sleep, self.on_retry = max_wait, sleep, on_retry
+        self.retry = RetryPolicy(attempts, backoff_base, backoff_cap, max_wait, sleep, on_retry)
         self.http_calls = 0
 
     def close(self) -> None:
@@ -215,15 +214,7 @@ class _OnlineCatalog:
         raise NotImplementedError
 
     def _get_json(self, params: Mapping[str, str]) -> dict[str, Any]:
-        return call_with_backoff(
-            lambda: self._get_once(params),
-            attempts=self.attempts,
-            base=self.backoff_base,
-            cap=self.backoff_cap,
-            max_wait=self.max_wait,
-            sleep=self.sleep,
-            on_retry=self.on_retry,
-        )
+        return self.retry.run(lambda: self._get_once(params))
 
     def _get_once(self, params: Mapping[str, str]) -> dict[str, Any]:
         self.http_calls += 1
