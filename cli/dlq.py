@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from workers.common.batch import THROTTLED_ATTRIBUTE
+
 STACK_FILE = "stack.json"
 STAGE_STATUS = {"ingest": "created", "textract": "uploaded", "bedrock": "ocr", "validation": "candidates"}
 # what a redrive strips: why it failed, and the throttle count (a redriven message starts afresh)
-FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count", "bookimg_throttled")
+FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count", THROTTLED_ATTRIBUTE)
 
 
 def load_target(work_dir: Path, outputs_file: Path | None) -> tuple[dict[str, Any], str | None]:
@@ -102,16 +104,18 @@ def _job_of(body: str) -> str | None:
     job_id = recover_job_id(body)
     if job_id:
         return job_id
-    try:  # a results notification in SNS's envelope (the webhook sender's queue)
-        job_id = recover_job_id(json.loads(body)["Message"])
-        if job_id:
-            return job_id
-    except (ValueError, KeyError, TypeError):
-        pass
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("Message"), str):  # a results notification in SNS's envelope (the webhook queue)
+        return recover_job_id(data["Message"])
     try:  # an S3 notification names the job in its key
-        key = json.loads(body)["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
+        key = data["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
         return key.split("/")[1] if key.startswith("uploads/") else None
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (KeyError, IndexError, TypeError, AttributeError):
         return None
 
 

@@ -131,6 +131,7 @@ class Emulator:
             return
         with contextlib.suppress(OSError):
             process.stdin.close()
+            process.stdout.close()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

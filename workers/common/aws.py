@@ -37,12 +37,17 @@ def session():
     return shared()
 
 
-@cache
-def client(service: str):
-    """One client per service per process, created on first use (cold start stays small)."""
+def new_client(service: str):
+    """A client on the shared session, with standard retries, for the environment of this moment."""
     from botocore.config import Config
 
     return session().create_client(service, config=Config(retries=_RETRIES))
+
+
+@cache
+def client(service: str):
+    """One client per service per process, created on first use (cold start stays small)."""
+    return new_client(service)
 
 
 def download_file(bucket: str, key: str, target: str) -> None:
@@ -94,9 +99,7 @@ class DynamoTable:
     def client(self):
         """This table's own client, made on first use with the environment of that moment (as `boto3.resource`
         was): a process that talks to more than one stack (tests, the CLI) reaches the right one."""
-        from botocore.config import Config
-
-        return session().create_client("dynamodb", config=Config(retries=_RETRIES))
+        return new_client("dynamodb")
 
     def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         request = {"TableName": self.name, **kwargs}
@@ -388,7 +391,8 @@ class JobStore:
 
         now = int(datetime.now(UTC).timestamp())
         try:
-            self._table.update_item(
+            self._update_in_map(
+                "claims",
                 Key=self.key(job_id),
                 UpdateExpression="SET claims.#n = :lease",
                 ConditionExpression=(
@@ -407,13 +411,6 @@ class JobStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            if exc.response["Error"]["Code"] == "ValidationException":  # no `claims` map yet
-                self._table.update_item(
-                    Key=self.key(job_id),
-                    UpdateExpression="SET claims = if_not_exists(claims, :empty)",
-                    ExpressionAttributeValues={":empty": {}},
-                )
-                return self.claim(job_id, name, owner, lease_s=lease_s)
             raise
 
     def release_claim(self, job_id: str, name: str, owner: str) -> None:
@@ -446,26 +443,32 @@ class JobStore:
 
     def mark_done(self, job_id: str, stage: Stage) -> None:
         """Record that a stage finished its side effects, so a redelivery is recognised as one."""
+        self._update_in_map(
+            "done",
+            Key=self.key(job_id),
+            UpdateExpression="SET done.#s = :now",
+            ExpressionAttributeNames={"#s": stage.value},
+            ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
+        )
+
+    def _update_in_map(self, map_name: str, **update: Any) -> None:
+        """An update that sets a key inside one of the record's maps (`claims`, `done`). `create` and
+        `reopen` make both maps; a record without one (a job failed before it was ever created) gets it
+        made, and the update runs again: one write in the usual case."""
         from botocore.exceptions import ClientError
 
-        mark = {
-            "Key": self.key(job_id),
-            "UpdateExpression": "SET done.#s = :now",
-            "ExpressionAttributeNames": {"#s": stage.value},
-            "ExpressionAttributeValues": {":now": datetime.now(UTC).isoformat()},
-        }
         try:
-            self._table.update_item(**mark)
+            self._table.update_item(**update)
             return
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ValidationException":  # no `done` map yet (a reopened job)
+            if exc.response["Error"]["Code"] != "ValidationException":  # the map is there: a real error
                 raise
         self._table.update_item(
-            Key=self.key(job_id),
-            UpdateExpression="SET done = if_not_exists(done, :empty)",
+            Key=update["Key"],
+            UpdateExpression=f"SET {map_name} = if_not_exists({map_name}, :empty)",
             ExpressionAttributeValues={":empty": {}},
         )
-        self._table.update_item(**mark)
+        self._table.update_item(**update)
 
     def is_done(self, job_id: str, stage: Stage) -> bool:
         item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}
@@ -475,10 +478,10 @@ class JobStore:
         """Put a failed job back at `status`, for a redriven message to carry it on from there."""
         self._table.update_item(
             Key=self.key(job_id),
-            UpdateExpression="SET #s = :s REMOVE #e, failed_stage, claims, done",
+            UpdateExpression="SET #s = :s, claims = :empty, done = :empty REMOVE #e, failed_stage",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#s": "status", "#e": "error"},
-            ExpressionAttributeValues={":s": status.value},
+            ExpressionAttributeValues={":s": status.value, ":empty": {}},
         )
 
     def recent(self, limit: int = 20) -> list[JobRecord]:

@@ -78,6 +78,15 @@ def process_sqs_batch(
         if faults is not None:  # this record's side effects are done, the batch's deletes are not
             faults.maybe_crash("after record")
 
+    def give_up(job_id: str | None, reason: str, body: str, info: RecordInfo, *, park: bool) -> None:
+        """Fail the job with the reason (when this stage may) and, with `park` or no job to fail, keep the
+        message in the DLQ with it: nothing ends silently."""
+        failed = bool(job_id) and fail_jobs
+        if failed:
+            outcomes().fail(job_id, stage, reason)
+        if park or not failed:
+            _dead_letter(dead_letter_queue_url, body, stage, reason, info)
+
     def _handle(record: SqsRecord) -> None:
         info = RecordInfo(
             message_id=record.message_id,
@@ -90,10 +99,7 @@ def process_sqs_batch(
             message = parse_message(message_type, record.body)
         except MessageRejected as exc:
             log.error("message rejected", job_id=exc.job_id, reason=exc.reason)
-            if exc.job_id and fail_jobs:
-                outcomes().fail(exc.job_id, stage, exc.reason)
-            else:
-                _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
+            give_up(exc.job_id, exc.reason, record.body, info, park=False)
             return
         job_id = job_id_of(message)
         bind_record_context(job_id=job_id, stage=stage.value)
@@ -102,10 +108,7 @@ def process_sqs_batch(
             process(message, info)
         except PermanentError as exc:
             log.warning("job failed" if fail_jobs else "gave up", reason=exc.reason)
-            if job_id and fail_jobs:
-                outcomes().fail(job_id, stage, exc.reason)
-            else:
-                _dead_letter(dead_letter_queue_url, record.body, stage, exc.reason, info)
+            give_up(job_id, exc.reason, record.body, info, park=False)
         except Exception as exc:
             throttled_too_long = isinstance(exc, ThrottledError) and record.throttled >= MAX_THROTTLED
             last_try = info.receive_count >= max_receives or throttled_too_long
@@ -116,9 +119,7 @@ def process_sqs_batch(
                 attempts = info.receive_count + record.throttled
                 reason = f"{stage.value} gave up after {attempts} attempts: {type(exc).__name__}: {exc}"
                 log.error("giving up", reason=reason)
-                if job_id and fail_jobs:
-                    outcomes().fail(job_id, stage, reason)
-                _dead_letter(dead_letter_queue_url, record.body, stage, reason, info)
+                give_up(job_id, reason, record.body, info, park=True)
                 return
             retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
             if isinstance(exc, ThrottledError) and _requeue_throttled(record, info, retry_after, log):
@@ -199,10 +200,8 @@ class SqsRecord:
 
 
 def _requeue_throttled(record: SqsRecord, info: RecordInfo, retry_after: float | None, log: Any) -> bool:
-    """Send a delayed copy of a throttled message (a fresh receive count); False if that failed or
-    the message has been throttled too often, and the usual retry takes over."""
-    if record.throttled >= MAX_THROTTLED:
-        return False
+    """Send a delayed copy of a throttled message (a fresh receive count); False if that failed, and the
+    usual retry takes over. The caller has checked the copies left (`MAX_THROTTLED`)."""
     delay = backoff_delay(record.throttled, base=2.0, cap=THROTTLE_DELAY_CAP_S, retry_after=retry_after)
     try:
         SqsSender().send_raw(

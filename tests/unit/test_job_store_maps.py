@@ -1,0 +1,50 @@
+"""The job record's `claims` and `done` maps: one write per mark in the usual case, and still right for a
+reopened job and for a job failed before it was ever created."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+
+from models import JobStatus, Stage
+from tests.fakes.fixtures import FAKE_AWS
+from workers.common import aws
+from workers.common.aws import JobStore
+
+
+@pytest.fixture
+def jobs(moto_server, monkeypatch) -> JobStore:
+    for name, value in {"AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    aws.client.cache_clear()
+    table = f"jobs-{time.monotonic_ns()}"
+    boto3.client("dynamodb", endpoint_url=moto_server, **FAKE_AWS).create_table(
+        TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )
+    yield JobStore(table)
+    aws.client.cache_clear()
+
+
+def test_a_reopened_job_starts_with_no_stage_done_and_no_claim(jobs):
+    jobs.create("job-1", image_key="uploads/job-1/a.jpg")
+    jobs.mark_done("job-1", Stage.INGEST)
+    assert jobs.claim("job-1", "notify", "owner-a", lease_s=60)
+    jobs.finish_claim("job-1", "notify")
+    jobs.fail("job-1", Stage.OCR, "throttled for too long")
+
+    jobs.reopen("job-1", JobStatus.UPLOADED)
+
+    assert not jobs.is_done("job-1", Stage.INGEST) and not jobs.is_claim_done("job-1", "notify")
+    jobs.mark_done("job-1", Stage.OCR)
+    assert jobs.is_done("job-1", Stage.OCR)
+    assert jobs.claim("job-1", "notify", "owner-b", lease_s=60)
+
+
+def test_a_job_failed_before_it_was_created_can_still_be_claimed_once(jobs):
+    jobs.fail("job-2", Stage.INGEST, "not an image")
+    assert jobs.claim("job-2", "notify", "owner-a", lease_s=60)
+    assert not jobs.claim("job-2", "notify", "owner-b", lease_s=60)
