@@ -4,7 +4,8 @@ Every figure is measured in one run on this machine, against the embedded stack 
 program on moto, each function in its own process with the environment the program gave it):
 
 - `cold_start_ratio`: a fresh interpreter importing a worker's handler and serving its first (real)
-  event, over a fresh interpreter importing `boto3`, medians of `--runs` runs, measured alternately;
+  event, over a fresh interpreter importing `boto3`, medians of `--runs` runs, measured alternately; the
+  interpreter can import only what the worker's deployment package holds (bench/package_modules.py);
 - `package_mb`: each worker's deployment zip (infra/packaging; built once and cached);
 - `hop_p50_ms` / `hop_p95_ms`: one job at a time with the instant providers (embedded-text OCR,
   offline candidates, local catalog), hops from the job record's stage times and the webhook's arrival;
@@ -57,6 +58,12 @@ SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "libr
 CHILD = r"""
 import json, sys, time
 spec = json.loads(sys.stdin.readline())
+hidden = frozenset(spec.get("hidden") or ())
+class NotPackaged:  # what the deployment package would not hold is not importable here either
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in hidden:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the deployment package)", name=name)
+sys.meta_path.insert(0, NotPackaged())
 started = time.perf_counter()
 import importlib
 module = importlib.import_module(spec["module"])
@@ -177,8 +184,10 @@ def demo_photo_lines(count: int, *, books_per_photo: int = 3) -> list[list[dict[
 # --- cold starts ---------------------------------------------------------------------------------------
 
 
-def _child_run(module: str, attribute: str | None, event: Any, env: dict[str, str]) -> dict[str, Any]:
-    spec = {"module": module, "attribute": attribute, "event": event}
+def _child_run(
+    module: str, attribute: str | None, event: Any, env: dict[str, str], hidden: Sequence[str] = ()
+) -> dict[str, Any]:
+    spec = {"module": module, "attribute": attribute, "event": event, "hidden": list(hidden)}
     done = subprocess.run(
         [sys.executable, "-c", CHILD], input=json.dumps(spec) + "\n", capture_output=True, text=True,
         env=env, cwd=str(Path(__file__).resolve().parents[1]), timeout=300, check=False,
@@ -294,9 +303,11 @@ def worker_functions(stack: Any) -> dict[str, Any]:
 
 
 def measure_cold_starts(stack: Any, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    from bench.package_modules import hidden_modules
     from embedded.runtime import FunctionHost
 
     specs = worker_functions(stack)
+    hidden = {worker: hidden_modules(worker) for worker in specs}
     events = EventFactory(stack)
     base_env = dict(stack.runtime.base_env)
     envs = {
@@ -308,10 +319,10 @@ def measure_cold_starts(stack: Any, runs: int, log: Callable[[str], None]) -> di
     worker_ms: dict[str, list[float]] = {worker: [] for worker in specs}
     parts: dict[str, list[tuple[float, float]]] = {worker: [] for worker in specs}
     for run in range(runs):
-        boto3_ms.append(_child_run("boto3", None, None, boto3_env)["import_ms"])
+        boto3_ms.append(_child_run("boto3", None, None, boto3_env, hidden[next(iter(hidden))])["import_ms"])
         for worker, spec in specs.items():
             module, attribute = spec.handler.rsplit(".", 1)
-            measured = _child_run(module, attribute, events.event(worker), envs[worker])
+            measured = _child_run(module, attribute, events.event(worker), envs[worker], hidden[worker])
             failures = (measured.get("result") or {}).get("batchItemFailures") if isinstance(
                 measured.get("result"), dict) else None
             if failures:

@@ -118,3 +118,13 @@ def test_lambda_gb_seconds_weigh_each_stage_by_its_memory():
     # Then each stage counts from its start to its done mark, validation until now
     gb_s = lambda_gb_seconds(times, done, t0 + timedelta(seconds=11), memory)
     assert gb_s == pytest.approx(1 * 0.5 + 2 * 1 + 1 * 2 + 2 * 1)
+
+
+def test_cold_start_interpreter_hides_what_no_deployment_package_holds():
+    from bench.package_modules import hidden_modules
+
+    ingest = set(hidden_modules("ingest"))
+    assert {"rich", "pytest", "moto"} <= ingest  # dev-only: structlog would import rich if it could
+    assert not {"pydantic", "structlog", "botocore", "boto3", "PIL", "workers", "models"} & ingest
+    notifier = set(hidden_modules("notifier"))  # deployed in the realtime package, which holds httpx
+    assert "httpx" not in notifier and "PIL" in notifier

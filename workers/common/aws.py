@@ -21,6 +21,7 @@ from models import (
     Stage,
     dump_message,
 )
+from workers.common.dynamo_types import deserialize, serialize
 from workers.common.errors import PermanentError
 
 _RETRIES = {"mode": "standard", "max_attempts": 5}
@@ -58,24 +59,6 @@ def download_file(bucket: str, key: str, target: str) -> None:
 
 
 # --- DynamoDB items ------------------------------------------------------------------------------
-
-@cache
-def _converters():
-    """boto3's own DynamoDB type converters (the resource layer itself is not needed, nor built)."""
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer(), TypeDeserializer()
-
-
-def serialize(value: Any) -> dict[str, Any]:
-    """A plain Python value -> DynamoDB's typed JSON (numbers as int or `Decimal`; floats are refused)."""
-    return _converters()[0].serialize(value)
-
-
-def deserialize(value: dict[str, Any]) -> Any:
-    """DynamoDB's typed JSON -> plain Python values, numbers as `Decimal` (as boto3's resource returns them)."""
-    return _converters()[1].deserialize(value)
-
 
 def _typed(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if values is None else {k: serialize(v) for k, v in values.items()}

@@ -18,7 +18,7 @@ from workers.realtime.logic import notify_subscribers, status_change
 def _plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
     if not image:
         return None
-    from workers.common.aws import deserialize
+    from workers.common.dynamo_types import deserialize
 
     return {name: deserialize(value) for name, value in image.items()}
 
