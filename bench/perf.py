@@ -390,13 +390,6 @@ def run_job(stack: Any, receiver: Any, photo: Path, *, timeout_s: float = 120) -
     return marks
 
 
-def _reset_emulator(stack: Any) -> None:
-    import httpx
-
-    if stack.endpoint is not None:
-        httpx.post(f"{stack.endpoint.url}/moto-api/reset", timeout=30)
-
-
 def _drain(stack: Any) -> None:
     sqs = stack.client("sqs")
     for queue in stack.outputs["queues"].values():
@@ -406,7 +399,7 @@ def _drain(stack: Any) -> None:
 def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 5) -> float:
     """Milliseconds of the bare emulator calls one job needs (median of `repeats`), timed from here:
     per stage an SQS send, receive and delete; S3 put (upload), head + 2 gets, 2 puts (results);
-    DynamoDB 1 put, 10 updates, 6 consistent gets (as `RequestsPerJob` counts them); SNS publish, and its
+    DynamoDB 1 put and 10 updates (as `RequestsPerJob` counts them: no reads); SNS publish, and its
     delivery's receive + delete; the webhook sender's message (SNS delivers it: counted as a send), receive,
     delete, and its claim (1 get, 2 updates)."""
     sqs, s3, ddb, sns = (stack.client(s) for s in ("sqs", "s3", "dynamodb", "sns"))
@@ -430,15 +423,12 @@ def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 5) -> float:
             sqs.send_message(QueueUrl=queue, MessageBody=body)
             message = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"][0]
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-            ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
             for _ in range(2 if stage < 3 else 1):
                 ddb.update_item(TableName=table, Key=key, UpdateExpression="SET #s = :s",
                                 ExpressionAttributeNames={"#s": "status"},
                                 ExpressionAttributeValues={":s": {"S": f"s{stage}"}})
         for _ in range(2):
             s3.put_object(Bucket=bucket, Key=f"bench/{key['pk']['S']}.json", Body=body.encode())
-        for _ in range(2):
-            ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
         for _ in range(3):
             ddb.update_item(TableName=table, Key=key, UpdateExpression="SET #s = :s",
                             ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "done"}})
@@ -615,8 +605,7 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
                 result.update(measure_pipeline(stack, receiver, scratch, latency_jobs=max(20, runs * 4), jobs=jobs,
                                                log=log))
             finally:
-                _reset_emulator(stack)  # moto's state is per process: the cost run's stack starts clean
-                stack.stop()
+                stack.stop()  # and its emulator with it: the cost run's stack starts on a clean one
         if not getattr(args, "skip_packages", False):
             result.update(measure_packages(log))
         cost = measure_cost(scratch, provider="hybrid", photos=cost_photos, concurrency=concurrency, log=log)

@@ -48,3 +48,37 @@ def test_a_job_failed_before_it_was_created_can_still_be_claimed_once(jobs):
     jobs.fail("job-2", Stage.INGEST, "not an image")
     assert jobs.claim("job-2", "notify", "owner-a", lease_s=60)
     assert not jobs.claim("job-2", "notify", "owner-b", lease_s=60)
+
+
+def test_entering_a_stage_returns_the_job_as_its_write_left_it(jobs):
+    jobs.create("job-3", image_key="uploads/job-3/a.jpg")
+    jobs.mark_done("job-3", Stage.INGEST)
+
+    entered = jobs.enter("job-3", JobStatus.OCR)
+
+    assert entered.record.status == JobStatus.OCR and "ocr" in entered.record.stage_times
+    assert entered.finished(Stage.INGEST) and not entered.finished(Stage.OCR)
+    assert entered.record == jobs.get("job-3")
+
+
+def test_entering_a_stage_again_shows_a_redelivery_what_already_ran(jobs):
+    jobs.create("job-4", image_key="uploads/job-4/a.jpg")
+    jobs.enter("job-4", JobStatus.OCR)
+    jobs.mark_done("job-4", Stage.OCR)
+    jobs.advance("job-4", JobStatus.CANDIDATES)
+    assert jobs.claim("job-4", "notify", "owner-a", lease_s=60)
+    jobs.finish_claim("job-4", "notify")
+
+    again = jobs.enter("job-4", JobStatus.OCR)  # already past: no write, a consistent read instead
+
+    assert again.record.status == JobStatus.CANDIDATES
+    assert again.finished(Stage.OCR) and again.claim_done("notify")
+
+
+def test_entering_a_stage_of_a_failed_job_leaves_it_failed(jobs):
+    jobs.create("job-5", image_key="uploads/job-5/a.jpg")
+    jobs.fail("job-5", Stage.INGEST, "not an image")
+
+    entered = jobs.enter("job-5", JobStatus.OCR)
+
+    assert entered.record.status == JobStatus.FAILED and entered.record.error == "not an image"

@@ -13,8 +13,7 @@ BILLED_OCR_ENGINES = {"textract"}
 def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContext) -> Candidates | None:
     """Build the candidate books and pass them on; None when this job's candidates already exist."""
     log = get_logger(Stage.CANDIDATES.value, ocr.job_id)
-    ctx.jobs.advance(ocr.job_id, JobStatus.CANDIDATES)
-    if ctx.jobs.is_done(ocr.job_id, Stage.CANDIDATES):
+    if ctx.jobs.enter(ocr.job_id, JobStatus.CANDIDATES).finished(Stage.CANDIDATES):
         log.info("duplicate OCR result ignored")
         return None
     found = builder.build(ocr.lines, profile=ocr.profile)

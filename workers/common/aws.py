@@ -7,6 +7,7 @@ adapters themselves know nothing of where they run.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache, cached_property
@@ -221,6 +222,33 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class JobSnapshot:
+    """The job record as one read (or one write's `ALL_NEW`) saw it, with the internal maps the stages
+    consult: when each stage finished its side effects (`done`) and the leases taken on the job (`claims`)."""
+
+    record: JobRecord | None
+    done: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, item: dict[str, Any] | None) -> JobSnapshot:
+        if not item:
+            return cls(None)
+        data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
+        return cls(
+            JobRecord.model_validate_json(json.dumps(data)),
+            {k: str(v) for k, v in (item.get("done") or {}).items()},
+            dict(item.get("claims") or {}),
+        )
+
+    def finished(self, stage: Stage) -> bool:
+        return stage.value in self.done
+
+    def claim_done(self, name: str) -> bool:
+        return bool((self.claims.get(name) or {}).get("done"))
+
+
 class JobStore:
     """The job table: one item per job (`pk = job#<id>`), moved forward by conditional writes."""
 
@@ -236,19 +264,11 @@ class JobStore:
         return {"pk": f"job#{job_id}"}
 
     def get(self, job_id: str) -> JobRecord | None:
-        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
-        return JobRecord.model_validate_json(json.dumps(data))
+        return self.snapshot(job_id).record
 
-    def load(self, job_id: str) -> tuple[JobRecord | None, dict[str, str]]:
-        """The record and when each stage finished (`mark_done`), in one consistent read."""
-        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item")
-        if not item:
-            return None, {}
-        data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
-        return JobRecord.model_validate_json(json.dumps(data)), {k: str(v) for k, v in (item.get("done") or {}).items()}
+    def snapshot(self, job_id: str) -> JobSnapshot:
+        """The record and its stage and claim maps, in one consistent read."""
+        return JobSnapshot.of(self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item"))
 
     def create(
         self,
@@ -294,6 +314,29 @@ class JobStore:
         """Move the job to `status` unless it is already there, past it, or failed."""
         from botocore.exceptions import ClientError
 
+        try:
+            self._table.update_item(**self._advance_request(job_id, status, fields))
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def enter(self, job_id: str, status: JobStatus, **fields: Any) -> JobSnapshot:
+        """`advance`, and the job as it stands after it: a stage learns from its one write whether it already
+        ran (a redelivery), with no read. Only when the job is already past `status` (or failed) does
+        it take a consistent read."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._table.update_item(**self._advance_request(job_id, status, fields), ReturnValues="ALL_NEW")
+            return JobSnapshot.of(response.get("Attributes"))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return self.snapshot(job_id)
+
+    def _advance_request(self, job_id: str, status: JobStatus, fields: dict[str, Any]) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         earlier = _STATUS_ORDER[: _STATUS_ORDER.index(status)]
         names = {"#s": "status", "#t": "stage_times", "#st": status.value, "#u": "updated_at"}
@@ -308,19 +351,13 @@ class JobStore:
             values[f":p{i}"] = previous.value
             allowed.append(f":p{i}")
         condition = f"attribute_exists(pk) AND #s IN ({', '.join(allowed)})" if allowed else "attribute_exists(pk)"
-        try:
-            self._table.update_item(
-                Key=self.key(job_id),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        return {
+            "Key": self.key(job_id),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
         """Mark the job failed (creating it if it never got a record); False if it already ended."""
@@ -421,8 +458,7 @@ class JobStore:
         )
 
     def is_claim_done(self, job_id: str, name: str) -> bool:
-        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}
-        return bool(((item.get("claims") or {}).get(name) or {}).get("done"))
+        return self.snapshot(job_id).claim_done(name)
 
     def mark_done(self, job_id: str, stage: Stage) -> None:
         """Record that a stage finished its side effects, so a redelivery is recognised as one."""
@@ -454,8 +490,7 @@ class JobStore:
         self._table.update_item(**update)
 
     def is_done(self, job_id: str, stage: Stage) -> bool:
-        item = self._table.get_item(Key=self.key(job_id), ConsistentRead=True).get("Item") or {}
-        return stage.value in (item.get("done") or {})
+        return self.snapshot(job_id).finished(stage)
 
     def reopen(self, job_id: str, status: JobStatus) -> None:
         """Put a failed job back at `status`, for a redriven message to carry it on from there."""

@@ -22,7 +22,7 @@ from models import (
     dump_message,
     utc_now,
 )
-from workers.common.aws import JobStore, ObjectStore, Publisher
+from workers.common.aws import JobSnapshot, JobStore, ObjectStore, Publisher
 from workers.common.errors import RetryableError
 
 NOTIFY_CLAIM = "notify"
@@ -66,10 +66,11 @@ class JobOutcomes:
     results_bucket: str
     topic_arn: str
 
-    def complete(self, result: JobResult) -> None:
-        """Store the result, mark the job completed and notify subscribers (once)."""
-        record = self.jobs.get(result.job_id)
-        if record is not None and record.status == JobStatus.FAILED:
+    def complete(self, result: JobResult, job: JobSnapshot | None = None) -> None:
+        """Store the result, mark the job completed and notify subscribers (once). `job` is the record as
+        the completing stage last saw it, which spares a read; without it the job is read here."""
+        job = job if job is not None else self.jobs.snapshot(result.job_id)
+        if job.record is not None and job.record.status == JobStatus.FAILED:
             return
         self._store(result)
         self.jobs.advance(
@@ -79,7 +80,7 @@ class JobOutcomes:
             book_count=len(result.books),
             cost=result.cost,
         )
-        self._notify_once(result)
+        self._notify_once(result, job)
 
     def fail(self, job_id: str, stage: Stage, reason: str, image: ImageRef | None = None) -> None:
         """Fail the job with a reason users can act on; a job that already ended is left as it is."""
@@ -108,8 +109,8 @@ class JobOutcomes:
                 self.results_bucket, result_key(result.job_id, "csv"), books_csv(result.books).encode(), "text/csv"
             )
 
-    def _notify_once(self, result: JobResult) -> None:
-        if self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):
+    def _notify_once(self, result: JobResult, job: JobSnapshot | None = None) -> None:
+        if job.claim_done(NOTIFY_CLAIM) if job is not None else self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):
             return
         if not self.jobs.claim(result.job_id, NOTIFY_CLAIM, owner=uuid.uuid4().hex, lease_s=NOTIFY_LEASE_S):
             if self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):

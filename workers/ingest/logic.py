@@ -74,11 +74,10 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
     """Validate one uploaded object and hand it to OCR; None when this upload was already ingested."""
     upload = parse_upload_key(key)
     log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
-    if not ctx.jobs.create(upload.job_id, image_key=key):
-        ctx.jobs.advance(upload.job_id, JobStatus.UPLOADED, image_key=key)
-        if ctx.jobs.is_done(upload.job_id, Stage.INGEST):
-            log.info("duplicate upload event ignored")
-            return None
+    created = ctx.jobs.create(upload.job_id, image_key=key)
+    if not created and ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key).finished(Stage.INGEST):
+        log.info("duplicate upload event ignored")
+        return None
     settings = ctx.settings
     head = ctx.objects.head(bucket, key)
     size = int(head.get("ContentLength", 0))

@@ -13,8 +13,7 @@ from workers.textract.engine import OcrEngine
 def read_photo(request: OcrRequest, engine: OcrEngine, ctx: WorkerContext) -> OcrResult | None:
     """OCR one photo and pass its lines on; None when this job's OCR already ran."""
     log = get_logger(Stage.OCR.value, request.job_id)
-    ctx.jobs.advance(request.job_id, JobStatus.OCR)
-    if ctx.jobs.is_done(request.job_id, Stage.OCR):
+    if ctx.jobs.enter(request.job_id, JobStatus.OCR).finished(Stage.OCR):
         log.info("duplicate OCR request ignored")
         return None
     image = ctx.objects.get(request.image.bucket, request.image.key)

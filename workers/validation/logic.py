@@ -25,7 +25,7 @@ class RequestsPerJob:
     s3_puts: int = 3  # the upload, results/{job}.json and .csv
     s3_gets: int = 3  # ingest's HEAD and GET, the OCR stage's GET
     dynamodb_writes: int = 11  # create, 4 advances, 4 mark_done, notify claim and its finish
-    dynamodb_reads: int = 6  # 4 is_done, the record before completing, the notify claim check
+    dynamodb_reads: int = 0  # each stage reads the job from its advance's ALL_NEW (JobStore.enter)
 
 
 REQUESTS_PER_JOB = RequestsPerJob()
@@ -91,9 +91,8 @@ def job_cost(
 def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerContext) -> JobResult | None:
     """Match the candidates against the catalog and complete the job; None for a redelivery."""
     log = get_logger(Stage.VALIDATION.value, candidates.job_id)
-    ctx.jobs.advance(candidates.job_id, JobStatus.VALIDATED)
-    record, done = ctx.jobs.load(candidates.job_id)
-    if Stage.VALIDATION.value in done:
+    job = ctx.jobs.enter(candidates.job_id, JobStatus.VALIDATED)
+    if job.finished(Stage.VALIDATION):
         log.info("duplicate candidates ignored")
         return None
     ctx.faults.provider_call("catalog")
@@ -111,12 +110,12 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
             usage=candidates.usage,
             catalog_calls=getattr(catalog, "calls", 0) - calls_before,
             settings=ctx.settings,
-            lambda_gb_s=lambda_gb_seconds(record.stage_times if record else {}, done, utc_now(),
+            lambda_gb_s=lambda_gb_seconds(job.record.stage_times if job.record else {}, job.done, utc_now(),
                                           ctx.settings.lambda_memory_mb),
         ),
         finished_at=utc_now(),
     )
-    ctx.outcomes.complete(result)
+    ctx.outcomes.complete(result, job)
     ctx.jobs.mark_done(candidates.job_id, Stage.VALIDATION)
     log.info("job completed", books=len(books), unidentified=len(unidentified), usd=result.cost.usd)
     return result
