@@ -104,6 +104,35 @@ def speed_up_moto() -> None:
     _sped_up = True
 
 
+_atomic = False
+
+
+def make_dynamodb_requests_atomic() -> None:
+    """Apply each DynamoDB (and DynamoDB Streams) request whole before the next, as DynamoDB does per item.
+
+    moto's server answers each request on its own thread and takes no lock: an `UpdateItem` returning
+    `ALL_NEW` walks the item while another request on the same job adds to it ("dictionary changed size
+    during iteration", a 500). One lock costs nothing here: moto runs on one GIL, and no DynamoDB
+    call waits (unlike SQS's long polls, which must not hold it).
+    """
+    global _atomic
+    if _atomic:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    lock = threading.RLock()
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler.call_action
+
+        def call_action(self, _original=original):
+            with lock:
+                return _original(self)
+
+        handler.call_action = call_action
+    _atomic = True
+
+
 class Emulator:
     """moto's server in a child process of its own; usable as a context manager.
 
@@ -165,6 +194,7 @@ def serve_until_stdin_closes() -> None:
     # moto (and werkzeug) log every request at INFO
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     speed_up_moto()
+    make_dynamodb_requests_atomic()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
