@@ -401,7 +401,7 @@ def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 5) -> float:
     per stage an SQS send, receive and delete; S3 put (upload), head + 2 gets, 2 puts (results);
     DynamoDB 1 put and 10 updates (as `RequestsPerJob` counts them: no reads); SNS publish, and its
     delivery's receive + delete; the webhook sender's message (SNS delivers it: counted as a send), receive,
-    delete, and its claim (1 get, 2 updates)."""
+    delete, and its claim (2 updates)."""
     sqs, s3, ddb, sns = (stack.client(s) for s in ("sqs", "s3", "dynamodb", "sns"))
     name = f"bench-raw-{uuid.uuid4().hex[:8]}"
     queue = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -438,7 +438,6 @@ def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 5) -> float:
         # the signed-webhook sender: its queue's message, and its once-per-URL claim on the job
         sqs.send_message(QueueUrl=queue, MessageBody=body)
         message = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"][0]
-        ddb.get_item(TableName=table, Key=key, ConsistentRead=True)
         for _ in range(2):
             ddb.update_item(TableName=table, Key=key, UpdateExpression="SET #s = :s",
                             ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "sent"}})

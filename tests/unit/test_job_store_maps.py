@@ -82,3 +82,15 @@ def test_entering_a_stage_of_a_failed_job_leaves_it_failed(jobs):
     entered = jobs.enter("job-5", JobStatus.OCR)
 
     assert entered.record.status == JobStatus.FAILED and entered.record.error == "not an image"
+
+
+def test_a_finished_claim_is_never_taken_again_not_even_by_its_owner(jobs):
+    jobs.create("job-6", image_key="uploads/job-6/a.jpg")
+    assert jobs.claim("job-6", "webhook-x", "owner-a", lease_s=60)
+    assert jobs.claim("job-6", "webhook-x", "owner-a", lease_s=60)  # a retry by the holder
+    assert not jobs.claim("job-6", "webhook-x", "owner-b", lease_s=60)
+    jobs.finish_claim("job-6", "webhook-x")
+
+    assert not jobs.claim("job-6", "webhook-x", "owner-a", lease_s=60)
+    assert not jobs.claim("job-6", "webhook-x", "owner-b", lease_s=60)
+    assert jobs.is_claim_done("job-6", "webhook-x")

@@ -33,15 +33,19 @@ class FakeConnections:
         self.connected.add(connection_id)
 
     def subscribe(self, connection_id, job_id, *, ttl_s):
-        self.subscriptions.setdefault(job_id, set()).add(connection_id)
+        self.subscriptions.setdefault(job_id, {})[connection_id] = None
+
+    def mark_seen(self, connection_id, job_id, status):
+        if connection_id in self.subscriptions.get(job_id, {}):
+            self.subscriptions[job_id][connection_id] = status
 
     def subscribers(self, job_id):
-        return sorted(self.subscriptions.get(job_id, ()))
+        return dict(sorted(self.subscriptions.get(job_id, {}).items()))
 
     def forget(self, connection_id):
         self.connected.discard(connection_id)
         for subscribers in self.subscriptions.values():
-            subscribers.discard(connection_id)
+            subscribers.pop(connection_id, None)
 
 
 class FakePusher:
@@ -96,7 +100,7 @@ def test_a_subscriber_with_the_token_gets_the_current_stage_at_once():
     (message,) = pusher.to("c1")
     assert (message["type"], message["jobId"], message["status"]) == ("progress", "job1", "ocr")
     assert "ocr" in message["stageTimes"]
-    assert connections.subscribers("job1") == ["c1"]
+    assert list(connections.subscribers("job1")) == ["c1"]
 
 
 def test_a_wrong_token_is_refused_and_nothing_is_ever_pushed_to_it():
@@ -110,7 +114,7 @@ def test_a_wrong_token_is_refused_and_nothing_is_ever_pushed_to_it():
     notify_subscribers(reader.add(JobStatus.COMPLETED), deps)
     # Then the intruder never received anything and holds no subscription
     assert pusher.to("intruder") == []
-    assert connections.subscribers("job1") == []
+    assert not connections.subscribers("job1")
 
 
 def test_malformed_subscriptions_are_bad_requests():
@@ -179,9 +183,9 @@ def test_connections_that_are_gone_are_forgotten():
     subscribe(deps, "c1", "right")
     counts = notify_subscribers(reader.add(JobStatus.OCR), deps)
     assert counts["gone"] == 1
-    assert connections.subscribers("job1") == ["c1"]
+    assert list(connections.subscribers("job1")) == ["c1"]
     on_disconnect("c1", deps)
-    assert connections.subscribers("job1") == [] and not connections.connected
+    assert not connections.subscribers("job1") and not connections.connected
 
 
 def _image(**item):
@@ -249,3 +253,29 @@ def test_the_notifier_pushes_stream_records_and_reports_only_the_failing_ones(mo
     # Then the one status change was pushed, and only the broken record is reported for retry
     assert [m["status"] for m in pusher.to("c1")] == ["ocr"]
     assert response == {"batchItemFailures": [{"itemIdentifier": "3"}]}
+
+
+def test_a_late_subscriber_is_never_shown_an_older_state_still_in_the_stream():
+    # Given a job that already completed, and a subscriber told so when it subscribed
+    deps, connections, pusher, reader = make()
+    reader.results["job1"] = JobResult(job_id="job1", status=JobStatus.COMPLETED, finished_at=T0)
+    completed = reader.add(JobStatus.COMPLETED)
+    subscribe(deps, "late", "right")
+    pusher.sent.clear()
+    # When the stream then delivers the job's earlier change, and its last one again
+    stale = notify_subscribers(
+        JobRecord(job_id="job1", status=JobStatus.VALIDATED, created_at=T0, updated_at=T0), deps
+    )
+    notify_subscribers(completed, deps)
+    # Then the older state is not pushed to it; the repeat of the current one is harmless and sent
+    assert stale["stale"] == 1 and stale["pushed"] == 0
+    assert {m["status"] for m in pusher.to("late")} == {"completed"}
+
+
+def test_a_subscriber_shown_an_early_state_still_gets_every_later_one():
+    deps, connections, pusher, reader = make()
+    reader.add(JobStatus.OCR)
+    subscribe(deps, "c1", "right")
+    for status in (JobStatus.OCR, JobStatus.CANDIDATES, JobStatus.VALIDATED):
+        notify_subscribers(reader.add(status), deps)
+    assert [m["status"] for m in pusher.to("c1")] == ["ocr", "ocr", "candidates", "validated"]

@@ -22,6 +22,8 @@ class MemoryClaims:
         self.done: set[tuple[str, str]] = set()
 
     def claim(self, job_id, name, owner, *, lease_s):
+        if (job_id, name) in self.done:
+            return False
         holder = self.held.get((job_id, name))
         if holder not in (None, owner):
             return False

@@ -406,7 +406,8 @@ class JobStore:
             raise
 
     def claim(self, job_id: str, name: str, owner: str, *, lease_s: int) -> bool:
-        """Take a named lease on the job (e.g. the right to notify), unless someone else holds it."""
+        """Take a named lease on the job (e.g. the right to notify), unless someone else holds it or it is done:
+        a finished claim is never taken again, so no caller needs to read it first."""
         from botocore.exceptions import ClientError
 
         now = int(datetime.now(UTC).timestamp())
@@ -416,8 +417,8 @@ class JobStore:
                 Key=self.key(job_id),
                 UpdateExpression="SET claims.#n = :lease",
                 ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(claims.#n) OR claims.#n.#o = :owner "
-                    "OR (claims.#n.#d <> :done AND claims.#n.#until < :now))"
+                    "attribute_exists(pk) AND (attribute_not_exists(claims.#n) OR (claims.#n.#d <> :done "
+                    "AND (claims.#n.#o = :owner OR claims.#n.#until < :now)))"
                 ),
                 ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
                 ExpressionAttributeValues={

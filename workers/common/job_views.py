@@ -9,6 +9,16 @@ from typing import Any
 from models import JobRecord, JobResult, JobStatus
 
 TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED)
+STATUS_RANK = {
+    JobStatus.CREATED: 0,
+    JobStatus.UPLOADED: 1,
+    JobStatus.OCR: 2,
+    JobStatus.CANDIDATES: 3,
+    JobStatus.VALIDATED: 4,
+    JobStatus.COMPLETED: 5,
+    JobStatus.FAILED: 5,
+}
+"""How far along a status is: a subscriber shown one state is never shown an earlier one afterwards."""
 MAX_PUSH_BYTES = 120_000
 """API Gateway caps a WebSocket message at 128 KB; larger results are pushed without the book list
 (`truncated: true`) and the client reads them through `GET /jobs/{id}`."""

@@ -19,7 +19,10 @@ META = "meta"
 class ConnectionStore(Protocol):
     def connect(self, connection_id: str, *, ttl_s: int, source_ip: str | None = None) -> None: ...
     def subscribe(self, connection_id: str, job_id: str, *, ttl_s: int) -> None: ...
-    def subscribers(self, job_id: str) -> list[str]: ...
+    def mark_seen(self, connection_id: str, job_id: str, status: str) -> None: ...
+    def subscribers(self, job_id: str) -> dict[str, str | None]:
+        """Connection id -> the status it was shown when it subscribed (None until then)."""
+        ...
     def forget(self, connection_id: str) -> None: ...
 
 
@@ -58,8 +61,22 @@ class DynamoConnectionStore:
             }
         )
 
-    def subscribers(self, job_id: str) -> list[str]:
-        ids: list[str] = []
+    def mark_seen(self, connection_id: str, job_id: str, status: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._table.update_item(
+                Key={"connection_id": connection_id, "sk": f"job#{job_id}"},
+                UpdateExpression="SET seen_status = :s",
+                ConditionExpression="attribute_exists(connection_id)",  # not after a disconnect forgot it
+                ExpressionAttributeValues={":s": status},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def subscribers(self, job_id: str) -> dict[str, str | None]:
+        ids: dict[str, str | None] = {}
         query: dict[str, Any] = {
             "IndexName": JOB_INDEX,
             "KeyConditionExpression": "#j = :j",
@@ -68,7 +85,7 @@ class DynamoConnectionStore:
         }
         while True:
             response = self._table.query(**query)
-            ids += [item["connection_id"] for item in response.get("Items", [])]
+            ids.update((item["connection_id"], item.get("seen_status")) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return ids
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from models import JobRecord, is_valid_job_id
 from workers.common.job_access import JobReader, record_from_item
-from workers.common.job_views import TERMINAL, progress_message, result_message
+from workers.common.job_views import STATUS_RANK, TERMINAL, progress_message, result_message
 from workers.common.log import get_logger
 from workers.realtime.connections import ConnectionStore, Pusher
 
@@ -69,6 +69,9 @@ def on_subscribe(connection_id: str, body: str | None, deps: RealtimeDeps) -> in
     # store first, then read: a change between the two is pushed twice, never lost
     deps.connections.subscribe(connection_id, job_id, ttl_s=deps.ttl_s)
     current = deps.reader.guarded(job_id) or job
+    # a stream record still in flight may carry an older state: from here on the notifier will not push
+    # it to this connection (one it pushes before this line arrives before the current state, not after)
+    deps.connections.mark_seen(connection_id, job_id, current.record.status.value)
     for message in messages_for(current.record, deps.reader):
         if not deps.pusher.push(connection_id, message):
             deps.connections.forget(connection_id)
@@ -87,13 +90,18 @@ def status_change(new_image: dict[str, Any] | None, old_image: dict[str, Any] | 
 
 
 def notify_subscribers(record: JobRecord, deps: RealtimeDeps) -> dict[str, int]:
-    """Push this state of the job to every subscriber; forget the connections that are gone."""
-    counts = {"pushed": 0, "gone": 0}
+    """Push this state of the job to every subscriber that has not been shown a later one (a subscriber
+    told the current state at subscription must not see an older stream record arrive after it); forget
+    the connections that are gone."""
+    counts = {"pushed": 0, "gone": 0, "stale": 0}
     subscribers = deps.connections.subscribers(record.job_id)
-    if not subscribers:
+    rank = STATUS_RANK[record.status]
+    current = [c for c, seen in subscribers.items() if seen is None or STATUS_RANK.get(seen, 0) <= rank]
+    counts["stale"] = len(subscribers) - len(current)
+    if not current:
         return counts
     messages = messages_for(record, deps.reader)
-    for connection_id in subscribers:
+    for connection_id in current:
         for message in messages:
             if not deps.pusher.push(connection_id, message):
                 deps.connections.forget(connection_id)

@@ -139,8 +139,6 @@ class WebhookSender:
         self, notification: ResultsNotification, delivery_id: str, url: str, body: bytes, secret: str
     ) -> bool:
         job_id, name = notification.job_id, claim_name(url)
-        if self.claims.is_claim_done(job_id, name):
-            return False
         if not self.claims.claim(job_id, name, self.owner, lease_s=CLAIM_LEASE_S):
             if self.claims.is_claim_done(job_id, name):
                 return False
