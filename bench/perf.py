@@ -396,7 +396,7 @@ def _drain(stack: Any) -> None:
         sqs.purge_queue(QueueUrl=queue["url"])
 
 
-def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 5) -> float:
+def raw_job_operations(stack: Any, photo: bytes, *, repeats: int = 15) -> float:
     """Milliseconds of the bare emulator calls one job needs (median of `repeats`), timed from here:
     per stage an SQS send, receive and delete; S3 put (upload), head + 2 gets, 2 puts (results);
     DynamoDB 1 put and 10 updates (as `RequestsPerJob` counts them: no reads); SNS publish, and its

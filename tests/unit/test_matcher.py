@@ -199,6 +199,8 @@ def _small_catalog() -> LocalCatalog:
             CatalogBook(book_id="4", title="Estrellas lejanas", author="Ruiz, Ana", tag="52 Rui"),
             CatalogBook(book_id="5", title="Mares profundos", author="Soler, Pau", tag="551.46 Sol"),
             CatalogBook(book_id="6", title="Bosques del norte", author="Vidal, Joan", tag="581 Vid"),
+            CatalogBook(book_id="7", title="Diccionari català-italià", author="Arqués, Rossend", tag="437(03) Arq"),
+            CatalogBook(book_id="8", title="Diccionari italià-català", author="Arqués, Rossend", tag="437(03) Arq"),
             *filler,
         ]
     )
@@ -208,6 +210,14 @@ def test_function_words_tell_apart_editions_of_one_work_in_two_languages():
     # the Spanish and the Catalan edition share every content word read; 'para' says which one this is
     outcome = _identify(_small_catalog(), "MARTA PONS BLUES PARA LOLA 784 Pon")
     assert [b.book.book_id for b in outcome.identified] == ["1"]
+
+
+def test_the_order_of_the_title_words_tells_apart_two_titles_made_of_the_same_words():
+    # both dictionaries hold every word read; only the order says which direction this one is
+    catalog = _small_catalog()
+    first = _identify(catalog, "Diccionari Català-Italià 437(03) Arq").identified
+    second = _identify(catalog, "Diccionari Italià-Català 437(03) Arq").identified
+    assert [b.book.book_id for b in first] == ["7"] and [b.book.book_id for b in second] == ["8"]
 
 
 def test_function_words_of_the_series_count_for_the_volume_that_holds_them():

@@ -90,6 +90,7 @@ class BookProfile:
     work: tuple[str, str]
     tag: str = ""
     function_words: tuple[str, ...] = ()
+    title_pairs: frozenset[tuple[str, str]] = frozenset()
 
 
 def _content(words: Iterable[str]) -> tuple[str, ...]:
@@ -116,7 +117,15 @@ def profile(book: CatalogBook) -> BookProfile:
         function_words=tuple(
             dict.fromkeys(w for w in tokens(f"{main} {book.series}") if w in STOPWORDS and len(w) >= 3)
         ),
+        title_pairs=_word_pairs(main, names={*tokens(surname), *tokens(forename)})
+        | _word_pairs(book.series, names={*tokens(surname), *tokens(forename)}),
     )
+
+
+def _word_pairs(text: str, names: set[str]) -> frozenset[tuple[str, str]]:
+    """Consecutive content words of a title or series, leaving out the author's name (read as the author's
+    already) and numbers."""
+    return frozenset(itertools.pairwise(w for w in _content(tokens(text)) if w not in names and not w.isdigit()))
 
 
 # --- what a candidate's text offers --------------------------------------------------------------
@@ -134,6 +143,7 @@ class Reading:
     codes: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
     starts: frozenset[int] = frozenset()
+    pairs: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def of(cls, candidate: Candidate) -> Reading:
@@ -149,6 +159,7 @@ class Reading:
             codes=code_tokens(text),
             numbers=frozenset(w for w in words if w.isdigit() and len(w) <= 2),
             starts=frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0)),
+            pairs=frozenset(itertools.pairwise(_content(words))),
         )
 
     def shows_class(self, book_class: str) -> bool:
@@ -214,6 +225,12 @@ TYPICAL_IDF = 6.0
 VOLUME_CONTRADICTS = 4.0
 """A volume number in the title ('Conversaciones en inglés. 2') absent from a spine that shows another
 small number: most likely another volume of the same series."""
+ORDER_AGREES = 1.0
+"""Nats for each pair of consecutive content words of the main title (or of the series) read in that order on
+the spine: a title read as a phrase is more than its words ('Diccionari català-italià' against
+'Diccionari italià-català'). A series phrase counts fully: 'THE HUNGER GAMES MOCKINGJAY' reads it for the volume
+as much as for the book titled with it.
+(Diacritics were tried as a signal too, 'Poesia' against 'Poesía': they cost precision, and were dropped.)"""
 FOREIGN_WORD_COST = 1.0
 """Nats charged to a book per real word on the spine its record does not hold. A spine shows little
 besides its book's title and author, so each such word makes the book less likely than a random one."""
@@ -270,7 +287,10 @@ def _title_evidence(
     series_read, _ = _weighted((w for w in p.series if w not in seen), reading, weigh, explained)
     raw = main_read + SUBTITLE_WEIGHT * rest_read + SERIES_WEIGHT * series_read
     function_read, function_missed = _function_words(p, reading)
-    read = _saturate(raw) - (VOLUME_CONTRADICTS if other_volume else 0.0) + function_read
+    read = (
+        _saturate(raw) - (VOLUME_CONTRADICTS if other_volume else 0.0) + function_read
+        + ORDER_AGREES * len(p.title_pairs & reading.pairs)
+    )
     return read, MISSING_TITLE_COST * main_missed + function_missed
 
 
