@@ -40,6 +40,7 @@ class EventSourceSpec:
     max_concurrency: int | None = None
     starting_position: str | None = None  # streams only: LATEST | TRIM_HORIZON
     maximum_retry_attempts: int = -1  # streams only: -1 retries until the record expires
+    filter_patterns: list[dict[str, Any]] = field(default_factory=list)  # FilterCriteria: any one must match
 
     @property
     def is_stream(self) -> bool:
@@ -374,6 +375,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             max_concurrency=int(scaling["maximumConcurrency"]) if scaling.get("maximumConcurrency") else None,
             starting_position=inputs.get("startingPosition"),
             maximum_retry_attempts=int(inputs.get("maximumRetryAttempts", -1)),
+            filter_patterns=[
+                json.loads(f["pattern"]) for f in (inputs.get("filterCriteria") or {}).get("filters") or []
+            ],
         )
         self.record.event_sources.append(spec)
         return f"esm-{logical}", {"uuid": f"esm-{logical}", "functionArn": spec.function_name}

@@ -275,10 +275,11 @@ class StreamPoller(threading.Thread):
         delivered = 0
         for shard_id, iterator in list(self.iterators.items()):
             response = self.streams.get_records(ShardIterator=iterator, Limit=min(1000, self.mapping.batch_size))
-            records = response.get("Records", [])
-            if records:
-                self.deliver([self.lambda_record(r) for r in records])
-                delivered += len(records)
+            records = [self.lambda_record(r) for r in response.get("Records", [])]
+            wanted = [r for r in records if matches_event_pattern(self.mapping.filter_patterns, r)]
+            if wanted:  # as Lambda does, records no filter matches are dropped, not delivered
+                self.deliver(wanted)
+                delivered += len(wanted)
             self.iterators[shard_id] = response.get("NextShardIterator") or iterator
         return delivered
 
@@ -317,6 +318,36 @@ class StreamPoller(threading.Thread):
             self.runtime.log(f"{self.host.spec.name}: stream batch retried ({problem})")
             records = records[failed_from:]
             time.sleep(min(2.0, 0.1 * 2**attempt))
+
+
+def matches_event_pattern(patterns: list[dict[str, Any]], event: dict[str, Any]) -> bool:
+    """Lambda event filtering: true with no patterns, or when any one matches. The subset we use: nested
+    objects, lists of allowed values, and `{"exists": bool}`."""
+    return not patterns or any(_matches(pattern, event) for pattern in patterns)
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            _matches_field(allowed, name in value, value.get(name)) for name, allowed in pattern.items()
+        )
+    raise ValueError(f"a filter pattern is an object of fields, not {pattern!r}")
+
+
+def _matches_field(allowed: Any, present: bool, value: Any) -> bool:
+    if isinstance(allowed, dict):
+        return present and _matches(allowed, value)
+    if not isinstance(allowed, list):
+        raise ValueError(f"a filter pattern's leaf is a list of values, not {allowed!r}")
+    for option in allowed:
+        if isinstance(option, dict) and set(option) == {"exists"}:
+            if present == bool(option["exists"]):
+                return True
+        elif isinstance(option, dict):
+            raise ValueError(f"filter matcher {option!r} is not emulated")
+        elif present and value == option and type(value) is type(option):
+            return True
+    return False
 
 
 def matches_filter_policy(policy: dict[str, Any] | None, attributes: dict[str, Any]) -> bool:
@@ -507,6 +538,8 @@ class LocalRuntime:
             if mapping.is_stream:  # one poller per stream, as Lambda reads a shard in order
                 self._threads.append(StreamPoller(self, mapping, self._new_host(spec)))
                 continue
+            if mapping.filter_patterns:
+                raise NotImplementedError(f"{spec.name}: filter criteria on a queue's event source are not emulated")
             copies = min(self.concurrency, mapping.max_concurrency or self.concurrency)
             for _ in range(copies):
                 poller = QueuePoller(self, mapping, self._new_host(spec), self.poll_wait_s)

@@ -4,11 +4,14 @@
   `$disconnect` and `subscribe`, all proxied to one Lambda (`workers.realtime.handler`).
 - A connections table (TTL `expires_at`): connection -> subscribed jobs, GSI `by_job` for the reverse.
 - A notifier Lambda (`workers.realtime.notifier`) fed by the jobs table's DynamoDB stream: every status
-  change is posted to each subscribed connection through the `@connections` management API.
+  change is posted to each subscribed connection through the `@connections` management API. Its event
+  source mapping passes only records of jobs someone subscribed to (`watched`, set by `subscribe`).
 Both functions may call `execute-api:ManageConnections` on this API's stage only.
 """
 
 from __future__ import annotations
+
+import json
 
 import pulumi
 import pulumi_aws as aws
@@ -22,6 +25,9 @@ ROUTE_SELECTION = "$request.body.action"
 JOB_INDEX = "by_job"
 ROUTES_HANDLER = "workers.realtime.handler.handler"
 NOTIFIER_HANDLER = "workers.realtime.notifier.handler"
+WATCHED_STREAM_FILTER = {"dynamodb": {"NewImage": {"watched": {"BOOL": [True]}}}}
+"""The same filter as `workers.common.job_access.WATCHED_STREAM_FILTER` (tests/infra holds them equal): the
+program does not import the workers."""
 
 
 def management_endpoint(api_endpoint: str, stage: str) -> str:
@@ -115,10 +121,22 @@ class JobsWebSocketApi(pulumi.ComponentResource):
             statements=[
                 PolicyStatement(
                     "TrackConnections",
-                    ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+                    [
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:Query",
+                        "dynamodb:DeleteItem",
+                        "dynamodb:BatchWriteItem",
+                    ],
                     [self.connections.arn],
                 ),
                 PolicyStatement("ReadJob", ["dynamodb:GetItem"], [jobs_table.arn]),
+                PolicyStatement(  # mark a job watched, and write nothing else of it
+                    "WatchJob",
+                    ["dynamodb:UpdateItem"],
+                    [jobs_table.arn],
+                    {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "watched"]}},
+                ),
                 read_results,
                 manage,
                 *kms,
@@ -163,6 +181,11 @@ class JobsWebSocketApi(pulumi.ComponentResource):
             batch_size=100,
             maximum_batching_window_in_seconds=0,
             maximum_retry_attempts=5,
+            filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+                filters=[
+                    aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(WATCHED_STREAM_FILTER))
+                ]
+            ),
             bisect_batch_on_function_error=True,
             function_response_types=["ReportBatchItemFailures"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.notifier.policy]),

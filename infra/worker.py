@@ -33,14 +33,18 @@ class PolicyStatement:
     sid: str
     actions: Sequence[str]
     resources: Sequence[pulumi.Input[str]]
+    condition: Mapping[str, object] | None = None
 
     def to_policy(self) -> dict[str, object]:
-        return {
+        statement: dict[str, object] = {
             "Sid": self.sid,
             "Effect": "Allow",
             "Action": sorted(self.actions),
             "Resource": list(self.resources),
         }
+        if self.condition:
+            statement["Condition"] = dict(self.condition)
+        return statement
 
 
 def policy_document(statements: Sequence[PolicyStatement]) -> pulumi.Output[str]:

@@ -146,6 +146,23 @@ def test_the_job_table_streams_every_change_to_the_notifier(default_stack):
     assert grants(policy, "dynamodb:GetRecords") == [jobs.outputs["streamArn"]]
 
 
+def test_only_watched_jobs_reach_the_notifier_and_subscribing_may_mark_a_job_watched_and_nothing_else(
+    default_stack,
+):
+    from workers.common.job_access import WATCHED, WATCHED_STREAM_FILTER
+
+    notifier = default_stack.edge_functions["workers.realtime.notifier.handler"]
+    (mapping,) = [m for m in default_stack.of_type(ESM) if m.inputs["functionName"] == notifier.outputs["name"]]
+    (only,) = mapping.inputs["filterCriteria"]["filters"]
+    assert json.loads(only["pattern"]) == WATCHED_STREAM_FILTER
+    routes = policy_of_function(default_stack, default_stack.edge_functions["workers.realtime.handler.handler"])
+    jobs = default_stack.jobs_table.outputs["arn"]
+    (watch,) = [s for s in routes["Statement"] if jobs in s["Resource"] and "dynamodb:UpdateItem" in s["Action"]]
+    assert watch["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", WATCHED]}}
+    assert grants(routes, "dynamodb:PutItem") == [default_stack.one(TABLE, lambda t: t.name.endswith("-connections"))
+                                                  .outputs["arn"]]
+
+
 def test_connections_live_in_their_own_table_with_a_ttl_and_a_job_index(default_stack):
     table = default_stack.one(TABLE, lambda t: t.name.endswith("-connections"))
     assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == ("connection_id", "sk")

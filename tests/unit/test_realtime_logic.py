@@ -67,6 +67,7 @@ class FakeReader:
     def __init__(self) -> None:
         self.jobs: dict[str, GuardedJob] = {}
         self.results: dict[str, JobResult] = {}
+        self.watched: set[str] = set()
 
     def add(self, status: JobStatus, token="right", job_id="job1") -> JobRecord:
         record = JobRecord(job_id=job_id, status=status, created_at=T0, updated_at=T0, stage_times={status.value: T0})
@@ -75,6 +76,9 @@ class FakeReader:
 
     def guarded(self, job_id):
         return self.jobs.get(job_id)
+
+    def watch(self, job_id):
+        self.watched.add(job_id)
 
     def result(self, job_id):
         return self.results.get(job_id)
@@ -101,6 +105,7 @@ def test_a_subscriber_with_the_token_gets_the_current_stage_at_once():
     assert (message["type"], message["jobId"], message["status"]) == ("progress", "job1", "ocr")
     assert "ocr" in message["stageTimes"]
     assert list(connections.subscribers("job1")) == ["c1"]
+    assert reader.watched == {"job1"}  # from now on its changes reach the notifier
 
 
 def test_a_wrong_token_is_refused_and_nothing_is_ever_pushed_to_it():
@@ -115,6 +120,7 @@ def test_a_wrong_token_is_refused_and_nothing_is_ever_pushed_to_it():
     # Then the intruder never received anything and holds no subscription
     assert pusher.to("intruder") == []
     assert not connections.subscribers("job1")
+    assert reader.watched == set()  # a refused subscription does not make the job's changes flow
 
 
 def test_malformed_subscriptions_are_bad_requests():

@@ -205,7 +205,7 @@ _STATUS_ORDER = [
     JobStatus.COMPLETED,
 ]
 JOB_TTL = timedelta(days=30)
-_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner")
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", "watched")
 
 
 def _to_dynamo(value: Any) -> Any:

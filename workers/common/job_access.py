@@ -18,6 +18,10 @@ from models import JobRecord, JobResult
 from workers.common.aws import _INTERNAL_ATTRIBUTES, JobStore, _from_dynamo
 
 TOKEN_BYTES = 32
+WATCHED = "watched"
+"""Set on a job's item once a browser subscribes to it. The notifier's event source mapping lets through
+only stream records of watched jobs (`WATCHED_STREAM_FILTER`), so a job nobody watches costs it nothing."""
+WATCHED_STREAM_FILTER = {"dynamodb": {"NewImage": {WATCHED: {"BOOL": [True]}}}}
 
 
 def new_job_token() -> str:
@@ -55,6 +59,9 @@ class GuardedJob:
 class JobReader(Protocol):
     def guarded(self, job_id: str) -> GuardedJob | None: ...
     def result(self, job_id: str) -> JobResult | None: ...
+    def watch(self, job_id: str) -> None:
+        """Mark the job watched: from this write on, its changes reach the notifier."""
+        ...
 
 
 class DynamoJobReader:
@@ -70,6 +77,21 @@ class DynamoJobReader:
         if not item:
             return None
         return GuardedJob(record_from_item(item), item.get("token_hash"), item.get("owner"))
+
+    def watch(self, job_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.jobs._table.update_item(
+                Key=JobStore.key(job_id),
+                UpdateExpression="SET #w = :yes",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#w": WATCHED},
+                ExpressionAttributeValues={":yes": True},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # expired since it was read
+                raise
 
     def result(self, job_id: str) -> JobResult | None:
         from botocore.exceptions import ClientError

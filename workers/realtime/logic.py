@@ -5,6 +5,8 @@
   is refused and nothing is stored, so nothing about that job is ever pushed to that connection.
   An accepted subscriber is sent the job's current state at once (and its result, if it already
   finished), so subscribing late loses nothing.
+- A subscription marks the job watched; only a watched job's changes reach the notifier (a filter on
+  its event source mapping), so the many jobs nobody watches cost it no invocation and no lookup.
 - Every status change of a job (the job table's stream) is pushed to its subscribers as `progress`;
   a job that completed or failed is also pushed as `result` with the books from the results object.
   Connections that are gone (410) are forgotten.
@@ -66,8 +68,9 @@ def on_subscribe(connection_id: str, body: str | None, deps: RealtimeDeps) -> in
     if job is None or not job.readable_with(token):
         log.warning("subscription refused", job_id=job_id)
         return FORBIDDEN
-    # store first, then read: a change between the two is pushed twice, never lost
+    # store, watch, then read: a change between them is pushed twice, never lost
     deps.connections.subscribe(connection_id, job_id, ttl_s=deps.ttl_s)
+    deps.reader.watch(job_id)
     current = deps.reader.guarded(job_id) or job
     # a stream record still in flight may carry an older state: from here on the notifier will not push
     # it to this connection (one it pushes before this line arrives before the current state, not after)
