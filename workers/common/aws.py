@@ -101,6 +101,18 @@ class DynamoTable:
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("get_item", kwargs)
 
+    def write_if(self, operation: str, **kwargs: Any) -> dict[str, Any] | None:
+        """A conditional `put_item`, `update_item` or `delete_item`: its response, or None when its condition
+        did not hold."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._call(operation, kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+
     def put_item(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("put_item", kwargs)
 
@@ -282,8 +294,6 @@ class JobStore:
 
         `extra` holds internal attributes that are not part of `JobRecord` (e.g. the API's `token_hash`).
         """
-        from botocore.exceptions import ClientError
-
         now = datetime.now(UTC)
         record = JobRecord(
             job_id=job_id,
@@ -302,39 +312,19 @@ class JobStore:
             "done": {},
             **(extra or {}),
         }
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        return self._table.write_if("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)") is not None
 
     def advance(self, job_id: str, status: JobStatus, **fields: Any) -> bool:
         """Move the job to `status` unless it is already there, past it, or failed."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._table.update_item(**self._advance_request(job_id, status, fields))
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        return self._table.write_if("update_item", **self._advance_request(job_id, status, fields)) is not None
 
     def enter(self, job_id: str, status: JobStatus, **fields: Any) -> JobSnapshot:
         """`advance`, and the job as it stands after it: a stage learns from its one write whether it already
         ran (a redelivery), with no read. Only when the job is already past `status` (or failed) does
         it take a consistent read."""
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self._table.update_item(**self._advance_request(job_id, status, fields), ReturnValues="ALL_NEW")
-            return JobSnapshot.of(response.get("Attributes"))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        return self.snapshot(job_id)
+        response = self._table.write_if("update_item", **self._advance_request(job_id, status, fields),
+                                        ReturnValues="ALL_NEW")
+        return JobSnapshot.of(response["Attributes"]) if response is not None else self.snapshot(job_id)
 
     def _advance_request(self, job_id: str, status: JobStatus, fields: dict[str, Any]) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -361,94 +351,75 @@ class JobStore:
 
     def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
         """Mark the job failed (creating it if it never got a record); False if it already ended."""
-        from botocore.exceptions import ClientError
-
         now = datetime.now(UTC)
         stamp = now.isoformat().replace("+00:00", "Z")
-        try:
-            self._table.update_item(
-                Key=self.key(job_id),
-                UpdateExpression=(
-                    "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now, "
-                    "#t = if_not_exists(#t, :times), #c = if_not_exists(#c, :now), "
-                    "#j = :job, #v = :v, #cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
-                ),
-                ConditionExpression="attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed))",
-                ExpressionAttributeNames={
-                    "#s": "status",
-                    "#e": "error",
-                    "#fs": "failed_stage",
-                    "#u": "updated_at",
-                    "#t": "stage_times",
-                    "#c": "created_at",
-                    "#j": "job_id",
-                    "#v": "schema_version",
-                    "#cost": "cost",
-                    "#x": "expires_at",
-                },
-                ExpressionAttributeValues={
-                    ":failed": JobStatus.FAILED.value,
-                    ":completed": JobStatus.COMPLETED.value,
-                    ":reason": reason[:2000],
-                    ":stage": stage.value,
-                    ":now": stamp,
-                    ":times": {JobStatus.FAILED.value: stamp},
-                    ":job": job_id,
-                    ":v": "1",
-                    ":cost": _to_dynamo(CostBreakdown().model_dump(mode="json")),
-                    ":ttl": int((now + JOB_TTL).timestamp()),
-                },
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        written = self._table.write_if(
+            "update_item",
+            Key=self.key(job_id),
+            UpdateExpression=(
+                "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now, "
+                "#t = if_not_exists(#t, :times), #c = if_not_exists(#c, :now), "
+                "#j = :job, #v = :v, #cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
+            ),
+            ConditionExpression="attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed))",
+            ExpressionAttributeNames={
+                "#s": "status",
+                "#e": "error",
+                "#fs": "failed_stage",
+                "#u": "updated_at",
+                "#t": "stage_times",
+                "#c": "created_at",
+                "#j": "job_id",
+                "#v": "schema_version",
+                "#cost": "cost",
+                "#x": "expires_at",
+            },
+            ExpressionAttributeValues={
+                ":failed": JobStatus.FAILED.value,
+                ":completed": JobStatus.COMPLETED.value,
+                ":reason": reason[:2000],
+                ":stage": stage.value,
+                ":now": stamp,
+                ":times": {JobStatus.FAILED.value: stamp},
+                ":job": job_id,
+                ":v": "1",
+                ":cost": _to_dynamo(CostBreakdown().model_dump(mode="json")),
+                ":ttl": int((now + JOB_TTL).timestamp()),
+            },
+        )
+        return written is not None
 
     def claim(self, job_id: str, name: str, owner: str, *, lease_s: int) -> bool:
         """Take a named lease on the job (e.g. the right to notify), unless someone else holds it or it is done:
         a finished claim is never taken again, so no caller needs to read it first."""
-        from botocore.exceptions import ClientError
-
         now = int(datetime.now(UTC).timestamp())
-        try:
-            self._update_in_map(
-                "claims",
-                Key=self.key(job_id),
-                UpdateExpression="SET claims.#n = :lease",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(claims.#n) OR (claims.#n.#d <> :done "
-                    "AND (claims.#n.#o = :owner OR claims.#n.#until < :now)))"
-                ),
-                ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
-                ExpressionAttributeValues={
-                    ":lease": {"owner": owner, "until": now + lease_s, "done": False},
-                    ":owner": owner,
-                    ":now": now,
-                    ":done": True,
-                },
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        return self._update_in_map(
+            "claims",
+            Key=self.key(job_id),
+            UpdateExpression="SET claims.#n = :lease",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(claims.#n) OR (claims.#n.#d <> :done "
+                "AND (claims.#n.#o = :owner OR claims.#n.#until < :now)))"
+            ),
+            ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
+            ExpressionAttributeValues={
+                ":lease": {"owner": owner, "until": now + lease_s, "done": False},
+                ":owner": owner,
+                ":now": now,
+                ":done": True,
+            },
+        )
 
     def release_claim(self, job_id: str, name: str, owner: str) -> None:
         """Give up a lease we hold and did not finish (a failed attempt), so a retry need not wait it out."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._table.update_item(
-                Key=self.key(job_id),
-                UpdateExpression="SET claims.#n.#until = :zero",
-                ConditionExpression="claims.#n.#o = :owner AND claims.#n.#d <> :done",
-                ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
-                ExpressionAttributeValues={":zero": 0, ":owner": owner, ":done": True},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # not ours any more
-                raise
+        self._table.write_if(  # None when it is not ours any more: nothing to give up
+            "update_item",
+            Key=self.key(job_id),
+            UpdateExpression="SET claims.#n.#until = :zero",
+            ConditionExpression="claims.#n.#o = :owner AND claims.#n.#d <> :done",
+            ExpressionAttributeNames={"#n": name, "#o": "owner", "#until": "until", "#d": "done"},
+            ExpressionAttributeValues={":zero": 0, ":owner": owner, ":done": True},
+        )
 
     def finish_claim(self, job_id: str, name: str) -> None:
         self._table.update_item(
@@ -471,15 +442,14 @@ class JobStore:
             ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
         )
 
-    def _update_in_map(self, map_name: str, **update: Any) -> None:
-        """An update that sets a key inside one of the record's maps (`claims`, `done`). `create` and
-        `reopen` make both maps; a record without one (a job failed before it was ever created) gets it
-        made, and the update runs again: one write in the usual case."""
+    def _update_in_map(self, map_name: str, **update: Any) -> bool:
+        """An update that sets a key inside one of the record's maps (`claims`, `done`); False when its condition
+        did not hold. `create` and `reopen` make both maps; a record without one (a job failed before it was
+        ever created) gets it made, and the update runs again: one write in the usual case."""
         from botocore.exceptions import ClientError
 
         try:
-            self._table.update_item(**update)
-            return
+            return self._table.write_if("update_item", **update) is not None
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ValidationException":  # the map is there: a real error
                 raise
@@ -488,7 +458,7 @@ class JobStore:
             UpdateExpression=f"SET {map_name} = if_not_exists({map_name}, :empty)",
             ExpressionAttributeValues={":empty": {}},
         )
-        self._table.update_item(**update)
+        return self._table.write_if("update_item", **update) is not None
 
     def is_done(self, job_id: str, stage: Stage) -> bool:
         return self.snapshot(job_id).finished(stage)

@@ -79,19 +79,14 @@ class DynamoJobReader:
         return GuardedJob(record_from_item(item), item.get("token_hash"), item.get("owner"))
 
     def watch(self, job_id: str) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.jobs._table.update_item(
-                Key=JobStore.key(job_id),
-                UpdateExpression="SET #w = :yes",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#w": WATCHED},
-                ExpressionAttributeValues={":yes": True},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":  # expired since it was read
-                raise
+        self.jobs._table.write_if(  # None when the job expired since it was read: nothing left to watch
+            "update_item",
+            Key=JobStore.key(job_id),
+            UpdateExpression="SET #w = :yes",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#w": WATCHED},
+            ExpressionAttributeValues={":yes": True},
+        )
 
     def result(self, job_id: str) -> JobResult | None:
         from botocore.exceptions import ClientError

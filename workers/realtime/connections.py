@@ -62,18 +62,13 @@ class DynamoConnectionStore:
         )
 
     def mark_seen(self, connection_id: str, job_id: str, status: str) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            self._table.update_item(
-                Key={"connection_id": connection_id, "sk": f"job#{job_id}"},
-                UpdateExpression="SET seen_status = :s",
-                ConditionExpression="attribute_exists(connection_id)",  # not after a disconnect forgot it
-                ExpressionAttributeValues={":s": status},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        self._table.write_if(  # None when a disconnect forgot the subscription meanwhile
+            "update_item",
+            Key={"connection_id": connection_id, "sk": f"job#{job_id}"},
+            UpdateExpression="SET seen_status = :s",
+            ConditionExpression="attribute_exists(connection_id)",
+            ExpressionAttributeValues={":s": status},
+        )
 
     def subscribers(self, job_id: str) -> dict[str, str | None]:
         ids: dict[str, str | None] = {}
