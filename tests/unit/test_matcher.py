@@ -255,3 +255,19 @@ def test_not_in_the_catalog_is_charged_only_what_the_best_explaining_book_is():
     whole = matcher.Evidence(title=9.0, author=0.0, tag=0.0, isbn=0.0, explained={"mares": 5.0, "bosques": 5.0})
     _, none_charge = matcher.with_competition([half, whole])
     assert none_charge == 0.0
+
+
+def test_a_label_read_code_first_is_not_held_against_its_book():
+    # 'Mol 371.2': Moliner's label read in the other order. 'Mol' is her code, not a word she leaves
+    # unexplained while a novelist called Mola explains it with her name.
+    from workers.validation.matcher import Reading, default_weight, evidence, with_competition
+
+    mola = CatalogBook(book_id="1", title="La Bestia", author="Mola, Carmen", tag="N Mol")
+    moliner = CatalogBook(book_id="2", title="La Tutoría entre iguales", author="Moliner Miravet, Lidón",
+                          tag="371.2 Mol")
+    candidate = candidate_from_text("Mol 371.2")
+    reading = Reading.of(candidate)
+    found = [evidence(reading, candidate.tag, book, default_weight) for book in (mola, moliner)]
+    assert "mol" in found[0].explained and "mol" in found[1].explained  # her name for one, her label for the other
+    (_, label), _ = with_competition(found)
+    assert label.unexplained == 0

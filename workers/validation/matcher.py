@@ -381,6 +381,7 @@ def evidence(
     author_read, _ = _weighted(p.surnames, reading, weigh, explained)
     forename_read, _ = _weighted((w for w in p.forenames if len(w) > 2), reading, weigh, explained)
     title_read, title_missed = _title_evidence(p, reading, weigh, explained)
+    _explain_code(p, reading, weigh, explained)
     foreign = sum(1 for word in reading.word_list if _is_known_word(word, weigh) and word not in explained)
     return Evidence(
         title=title_read - missing_title_cost(title_missed, foreign),
@@ -390,6 +391,18 @@ def evidence(
         foreign=-FOREIGN_WORD_COST * foreign,
         explained=explained,
     )
+
+
+def _explain_code(p: BookProfile, reading: Reading, weigh: Weigh, explained: dict[str, float]) -> None:
+    """A spine word that reads as this book's call-number code is explained by the book, as a title word would
+    be: 'Mol' on 'Mol 371.2' is Moliner's label, not a word the book leaves unexplained while Mola's name
+    explains it."""
+    code = canon_code(p.tag_code) if p.tag_code else ""
+    if not code or code not in reading.codes:
+        return
+    for word in reading.word_list:
+        if canon_code(word) == code:
+            explained[word] = max(explained.get(word, 0.0), weigh(word))
 
 
 def _is_known_word(word: str, weigh: Weigh) -> bool:
