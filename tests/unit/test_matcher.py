@@ -271,3 +271,20 @@ def test_a_label_read_code_first_is_not_held_against_its_book():
     assert "mol" in found[0].explained and "mol" in found[1].explained  # her name for one, her label for the other
     (_, label), _ = with_competition(found)
     assert label.unexplained == 0
+
+
+def test_a_spine_showing_a_whole_title_and_nothing_else_counts_for_more_than_part_of_a_longer_one():
+    from workers.validation.matcher import WHOLE_TITLE_READ, Reading, evidence
+
+    def weigh(word: str) -> float:  # words the catalog uses weigh less than the unknown
+        return 5.0 if word in {"belgrado", "serbia", "guia"} else 9.0
+
+    city = CatalogBook(book_id="1", title="Belgrado", author="", tag="91(026)(497.1) Rom")
+    region = CatalogBook(book_id="2", title="Belgrado y Serbia", author="", tag="91(026)(497.1) Bel")
+    alone, beside = Reading.of(candidate_from_text("8 5 BELGRADO")), Reading.of(candidate_from_text("BELGRADO GUIA"))
+    gain = evidence(alone, None, city, weigh).title - evidence(alone, None, region, weigh).title
+    assert gain == pytest.approx(WHOLE_TITLE_READ) and gain > 0
+    # a spine that also shows a real word the book lacks gets no such credit: its title was only part of it
+    assert evidence(beside, None, city, weigh).title == pytest.approx(
+        evidence(alone, None, city, weigh).title - WHOLE_TITLE_READ
+    )

@@ -231,6 +231,10 @@ the spine: a title read as a phrase is more than its words ('Diccionari català-
 'Diccionari italià-català'). A series phrase counts fully: 'THE HUNGER GAMES MOCKINGJAY' reads it for the volume
 as much as for the book titled with it.
 (Diacritics were tried as a signal too, 'Poesia' against 'Poesía': they cost precision, and were dropped.)"""
+WHOLE_TITLE_READ = 1.0
+"""Nats for a spine that shows every word of the book's main title and no real word the book lacks
+('ZURBARAN', 'FRANCIA 91(026)(44) Fra'): the whole of what a spine prints, read, is more than some of it.
+The counterpart of `MISSING_TITLE_CAP`, which lets such a spine miss title words at no cost."""
 FOREIGN_WORD_COST = 1.0
 """Nats charged to a book per real word on the spine its record does not hold. A spine shows little
 besides its book's title and author, so each such word makes the book less likely than a random one."""
@@ -274,8 +278,9 @@ def _weighted(
 
 def _title_evidence(
     p: BookProfile, reading: Reading, weigh: Weigh, explained: dict[str, float]
-) -> tuple[float, float]:
-    """(nats of title words read, nats of title words missed). Words of the author's name in the title
+) -> tuple[float, float, bool]:
+    """(nats of title words read, nats of title words missed, whether every main-title word was read).
+    Words of the author's name in the title
     ('Nicolás Guillén : selección poética' by Guillén, Nicolás) were counted as the author's and are not
     counted twice. What the missed words cost depends on what else the spine shows (`missing_title_cost`)."""
     name = set(p.surnames) | set(p.forenames)
@@ -291,7 +296,7 @@ def _title_evidence(
         _saturate(raw) - (VOLUME_CONTRADICTS if other_volume else 0.0) + function_read
         + ORDER_AGREES * len(p.title_pairs & reading.pairs)
     )
-    return read, MISSING_TITLE_COST * main_missed + function_missed
+    return read, MISSING_TITLE_COST * main_missed + function_missed, main_read > 0 and main_missed == 0
 
 
 def missing_title_cost(missed: float, other_words: int) -> float:
@@ -380,11 +385,12 @@ def evidence(
     explained: dict[str, float] = {}
     author_read, _ = _weighted(p.surnames, reading, weigh, explained)
     forename_read, _ = _weighted((w for w in p.forenames if len(w) > 2), reading, weigh, explained)
-    title_read, title_missed = _title_evidence(p, reading, weigh, explained)
+    title_read, title_missed, whole = _title_evidence(p, reading, weigh, explained)
     _explain_code(p, reading, weigh, explained)
     foreign = sum(1 for word in reading.word_list if _is_known_word(word, weigh) and word not in explained)
+    whole_bonus = WHOLE_TITLE_READ if whole and not foreign else 0.0
     return Evidence(
-        title=title_read - missing_title_cost(title_missed, foreign),
+        title=title_read - missing_title_cost(title_missed, foreign) + whole_bonus,
         author=author_read + FORENAME_WEIGHT * forename_read,
         tag=_tag_evidence(p, reading, spine_tag, tag_weigh),
         isbn=ISBN_AGREES if p.isbn and p.isbn in reading.digits else 0.0,
