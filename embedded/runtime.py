@@ -247,9 +247,14 @@ class StreamPoller(threading.Thread):
         self.idle_s = idle_s
         self.streams = runtime.endpoint.client("dynamodbstreams")
         self.iterators: dict[str, str] = {}
+        self.shards_checked = 0.0
         self.refresh_shards()  # now, so that LATEST means "from when the stack started"
 
+    SHARD_REFRESH_S = 5.0
+    """How often new shards are looked for (a table's stream rarely splits); not on every read."""
+
     def refresh_shards(self) -> None:
+        self.shards_checked = time.monotonic()
         description = self.streams.describe_stream(StreamArn=self.mapping.queue_arn)["StreamDescription"]
         for shard in description.get("Shards", []):
             if shard["ShardId"] in self.iterators:
@@ -271,17 +276,20 @@ class StreamPoller(threading.Thread):
                     time.sleep(0.5)
 
     def poll_once(self) -> int:
-        self.refresh_shards()
-        delivered = 0
+        """Read each shard once and deliver what passes the filters; the number of records read (a backlog
+        of records no filter wants is still read at full speed, not one batch per idle pause)."""
+        if time.monotonic() - self.shards_checked >= self.SHARD_REFRESH_S:
+            self.refresh_shards()
+        read = 0
         for shard_id, iterator in list(self.iterators.items()):
             response = self.streams.get_records(ShardIterator=iterator, Limit=min(1000, self.mapping.batch_size))
             records = [self.lambda_record(r) for r in response.get("Records", [])]
             wanted = [r for r in records if matches_event_pattern(self.mapping.filter_patterns, r)]
             if wanted:  # as Lambda does, records no filter matches are dropped, not delivered
                 self.deliver(wanted)
-                delivered += len(wanted)
+            read += len(records)
             self.iterators[shard_id] = response.get("NextShardIterator") or iterator
-        return delivered
+        return read
 
     def lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A stream record as Lambda passes it: with the source ARN, the creation time in epoch seconds."""
