@@ -30,6 +30,20 @@ class FunctionSpec:
     memory_mb: int = 128
 
 
+def revealed(value: Any) -> Any:
+    """Inputs with their secrets unwrapped: the emulator is given the value, as AWS would be; Pulumi still
+    keeps it encrypted in the state."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return revealed(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {key: revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [revealed(item) for item in value]
+    return value
+
+
 @dataclass
 class EventSourceSpec:
     queue_arn: str
@@ -195,7 +209,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         with self._lock:
             creator = getattr(self, "_create_" + args.typ.rsplit(":", 1)[-1], None)
-            inputs = dict(args.inputs)
+            inputs = revealed(dict(args.inputs))
             if creator is not None and args.typ.startswith("aws:"):
                 resource_id, outputs = creator(args.name, inputs)
             else:

@@ -105,7 +105,8 @@ class SignedWebhooks(pulumi.ComponentResource):
                     "BOOKIMG_RESULTS_TOPIC_ARN": results_topic.arn,
                     "BOOKIMG_DEAD_LETTER_QUEUE_URL": self.queue.dlq.url,
                     "BOOKIMG_MAX_RECEIVE_COUNT": str(cfg.max_receive_count),
-                    "BOOKIMG_WEBHOOK_URLS": json.dumps(cfg.notify_webhooks),
+                    # receivers often put a token in the URL: kept encrypted in the state, shown as [secret]
+                    "BOOKIMG_WEBHOOK_URLS": pulumi.Output.secret(json.dumps(cfg.notify_webhooks)),
                     "BOOKIMG_WEBHOOK_SECRET_NAME": self.secret.arn,
                 },
             ),
