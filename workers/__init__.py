@@ -5,8 +5,8 @@ hundred thousand long-lived objects (modules, classes, pydantic validators, boto
 next to no garbage cycles, yet with CPython's default thresholds (700, 10, 10) the cyclic collector runs
 hundreds of passes over them, some over the whole heap: a tenth to a fifth of a cold start. So in a Lambda
 function process (`AWS_LAMBDA_FUNCTION_NAME` is set; tests and the CLI are left alone) the collector waits for
-200,000 allocations until the first event has been served (`end_cold_start`, which every handler calls), then
-goes back to the interpreter's thresholds.
+200,000 allocations until the first event has been served (`end_cold_start`, run by `lambda_handler`, which
+every entry point wears), then goes back to the interpreter's thresholds.
 """
 
 import gc as _gc

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from models import MessageRejected, Stage, parse_message
-from workers import end_cold_start
 from workers.common.aws import SqsSender, client
 from workers.common.errors import PermanentError, RetryableError, ThrottledError
 from workers.common.faults import FaultInjector
@@ -132,10 +131,7 @@ def process_sqs_batch(
                 log.warning("could not shorten visibility")
             raise
 
-    try:
-        return partial_batch_response(event, handle)
-    finally:
-        end_cold_start()
+    return partial_batch_response(event, handle)
 
 
 def process_stage_batch(

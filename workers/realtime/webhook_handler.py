@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from models import ResultsTopicDelivery, Stage
+from workers import lambda_handler
 from workers.common.batch import RecordInfo, process_sqs_batch
 from workers.common.errors import PermanentError
 from workers.common.settings import get_settings
@@ -40,6 +41,7 @@ def _deliver(delivery: ResultsTopicDelivery, _info: RecordInfo) -> None:
     get_logger(Stage.NOTIFY.value, delivery.job_id).info("webhooks delivered", **counts)
 
 
+@lambda_handler
 def handler(event, context):
     settings = get_settings()
     return process_sqs_batch(
