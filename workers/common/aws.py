@@ -153,15 +153,10 @@ class MessageSender(Protocol):
 
 class SqsSender:
     def send(self, queue_url: str, message: BaseModel, *, attributes: dict[str, str] | None = None) -> None:
-        client("sqs").send_message(
-            QueueUrl=queue_url,
-            MessageBody=dump_message(message),
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()
-            },
-        )
+        self.send_raw(queue_url, dump_message(message), attributes or {})
 
     def send_raw(self, queue_url: str, body: str, attributes: dict[str, str], *, delay_s: int = 0) -> None:
+        """A body already serialised (a requeued copy keeps its bytes), string attributes capped at 1 KB."""
         client("sqs").send_message(
             QueueUrl=queue_url,
             MessageBody=body,
@@ -234,6 +229,12 @@ def _from_dynamo(value: Any) -> Any:
     return value
 
 
+def record_from_item(item: dict[str, Any]) -> JobRecord:
+    """A job table item (plain Python values, Decimals allowed) -> `JobRecord`, internals dropped."""
+    data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
+    return JobRecord.model_validate_json(json.dumps(data))
+
+
 @dataclass(frozen=True)
 class JobSnapshot:
     """The job record as one read (or one write's `ALL_NEW`) saw it, with the internal maps the stages
@@ -247,9 +248,8 @@ class JobSnapshot:
     def of(cls, item: dict[str, Any] | None) -> JobSnapshot:
         if not item:
             return cls(None)
-        data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
         return cls(
-            JobRecord.model_validate_json(json.dumps(data)),
+            record_from_item(item),
             {k: str(v) for k, v in (item.get("done") or {}).items()},
             dict(item.get("claims") or {}),
         )
@@ -475,13 +475,7 @@ class JobStore:
 
     def recent(self, limit: int = 20) -> list[JobRecord]:
         items = self._table.scan(Limit=500).get("Items", [])
-        records = [
-            JobRecord.model_validate_json(
-                json.dumps(_from_dynamo({k: v for k, v in i.items() if k not in _INTERNAL_ATTRIBUTES}))
-            )
-            for i in items
-            if str(i.get("pk", "")).startswith("job#")
-        ]
+        records = [record_from_item(i) for i in items if str(i.get("pk", "")).startswith("job#")]
         return sorted(records, key=lambda r: r.created_at, reverse=True)[:limit]
 
 

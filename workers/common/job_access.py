@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from models import JobRecord, JobResult
-from workers.common.aws import _INTERNAL_ATTRIBUTES, JobStore, _from_dynamo
+from workers.common.aws import JobStore, record_from_item
 
 TOKEN_BYTES = 32
 WATCHED = "watched"
@@ -38,12 +37,6 @@ def token_matches(token: str | None, expected_hash: str | None) -> bool:
     if not token or not expected_hash:
         return False
     return hmac.compare_digest(hash_token(token), expected_hash)
-
-
-def record_from_item(item: dict[str, Any]) -> JobRecord:
-    """A job table item (plain Python values, Decimals allowed) -> `JobRecord`, internals dropped."""
-    data = _from_dynamo({k: v for k, v in item.items() if k not in _INTERNAL_ATTRIBUTES})
-    return JobRecord.model_validate_json(json.dumps(data))
 
 
 @dataclass(frozen=True)
