@@ -288,3 +288,13 @@ def test_a_spine_showing_a_whole_title_and_nothing_else_counts_for_more_than_par
     assert evidence(beside, None, city, weigh).title == pytest.approx(
         evidence(alone, None, city, weigh).title - WHOLE_TITLE_READ
     )
+
+
+def test_the_authors_name_in_a_series_is_not_read_twice_as_the_series():
+    # 'Biblioteca Amos Oz' names the author: 'AMOS OZ Fima' has read the author, not this volume's series
+    reading = matcher.Reading.of(candidate_from_text("AMOS OZ Fima"))
+    in_series = CatalogBook(book_id="1", title="Queridos fanáticos", author="Oz, Amós", series="Biblioteca Amos Oz")
+    plain = CatalogBook(book_id="2", title="La caixa negra", author="Oz, Amós")
+    assert matcher.evidence(reading, None, in_series, matcher.default_weight).total == pytest.approx(
+        matcher.evidence(reading, None, plain, matcher.default_weight).total
+    )

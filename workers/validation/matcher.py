@@ -288,7 +288,7 @@ def _title_evidence(
     rest_read, _ = _weighted((w for w in p.title if w not in p.main_title and w not in name), reading, weigh, explained)
     volumes = [w for w in p.main_title if w.isdigit() and len(w) <= 2]
     other_volume = bool(volumes) and not any(w in reading.words for w in volumes) and bool(reading.numbers)
-    seen = set(p.title) | set(p.surnames)
+    seen = set(p.title) | name
     series_read, _ = _weighted((w for w in p.series if w not in seen), reading, weigh, explained)
     raw = main_read + SUBTITLE_WEIGHT * rest_read + SERIES_WEIGHT * series_read
     function_read, function_missed = _function_words(p, reading)
