@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     # providers
     ocr_engine: Literal["rapidocr", "textract", "embedded-text"] = "rapidocr"
-    ocr_max_side: int = 2000  # longer side fed to RapidOCR; measured in workers/textract/rapid.py
+    ocr_max_side: int = 2400
     candidate_provider: Literal["offline", "claude", "hybrid"] = "offline"
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"
     anthropic_base_url: str | None = None
