@@ -18,6 +18,9 @@ from workers.bedrock.builder import CandidateSet
 
 _CODE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2}[.,;:]?$")
 _COLLECTION = re.compile(r"^(?:[IJ]?N[EFDIP]?|I[EFDPN]?|P|T|L|D|E|I\*{2,3})$")
+_COLLECTION_WITHOUT_CLASS = re.compile(r"^(?:[IJ]?N[EFDIP]?|I[EFDPN]?|I\*{2,3})$")
+"""Collections shelved by author alone ('N Pal', 'JNE Row'); poetry, theatre and the rest carry a class number
+('P 834B Gui', 'T 80 Car'), so a bare 'E' or 'P' before a capitalised word ('E Día del Ajuste') is title text."""
 _CLASS = re.compile(r"""^(?:[A-Z*]{0,3}\(?\d[\w.,:;()/"*'+-]*|["(]?\d+["):]?|\(\w+\))$""")
 _YEAR = re.compile(r"^(1[5-9]|20)\d\d[.,]?$")
 _ISBN = re.compile(r"(?<![\dX])(97[89][\d -]{10,14}|\d[\d -]{8,11}[\dXx])(?![\dX])")
@@ -41,7 +44,8 @@ def find_call_number(text: str) -> str | None:
         start = index
         while start > 0 and index - start < 3 and _is_class(words[start - 1]):
             start -= 1
-        if start > 0 and _COLLECTION.match(words[start - 1]):
+        collection = _COLLECTION if start < index else _COLLECTION_WITHOUT_CLASS
+        if start > 0 and collection.match(words[start - 1]):
             start -= 1
         if start < index:
             found = " ".join([*words[start:index], word.rstrip(".,;:")])
