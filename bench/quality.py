@@ -8,6 +8,7 @@ re-implementation of it.
 from __future__ import annotations
 
 import csv
+import itertools
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,7 @@ def run_spine_benchmark(
     catalog = LocalCatalog.from_csv(catalog_csv, column_map)
     build_seconds = time.perf_counter() - started
     in_catalog = right = wrong_in_catalog = not_in_db = false_ids = 0
+    named: list[tuple[float, bool]] = []
     started = time.perf_counter()
     for row in _read_rows(spines_csv):
         if _flag(row.get("not_book")):
@@ -60,6 +62,8 @@ def run_spine_benchmark(
         candidate = candidate_from_text(row.get("ocr") or "")
         outcome = identify_books([candidate], catalog)
         found = outcome.identified[0].book if outcome.identified else None
+        if found is not None:
+            named.append((outcome.identified[0].confidence, not absent and _same_book(row, found)))
         if absent:
             not_in_db += 1
             false_ids += found is not None
@@ -84,7 +88,37 @@ def run_spine_benchmark(
         "catalog_books": len(catalog),
         "catalog_build_seconds": round(build_seconds, 3),
         "match_ms_per_spine": round(1000 * match_seconds / max(in_catalog + not_in_db, 1), 2),
+        "spine_calibration_error": calibration_error(named),
+        "spine_calibration": calibration_bins(named),
     }
+
+
+CONFIDENCE_BINS = (0.5, 0.7, 0.9, 0.99, 1.0)
+
+
+def calibration_bins(named: Sequence[tuple[float, bool]], edges: Sequence[float] = CONFIDENCE_BINS) -> list[dict]:
+    """How often a book named with a given confidence is the right one, per confidence band: a calibrated
+    0.8 is right four times in five. Each band holds its lower edge; the last holds 1.0 too."""
+    bins = []
+    for low, high in itertools.pairwise(edges):
+        inside = [(c, ok) for c, ok in named if low <= c < high or (high == edges[-1] and c == high)]
+        if inside:
+            bins.append({
+                "confidence": f"{low:.2f}-{high:.2f}",
+                "named": len(inside),
+                "mean_confidence": round(sum(c for c, _ in inside) / len(inside), 3),
+                "right": round(sum(ok for _, ok in inside) / len(inside), 3),
+            })
+    return bins
+
+
+def calibration_error(named: Sequence[tuple[float, bool]], edges: Sequence[float] = CONFIDENCE_BINS) -> float:
+    """Expected calibration error: the gap between confidence and the share right, averaged over the bands
+    weighted by how many books each holds (0 is perfectly calibrated)."""
+    bands = calibration_bins(named, edges)
+    total = sum(band["named"] for band in bands)
+    gaps = sum(band["named"] * abs(band["mean_confidence"] - band["right"]) for band in bands)
+    return round(gaps / total, 4) if total else 0.0
 
 
 def _key(title: str | None, author: str | None) -> tuple[str, str]:
@@ -115,13 +149,20 @@ def photo_scores(found: Sequence[Book], truth_csv: str | Path) -> dict:
             "matched": matched}
 
 
+def _cell(name: str, value: object, rates: set[str]) -> str:
+    if name in rates and isinstance(value, float):
+        return f"{value:.1%}"
+    if name == "spine_calibration" and isinstance(value, list):
+        return "; ".join(
+            f"{band['confidence']}: {band['named']} named, {band['right']:.0%} right" for band in value
+        )
+    return str(value)
+
+
 def format_quality_table(result: Mapping[str, object]) -> str:
     """A two-column plain-text table of a benchmark result, rates as percentages."""
     rates = {"spine_top1", "spine_precision", "spine_false_id_rate", "precision", "recall", "f1"}
-    rows = [
-        (name, f"{value:.1%}" if name in rates and isinstance(value, float) else str(value))
-        for name, value in result.items()
-    ]
+    rows = [(name, _cell(name, value, rates)) for name, value in result.items()]
     width = max((len(name) for name, _ in rows), default=0)
     lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
     lines += [f"{name.ljust(width)}  {value}" for name, value in rows]

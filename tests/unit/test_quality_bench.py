@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.quality import format_quality_table, photo_scores, run_spine_benchmark
+from bench.quality import calibration_bins, calibration_error, format_quality_table, photo_scores, run_spine_benchmark
 from models import Book
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -59,6 +59,17 @@ def test_photo_scores_of_nothing_found_are_zero(tmp_path: Path):
     truth = tmp_path / "truth.csv"
     truth.write_text("title,author\nHygge,\n", "utf-8")
     assert photo_scores([], truth)["recall"] == 0.0
+
+
+def test_calibration_compares_each_confidence_band_with_the_share_named_right():
+    # four books named near 0.6, of which two are right; one at 1.0 (the top band holds 1.0), right
+    named = [(0.6, True), (0.62, False), (0.64, True), (0.66, False), (1.0, True)]
+    bands = calibration_bins(named)
+    assert [(b["confidence"], b["named"], b["right"]) for b in bands] == [("0.50-0.70", 4, 0.5), ("0.99-1.00", 1, 1.0)]
+    assert bands[0]["mean_confidence"] == pytest.approx(0.63)
+    # the error weighs each band's gap by its size: (4 * 0.13 + 1 * 0.0) / 5
+    assert calibration_error(named) == pytest.approx(4 * 0.13 / 5)
+    assert calibration_error([]) == 0.0
 
 
 def test_the_quality_table_shows_rates_as_percentages():
