@@ -298,3 +298,10 @@ def test_the_authors_name_in_a_series_is_not_read_twice_as_the_series():
     assert matcher.evidence(reading, None, in_series, matcher.default_weight).total == pytest.approx(
         matcher.evidence(reading, None, plain, matcher.default_weight).total
     )
+
+
+def test_a_spine_showing_only_a_shared_call_number_says_so():
+    # 'Blues para Lola' and 'Blues per Lola' share '784 Pon': the label alone cannot tell them apart
+    [missing] = _identify(_small_catalog(), "784 Pon").unidentified
+    assert missing.reason.startswith("only its call number '784 Pon' was read, and several books carry it")
+    assert "'Blues para Lola'" in missing.reason and "'Blues per Lola'" in missing.reason

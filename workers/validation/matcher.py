@@ -525,15 +525,26 @@ class IdentifyOutcome:
     unidentified: list[NotIdentified] = field(default_factory=list)
 
 
-def _explain(scored: list[Scored]) -> str:
+def _explain(scored: list[Scored], candidate: Candidate) -> str:
     if not scored:
         return "no catalog book shares its words"
+    if candidate.tag and _shows_only_its_label(candidate):
+        works = {profile(s.book).work: s.book for s in scored if tag_key(s.book.tag) == tag_key(candidate.tag)}
+        if len(works) > 1:
+            examples = ", ".join(f"'{book.title}'" for book in list(works.values())[:2])
+            return f"only its call number '{candidate.tag}' was read, and several books carry it ({examples}, ...)"
     closest = max(scored, key=lambda s: s.evidence.title + s.evidence.author)
     if closest.evidence.tag <= CODE_CONTRADICTS / 2 and closest.evidence.title > 0:
         book = closest.book
         return f"the call number on the spine contradicts the closest title, '{book.title}' ({book.tag})"
     best = scored[0]
     return f"too uncertain: best match '{best.book.title}' at {best.posterior:.2f}"
+
+
+def _shows_only_its_label(candidate: Candidate) -> bool:
+    """Whether the spine's only legible words are its call number ('N Pal'): stray letters do not count."""
+    label = set(tokens(candidate.tag or ""))
+    return all(word in label for word in tokens(candidate.text) if len(word) >= 3 and word.isalpha())
 
 
 def identify_books(
@@ -569,7 +580,7 @@ def identify_books(
             s = chosen[index]
             outcome.identified.append(Identified(s.book, round(s.posterior, 4), index, candidate, s.evidence))
         else:
-            reason = _explain(ranked[index])
+            reason = _explain(ranked[index], candidate)
             if ranked[index] and ranked[index][0].posterior >= min_posterior:
                 reason = f"its best match '{ranked[index][0].book.title}' is taken by a likelier spine"
             outcome.unidentified.append(NotIdentified(index, candidate, reason))
