@@ -23,14 +23,12 @@ from workers.textract.engine import OcrOutput
 
 DEFAULT_MAX_SIDE = 2000
 """Measured on a 4624x3468 shelf on 2 cores: 1600 px 4.6 s, 2000 px 6.7 s, 2400 px 8.7 s, 2800 px 9.1 s;
-2000 px reads every spine title and call number that 2400 px does that the matcher needs. Re-measured with
-the quarter-turned pass on the same photo: 2000 px finds 47 of its 51 catalog books, 2400 px 46 (it garbles
-'IFIGENIA' and 'El Día del Ajuste'), in the same time."""
+2000 px reads every spine title and call number that 2400 px does that the matcher needs."""
 DEFAULT_EXTRA_ROTATIONS = (90,)
 """Measured on the 16 MP two-shelf photo with the 15k catalog (51 of its spines are in the catalog), at the
-2400 px the settings ask for: upright only, recall 0.75 in 3.7 s of OCR; with a quarter-turned pass, recall 0.90
-(precision 1.00 both) in 5.8 s. A third pass (270) added one book for 2.3 s more, and named one wrong.
-(At 2000 px the turned pass finds 47 books against 46, but the demo shelf, drawn at 2400 px, loses one.)"""
+2400 px the settings ask for: read upright only, 38 of them are found in 3.7 s of OCR; with a quarter-turned
+pass, 46 in 5.8 s; none wrong either way. A third pass (270) found one more for 2.3 s more, and one wrong.
+(At 2000 px the turned pass finds 47 against 46, but the demo shelf, drawn at 2400 px, loses one.)"""
 MIN_LINE_SCORE = 0.5
 _DUPLICATE_IOU = 0.5
 

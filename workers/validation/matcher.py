@@ -531,8 +531,9 @@ def _explain(scored: list[Scored], candidate: Candidate) -> str:
     if candidate.tag and _shows_only_its_label(candidate):
         works = {profile(s.book).work: s.book for s in scored if tag_key(s.book.tag) == tag_key(candidate.tag)}
         if len(works) > 1:
-            examples = ", ".join(f"'{book.title}'" for book in list(works.values())[:2])
-            return f"only its call number '{candidate.tag}' was read, and several books carry it ({examples}, ...)"
+            titles = [f"'{book.title}'" for book in works.values()]
+            examples = ", ".join(titles[:2] + (["..."] if len(titles) > 2 else []))
+            return f"only its call number '{candidate.tag}' was read, and several books carry it ({examples})"
     closest = max(scored, key=lambda s: s.evidence.title + s.evidence.author)
     if closest.evidence.tag <= CODE_CONTRADICTS / 2 and closest.evidence.title > 0:
         book = closest.book
