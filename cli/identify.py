@@ -58,7 +58,9 @@ class PhotoRun:
                 }
                 for b in books
             ],
-            "unidentified": len(self.result.unidentified) if self.result else 0,
+            "unidentified": [
+                {"text": u.text, "reason": u.reason} for u in (self.result.unidentified if self.result else [])
+            ],
         }
 
 
@@ -167,7 +169,9 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
         elif run.status == JobStatus.COMPLETED:
             console.print(_books_table(run))
             if run.result and run.result.unidentified:
-                console.print(f"  {len(run.result.unidentified)} spine(s)/cover(s) not identified")
+                console.print(f"  {len(run.result.unidentified)} spine(s)/cover(s) not identified:")
+                for missing in run.result.unidentified:
+                    console.print(f"    [dim]{missing.text[:60]!r}: {missing.reason}[/dim]", highlight=False)
         else:
             console.print(f"[red]{run.photo.name}: {run.status.value if run.status else 'failed'} — {run.error}[/red]")
     console.print(
