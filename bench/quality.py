@@ -112,13 +112,13 @@ def calibration_bins(named: Sequence[tuple[float, bool]], edges: Sequence[float]
     return bins
 
 
-def calibration_error(named: Sequence[tuple[float, bool]], edges: Sequence[float] = CONFIDENCE_BINS) -> float:
+def calibration_error(named: Sequence[tuple[float, bool]], edges: Sequence[float] = CONFIDENCE_BINS) -> float | None:
     """Expected calibration error: the gap between confidence and the share right, averaged over the bands
-    weighted by how many books each holds (0 is perfectly calibrated)."""
+    weighted by how many books each holds (0 is perfectly calibrated; None when no book was named)."""
     bands = calibration_bins(named, edges)
     total = sum(band["named"] for band in bands)
     gaps = sum(band["named"] * abs(band["mean_confidence"] - band["right"]) for band in bands)
-    return round(gaps / total, 4) if total else 0.0
+    return round(gaps / total, 4) if total else None
 
 
 def _key(title: str | None, author: str | None) -> tuple[str, str]:
@@ -162,6 +162,7 @@ def _cell(name: str, value: object, rates: set[str]) -> str:
 def format_quality_table(result: Mapping[str, object]) -> str:
     """A two-column plain-text table of a benchmark result, rates as percentages."""
     rates = {"spine_top1", "spine_precision", "spine_false_id_rate", "precision", "recall", "f1"}
+    rates |= {f"photo_{name}" for name in ("precision", "recall", "f1")}
     rows = [(name, _cell(name, value, rates)) for name, value in result.items()]
     width = max((len(name) for name, _ in rows), default=0)
     lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]

@@ -69,7 +69,7 @@ def test_calibration_compares_each_confidence_band_with_the_share_named_right():
     assert bands[0]["mean_confidence"] == pytest.approx(0.63)
     # the error weighs each band's gap by its size: (4 * 0.13 + 1 * 0.0) / 5
     assert calibration_error(named) == pytest.approx(4 * 0.13 / 5)
-    assert calibration_error([]) == 0.0
+    assert calibration_error([]) is None
 
 
 def test_the_quality_table_shows_rates_as_percentages():
