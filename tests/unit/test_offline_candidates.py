@@ -97,6 +97,19 @@ def test_the_builder_returns_one_candidate_per_spine_with_its_evidence():
     assert by_tag["N Pas"].box is not None and 0 < by_tag["N Pas"].confidence <= 1
 
 
+def test_label_distances_are_measured_in_the_photos_proportions_not_its_normalised_units():
+    # Given a 4:3 photo: one spine stroke 0.01 of the width thick, and its label 0.145 of the height below
+    # it: 11 strokes' thickness in pixels, but 14.5 in units normalised separately to width and height
+    lines = [
+        _line(0, "José Ovejero Insurrección", 0.290, 0.19, 0.010, 0.12),
+        _line(1, "N Ove", 0.292, 0.437, 0.010, 0.037),
+    ]
+    # Then the label joins its spine once the builder knows the photo's proportions
+    assert len(OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES).candidates) == 2
+    [book] = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=4 / 3).candidates
+    assert (book.text, book.tag) == ("José Ovejero Insurrección N Ove", "N Ove")
+
+
 def test_groups_with_no_word_are_left_unassigned():
     lines = [*_two_spines_with_labels(), _line(6, "| 1 :", 0.6, 0.6, 0.02, 0.02)]
     result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES)

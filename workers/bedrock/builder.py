@@ -20,6 +20,7 @@ class CandidateSet:
 class CandidateBuilder(Protocol):
     name: str
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
-        """Group OCR lines into the books they belong to, with what each book's text says."""
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
+        """Group OCR lines into the books they belong to, with what each book's text says. Line geometry is
+        normalised to the photo's width and height; `aspect` (width / height) gives it back its proportions."""
         ...

@@ -405,7 +405,9 @@ class ClaudeCandidateBuilder:
             arguments["extra_body"] = {"temperature": settings.temperature}
         return arguments
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
+        """Claude reads line boxes as fractions of the photo's width and height, as its prompt says; `aspect` serves
+        the offline grouping."""
         settings = self.profile_settings(profile)
         if not lines:
             return CandidateSet(candidates=[], provider=self.provider, model=settings.model)

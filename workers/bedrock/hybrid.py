@@ -163,8 +163,8 @@ class HybridCandidateBuilder:
 
     # -- the builder ----------------------------------------------------------------------------------
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
-        grouped = self.offline.build(lines, profile=profile)
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
+        grouped = self.offline.build(lines, profile=profile, aspect=aspect)
         kept: list[Candidate] = []
         residue: list[Candidate] = []
         for candidate in grouped.candidates:

@@ -16,7 +16,7 @@ def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContex
     if ctx.jobs.enter(ocr.job_id, JobStatus.CANDIDATES).finished(Stage.CANDIDATES):
         log.info("duplicate OCR result ignored")
         return None
-    found = builder.build(ocr.lines, profile=ocr.profile)
+    found = builder.build(ocr.lines, profile=ocr.profile, aspect=ocr.image.width / ocr.image.height)
     candidates = Candidates(
         job_id=ocr.job_id,
         image=ocr.image,

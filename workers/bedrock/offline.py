@@ -131,8 +131,13 @@ class Segment:
         return (x - self.cx) * self.ux + (y - self.cy) * self.uy
 
 
-def segment(line: OcrLine) -> Segment:
-    corners = line.polygon if len(line.polygon) == 4 else _box_corners(line.box)
+def segment(line: OcrLine, aspect: float = 1.0) -> Segment:
+    """The line's stroke in units of the image's height: `aspect` (width / height) undoes the normalisation of
+    x to the image's width, so that distances across and along a spine compare as they do in pixels."""
+    corners = [
+        Point.model_construct(x=p.x * aspect, y=p.y)
+        for p in (line.polygon if len(line.polygon) == 4 else _box_corners(line.box))
+    ]
     edges = [(corners[(i + 1) % 4].x - corners[i].x, corners[(i + 1) % 4].y - corners[i].y) for i in range(4)]
     (ax, ay), (bx, by) = edges[0], edges[1]
     long_edge, short = ((ax, ay), math.hypot(bx, by)) if math.hypot(ax, ay) >= math.hypot(bx, by) else (
@@ -200,9 +205,9 @@ class _Groups:
         return list(groups.values())
 
 
-def group_lines(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
+def group_lines(lines: Sequence[OcrLine], aspect: float = 1.0) -> list[list[OcrLine]]:
     """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine."""
-    segments = [segment(line) for line in lines]
+    segments = [segment(line, aspect) for line in lines]
     labels = {i for i, s in enumerate(segments) if _is_label(s)}
     groups = _Groups(len(segments))
     bodies = [i for i in range(len(segments)) if i not in labels]
@@ -271,8 +276,8 @@ class OfflineCandidateBuilder:
 
     name = "offline"
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile) -> CandidateSet:
-        groups = group_lines(lines)
+    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
+        groups = group_lines(lines, aspect)
         kept = [group for group in groups if not _is_noise(group)]
         dropped = [line.text for group in groups if _is_noise(group) for line in group]
         candidates = [candidate_from_lines(group) for group in kept]
