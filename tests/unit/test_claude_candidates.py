@@ -85,8 +85,9 @@ def test_the_request_forces_the_record_books_tool_and_caches_the_instructions(fa
 
 
 def test_the_prompt_carries_each_line_with_its_id_and_geometry(fake_claude):
-    builder_for(fake_claude).build(LINES, profile=AnalysisProfile.SPINES)
+    builder_for(fake_claude).build(LINES, profile=AnalysisProfile.SPINES, aspect=4 / 3)
     user = fake_claude.bodies[0]["messages"][0]["content"]
+    assert "The photo is 1.33 times as wide as it is tall." in user
     assert "0\t0.100\t0.050\t0.040\t0.600\t0.97\tTHE HOBBIT" in user
     assert "2\t0.800\t0.020\t0.100\t0.040\t0.88\tEXIT" in user
 

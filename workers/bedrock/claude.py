@@ -107,8 +107,9 @@ You identify the physical books in a photograph from the text an OCR engine read
 
 You receive one row per OCR line: `id`, the line's box as `left top width height` (fractions
 0..1 of the image width and height, origin at the top-left corner), the OCR confidence (0..1), and
-the text. You never see the image itself. Report your answer only by calling the `record_books`
-tool, once, with every book you can identify.
+the text. The message first says how many times as wide as tall the photo is: multiply `left` and
+`width` by that number before comparing them with `top` and `height`. You never see the image itself.
+Report your answer only by calling the `record_books` tool, once, with every book you can identify.
 
 How to work:
 1. Group lines into books by geometry first. Lines of one book are adjacent and aligned: on a spine
@@ -190,10 +191,13 @@ def format_lines(lines: list[OcrLine]) -> str:
     return "\n".join([header, *rows])
 
 
-def user_message(lines: list[OcrLine]) -> dict[str, Any]:
+def user_message(lines: list[OcrLine], aspect: float = 1.0) -> dict[str, Any]:
+    """The photo's lines, and its proportions: box fractions of a 4:3 photo's width and height are not the
+    same length, and spine widths compare with heights only once that is known."""
+    shape = f"The photo is {aspect:.2f} times as wide as it is tall."
     return {
         "role": "user",
-        "content": f"OCR lines ({len(lines)}):\n{format_lines(lines)}\n\nCall {TOOL_NAME} with every book.",
+        "content": f"{shape}\nOCR lines ({len(lines)}):\n{format_lines(lines)}\n\nCall {TOOL_NAME} with every book.",
     }
 
 
@@ -389,7 +393,9 @@ class ClaudeCandidateBuilder:
         found = self.profiles.get(profile.value) or self.profiles.get(AnalysisProfile.AUTO.value)
         return found or next(iter(self.profiles.values()))
 
-    def request(self, lines: list[OcrLine], settings: ProfileSettings, *, max_tokens: int) -> dict[str, Any]:
+    def request(
+        self, lines: list[OcrLine], settings: ProfileSettings, *, max_tokens: int, aspect: float = 1.0
+    ) -> dict[str, Any]:
         """The `messages.create` arguments for one photo (pure: easy to inspect and test)."""
         arguments: dict[str, Any] = {
             "model": settings.model,
@@ -397,7 +403,7 @@ class ClaudeCandidateBuilder:
             "system": system_blocks(settings.prompt),
             "tools": [record_books_tool()],
             "tool_choice": {"type": "tool", "name": TOOL_NAME},
-            "messages": [user_message(lines)],
+            "messages": [user_message(lines, aspect)],
         }
         # The 1.x+ SDK dropped sampling parameters from `create()`'s signature; the API still takes
         # them on models that support them, so they travel in the body. None leaves the model default.
@@ -406,15 +412,13 @@ class ClaudeCandidateBuilder:
         return arguments
 
     def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
-        """Claude reads line boxes as fractions of the photo's width and height, as its prompt says; `aspect` serves
-        the offline grouping."""
         settings = self.profile_settings(profile)
         if not lines:
             return CandidateSet(candidates=[], provider=self.provider, model=settings.model)
         usage = TokenUsage()
         max_tokens = settings.max_tokens
         while True:
-            response = self._create(self.request(lines, settings, max_tokens=max_tokens))
+            response = self._create(self.request(lines, settings, max_tokens=max_tokens, aspect=aspect))
             usage = usage + usage_of(response)
             truncated = response.stop_reason == "max_tokens"
             if truncated and max_tokens < MAX_TOKENS_CEILING:
