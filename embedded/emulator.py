@@ -57,6 +57,8 @@ def _wire_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
     raise TypeError(f"not wire JSON: {type(value).__name__}")
+
+
 _sped_up = False
 
 

@@ -25,8 +25,6 @@ DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_CATALOG = DEMO_DIR / "catalog.csv"
 DEMO_PHOTO = DEMO_DIR / "shelf.jpg"
 
-_CLIENTS_LOCK = threading.Lock()
-
 
 class LocalStack:
     """`with LocalStack(...) as stack:` brings BookImg up on this machine and tears it down after."""
@@ -66,6 +64,9 @@ class LocalStack:
         self.runtime: LocalRuntime | None = None
         self.gateway: LocalGateway | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._clients: dict[str, Any] = {}
+        self._http: httpx.Client | None = None
+        self._clients_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -100,10 +101,11 @@ class LocalStack:
             self.gateway = None
         if self.runtime is not None:
             self.runtime.stop()
-        http = self.__dict__.pop("_http", None)
-        if http is not None:
-            http.close()
-        self.__dict__.pop("_clients", None)
+        with self._clients_lock:
+            if self._http is not None:
+                self._http.close()
+            self._http = None
+            self._clients.clear()  # a restarted stack has a new endpoint
         self.emulator.stop()
         for key, value in self._saved_env.items():
             if value is None:
@@ -154,11 +156,10 @@ class LocalStack:
         """One boto3 client per service for this stack's emulator (clients are thread-safe; making one
         costs more than the upload it is made for)."""
         assert self.endpoint is not None
-        with _CLIENTS_LOCK:
-            clients = self.__dict__.setdefault("_clients", {})
-            if (service, self.endpoint.url) not in clients:
-                clients[(service, self.endpoint.url)] = self.endpoint.client(service)
-            return clients[(service, self.endpoint.url)]
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.endpoint.client(service)
+            return self._clients[service]
 
     # -- what a client does ------------------------------------------------------------------------
 
@@ -186,10 +187,10 @@ class LocalStack:
     def _uploader(self) -> httpx.Client:
         """One HTTP client for every upload: a client per upload builds an SSL context each time (~18 ms,
         six times the upload itself)."""
-        with _CLIENTS_LOCK:
-            if "_http" not in self.__dict__:
-                self.__dict__["_http"] = httpx.Client()
-            return self.__dict__["_http"]
+        with self._clients_lock:
+            if self._http is None:
+                self._http = httpx.Client()
+            return self._http
 
     def job(self, job_id: str) -> JobRecord | None:
         from workers.common.aws import JobStore
