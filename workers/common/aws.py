@@ -212,7 +212,9 @@ _STATUS_ORDER = [
     JobStatus.COMPLETED,
 ]
 JOB_TTL = timedelta(days=30)
-_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", "watched")
+WATCHED = "watched"
+"""Set on a job's item once a browser subscribes to it (`JobStore.mark_watched`)."""
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED)
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -459,6 +461,17 @@ class JobStore:
             ExpressionAttributeValues={":empty": {}},
         )
         return self._table.write_if("update_item", **update) is not None
+
+    def mark_watched(self, job_id: str) -> None:
+        """Mark the job watched: from this write on, its changes reach the notifier."""
+        self._table.write_if(  # None when the job expired since it was read: nothing left to watch
+            "update_item",
+            Key=self.key(job_id),
+            UpdateExpression="SET #w = :yes",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#w": WATCHED},
+            ExpressionAttributeValues={":yes": True},
+        )
 
     def is_done(self, job_id: str, stage: Stage) -> bool:
         return self.snapshot(job_id).finished(stage)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from models import JobRecord, JobResult
-from workers.common.aws import JobStore, record_from_item
+from workers.common.aws import WATCHED, JobStore, record_from_item
 
 TOKEN_BYTES = 32
-WATCHED = "watched"
-"""Set on a job's item once a browser subscribes to it. The notifier's event source mapping lets through
-only stream records of watched jobs (`WATCHED_STREAM_FILTER`), so a job nobody watches costs it nothing."""
 WATCHED_STREAM_FILTER = {"dynamodb": {"NewImage": {WATCHED: {"BOOL": [True]}}}}
+"""The notifier's event source mapping lets through only stream records of watched jobs, so a job nobody
+watches costs it nothing."""
 
 
 def new_job_token() -> str:
@@ -72,14 +71,7 @@ class DynamoJobReader:
         return GuardedJob(record_from_item(item), item.get("token_hash"), item.get("owner"))
 
     def watch(self, job_id: str) -> None:
-        self.jobs._table.write_if(  # None when the job expired since it was read: nothing left to watch
-            "update_item",
-            Key=JobStore.key(job_id),
-            UpdateExpression="SET #w = :yes",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#w": WATCHED},
-            ExpressionAttributeValues={":yes": True},
-        )
+        self.jobs.mark_watched(job_id)
 
     def result(self, job_id: str) -> JobResult | None:
         from botocore.exceptions import ClientError

@@ -110,7 +110,9 @@ class JobOutcomes:
             )
 
     def _notify_once(self, result: JobResult, job: JobSnapshot | None = None) -> None:
-        if job.claim_done(NOTIFY_CLAIM) if job is not None else self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):
+        """Notify unless it was done already: `job`, when given, tells at no cost; otherwise the claim does, as
+        a finished claim is never taken again."""
+        if job is not None and job.claim_done(NOTIFY_CLAIM):
             return
         if not self.jobs.claim(result.job_id, NOTIFY_CLAIM, owner=uuid.uuid4().hex, lease_s=NOTIFY_LEASE_S):
             if self.jobs.is_claim_done(result.job_id, NOTIFY_CLAIM):
