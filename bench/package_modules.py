@@ -76,7 +76,12 @@ def _installed_modules() -> dict[str, set[str]]:
 def hidden_modules(worker: str) -> list[str]:
     """Top-level modules installed here that the worker's package would not hold."""
     package = PACKAGE_OF_WORKER.get(worker, worker)
-    wanted = closure(requirement_names(REQUIREMENTS_DIR / f"{package}.txt"))
+    return modules_outside(requirement_names(REQUIREMENTS_DIR / f"{package}.txt"))
+
+
+def modules_outside(distributions: set[str]) -> list[str]:
+    """Top-level modules installed here that `distributions` and what they need do not provide."""
+    wanted = closure({canonicalize_name(name) for name in distributions})
     installed = _installed_modules()
     kept = set().union(*(installed.get(name, set()) for name in wanted))
     other = set().union(*(mods for name, mods in installed.items() if name not in wanted))

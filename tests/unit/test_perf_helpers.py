@@ -128,3 +128,11 @@ def test_cold_start_interpreter_hides_what_no_deployment_package_holds():
     assert not {"pydantic", "structlog", "botocore", "boto3", "PIL", "workers", "models"} & ingest
     notifier = set(hidden_modules("notifier"))  # deployed in the realtime package, which holds httpx
     assert "httpx" not in notifier and "PIL" in notifier
+
+
+def test_the_boto3_baseline_interpreter_holds_boto3_and_what_it_needs_only():
+    from bench.package_modules import modules_outside
+
+    hidden = set(modules_outside({"boto3"}))
+    assert not {"boto3", "botocore", "s3transfer", "jmespath", "dateutil"} & hidden
+    assert {"pydantic", "structlog", "rich", "PIL"} <= hidden
