@@ -103,6 +103,7 @@ def profile(book: CatalogBook) -> BookProfile:
     surname, _, forename = _YEARS.sub("", book.author).partition(",")
     chunks = tag_chunks(book.tag)
     code = chunks[-1] if chunks and chunks[-1].isalpha() else ""
+    names = {*tokens(surname), *tokens(forename)}
     return BookProfile(
         title=_content(tokens(book.title)),
         main_title=_content(tokens(main)),
@@ -117,8 +118,7 @@ def profile(book: CatalogBook) -> BookProfile:
         function_words=tuple(
             dict.fromkeys(w for w in tokens(f"{main} {book.series}") if w in STOPWORDS and len(w) >= 3)
         ),
-        title_pairs=_word_pairs(main, names={*tokens(surname), *tokens(forename)})
-        | _word_pairs(book.series, names={*tokens(surname), *tokens(forename)}),
+        title_pairs=_word_pairs(main, names) | _word_pairs(book.series, names),
     )
 
 
@@ -280,9 +280,9 @@ def _title_evidence(
     p: BookProfile, reading: Reading, weigh: Weigh, explained: dict[str, float]
 ) -> tuple[float, float, bool]:
     """(nats of title words read, nats of title words missed, whether every main-title word was read).
-    Words of the author's name in the title
-    ('Nicolás Guillén : selección poética' by Guillén, Nicolás) were counted as the author's and are not
-    counted twice. What the missed words cost depends on what else the spine shows (`missing_title_cost`)."""
+    Words of the author's name in the title or series ('Nicolás Guillén : selección poética' by Guillén,
+    Nicolás; 'Biblioteca Amos Oz') were counted as the author's and are not counted twice. What the missed
+    words cost depends on what else the spine shows (`missing_title_cost`)."""
     name = set(p.surnames) | set(p.forenames)
     main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained)
     rest_read, _ = _weighted((w for w in p.title if w not in p.main_title and w not in name), reading, weigh, explained)
