@@ -34,9 +34,22 @@ def _same_book(row: Mapping[str, str], book: CatalogBook) -> bool:
     ) == normalise(book.author)
 
 
-def _read_rows(path: str | Path) -> list[dict[str, str]]:
+class BenchInputError(ValueError):
+    """A labelled CSV the benchmark cannot score: a missing column would otherwise score every row as a miss."""
+
+
+SPINE_COLUMNS = ("ocr", "title")
+TRUTH_COLUMNS = ("title",)
+
+
+def _read_rows(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        missing = [name for name in required if name not in (reader.fieldnames or ())]
+        if missing:
+            found = ", ".join(reader.fieldnames or ()) or "none: the file is empty"
+            raise BenchInputError(f"{path} lacks column(s) {', '.join(missing)} (its columns: {found})")
+        return list(reader)
 
 
 def run_spine_benchmark(
@@ -53,7 +66,7 @@ def run_spine_benchmark(
     in_catalog = right = wrong_in_catalog = not_in_db = false_ids = 0
     named: list[tuple[float, bool]] = []
     started = time.perf_counter()
-    for row in _read_rows(spines_csv):
+    for row in _read_rows(spines_csv, SPINE_COLUMNS):
         if _flag(row.get("not_book")):
             continue
         absent = _flag(row.get("not_in_db"))
@@ -125,6 +138,11 @@ def _key(title: str | None, author: str | None) -> tuple[str, str]:
     return normalise(title or ""), normalise(author or "")
 
 
+def read_truth(truth_csv: str | Path) -> list[dict[str, str]]:
+    """The books a photo holds, as labelled (columns `title`, `author`)."""
+    return _read_rows(truth_csv, TRUTH_COLUMNS)
+
+
 def photo_scores(found: Sequence[Book], truth_csv: str | Path) -> dict:
     """Precision, recall and F1 of the books found on a photo against its truth list (title, author).
 
@@ -132,7 +150,7 @@ def photo_scores(found: Sequence[Book], truth_csv: str | Path) -> dict:
     twice counts once as right and once as wrong.
     """
     remaining: dict[tuple[str, str], int] = {}
-    truth_rows = _read_rows(truth_csv)
+    truth_rows = read_truth(truth_csv)
     for row in truth_rows:
         key = _key(row.get("title"), row.get("author"))
         remaining[key] = remaining.get(key, 0) + 1

@@ -48,7 +48,8 @@ def photo_benchmark(photos: list[Path], truths: list[Path], catalog: Path, *, ti
 
 
 def bench_quality(args: argparse.Namespace) -> int:
-    from bench.quality import format_quality_table, run_spine_benchmark
+    from bench.quality import format_quality_table, read_truth, run_spine_benchmark
+    from workers.validation.local_catalog import check_catalog_csv
 
     spines = Path(args.spines) if args.spines else SHARED_DATASET / "spines_dev.csv"
     catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
@@ -59,15 +60,22 @@ def bench_quality(args: argparse.Namespace) -> int:
     if len(photos) != len(truths):
         print("bookimg bench quality: give one --truth CSV per --photo", file=sys.stderr)
         return 2
-    for path in [catalog, *photos, *truths]:
+    for path in [catalog, *photos, *truths, *([spines] if args.spines else [])]:
         if not path.is_file():
             print(f"bookimg bench quality: no such file: {path}", file=sys.stderr)
             return 2
     result: dict = {}
-    if spines.is_file():
-        result.update(run_spine_benchmark(spines, catalog))
-    if photos:
-        result.update(photo_benchmark(photos, truths, catalog))
+    try:
+        check_catalog_csv(catalog)
+        for truth in truths:  # before the photos take their minutes, not after
+            read_truth(truth)
+        if spines.is_file():
+            result.update(run_spine_benchmark(spines, catalog))
+        if photos:
+            result.update(photo_benchmark(photos, truths, catalog))
+    except ValueError as error:  # BenchInputError, CatalogFormatError
+        print(f"bookimg bench quality: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

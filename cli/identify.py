@@ -15,6 +15,7 @@ from rich.table import Table
 from embedded.local_stack import LocalStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
+from workers.validation.local_catalog import CatalogFormatError
 
 STAGE_LABELS = {
     None: "uploading",
@@ -146,9 +147,14 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
         return 2
     started = time.perf_counter()
     with WebhookReceiver() as receiver:
+        stack = LocalStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
+        try:
+            stack.check_catalog()
+        except (CatalogFormatError, OSError) as error:
+            console.print(f"[red]Cannot use the catalog {catalog or 'configured'}: {error}[/red]", highlight=False)
+            return 2
         status = console.status("Starting the embedded stack (emulator, Pulumi program, workers)…")
         status.start()
-        stack = LocalStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
         try:
             stack.start()
             status.stop()

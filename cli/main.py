@@ -27,17 +27,24 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 def _cmd_up(args: argparse.Namespace) -> int:
     from embedded.local_stack import LocalStack, describe_json
+    from workers.validation.local_catalog import CatalogFormatError
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     webhooks = list(args.webhook or [])
-    with LocalStack(
+    stack = LocalStack(
         work_dir=Path(args.work_dir),
         catalog_csv=Path(args.catalog) if args.catalog else None,
         webhooks=webhooks,
         log=lambda line: print(line, file=sys.stderr),
-    ) as stack:
+    )
+    try:
+        stack.check_catalog()
+    except (CatalogFormatError, OSError) as error:
+        print(f"bookimg up: cannot use the catalog: {error}", file=sys.stderr)
+        return 2
+    with stack:
         description = describe_json(stack)
         (Path(args.work_dir) / "stack.json").write_text(description)
         print(description, flush=True)

@@ -17,9 +17,10 @@ from embedded.emulator import Emulator, EmulatorEndpoint
 from embedded.gateway import LocalGateway
 from embedded.mocks import StackRecord
 from embedded.runtime import LocalRuntime
-from embedded.stack import PROJECT_ROOT, deploy
+from embedded.stack import PROJECT, PROJECT_ROOT, deploy, read_stack_config
 from models import JobRecord, JobResult
 from workers.common.uploads import presigned_upload
+from workers.validation.local_catalog import check_catalog_csv
 
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_CATALOG = DEMO_DIR / "catalog.csv"
@@ -71,6 +72,7 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self, *, warm: bool = True, pollers: bool = True) -> LocalStack:
+        self.check_catalog()
         self.endpoint = self.emulator.start()
         for key, value in self.endpoint.client_env().items():
             self._saved_env[key] = os.environ.get(key)
@@ -94,6 +96,17 @@ class LocalStack:
         if warm:
             self.runtime.warm_up()
         return self
+
+    def check_catalog(self) -> None:
+        """Fail before anything starts on a local catalog CSV the validation worker could not read (missing, or
+        without its title column): every job would otherwise end 'completed' with no book identified."""
+        config = {**read_stack_config(), **{f"{PROJECT}:{k}": v for k, v in self.overrides.items()}}
+        if config.get(f"{PROJECT}:catalog", "local") != "local":
+            return
+        uri = str(config.get(f"{PROJECT}:catalogUri") or "")
+        if uri and not uri.startswith("s3://"):
+            columns = config.get(f"{PROJECT}:catalogColumns") or None
+            check_catalog_csv(uri, json.loads(columns) if isinstance(columns, str) else columns)
 
     def stop(self) -> None:
         if self.gateway is not None:

@@ -26,3 +26,28 @@ def test_the_json_line_lists_each_spine_not_identified_with_its_reason():
 def test_the_json_line_of_a_run_without_a_result_has_empty_lists():
     line = PhotoRun(photo=Path("broken.png"), status=JobStatus.FAILED, error="not an image").as_json()
     assert (line["status"], line["books"], line["unidentified"], line["error"]) == ("failed", [], [], "not an image")
+
+
+def test_identify_refuses_a_catalog_without_a_title_column_before_starting_anything(tmp_path: Path, capsys):
+    from cli.main import main
+    from embedded.local_stack import DEMO_PHOTO
+
+    catalog = tmp_path / "fons.csv"
+    catalog.write_text("Titol,Autor\nNada,\"Laforet, Carmen\"\n", "utf-8")
+    code = main(["--work-dir", str(tmp_path / "work"), "identify", str(DEMO_PHOTO), "--catalog", str(catalog)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "lacks column(s) 'title'" in " ".join(out.split())
+    assert not (tmp_path / "work").exists()  # no stack was started
+
+
+def test_bench_quality_refuses_missing_or_unscorable_inputs(tmp_path: Path, capsys):
+    from cli.main import main
+
+    spines = tmp_path / "spines.csv"
+    spines.write_text("text\nBULGARIA\n", "utf-8")
+    catalog = str(Path(__file__).resolve().parents[1] / "fixtures" / "quality_catalog.csv")
+    assert main(["bench", "quality", "--spines", str(tmp_path / "absent.csv"), "--catalog", catalog]) == 2
+    assert main(["bench", "quality", "--spines", str(spines), "--catalog", catalog]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "lacks column(s) ocr, title" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workers.validation.catalog_base import CatalogQuery
-from workers.validation.local_catalog import LocalCatalog, read_books
+from workers.validation.local_catalog import CatalogFormatError, LocalCatalog, check_catalog_csv, read_books
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CATALOG_CSV = FIXTURES / "quality_catalog.csv"
@@ -44,6 +44,36 @@ def test_a_column_map_reads_catalogs_with_other_column_names(tmp_path: Path):
     # Then the fields land where the matcher expects them
     [book] = catalog.search(CatalogQuery(text="placa del diamant"))
     assert (book.title, book.author, book.tag) == ("La Plaça del Diamant", "Rodoreda, Mercè", "N Rod")
+
+
+def test_a_catalog_without_its_title_column_is_refused_with_the_columns_it_has(tmp_path: Path):
+    # Given a CSV whose title column is called something the settings do not map
+    path = tmp_path / "fons.csv"
+    path.write_text("Titol,Autor\nLa Plaça del Diamant,\"Rodoreda, Mercè\"\n", "utf-8")
+    # When it is read, Then the error names the missing column and the ones found, instead of a catalog of
+    # untitled books that would leave every spine unidentified
+    with pytest.raises(CatalogFormatError, match=r"'title'.*Titol, Autor"):
+        read_books(path)
+    with pytest.raises(CatalogFormatError):
+        check_catalog_csv(path)
+    # And mapped, it reads
+    assert [b.title for b in read_books(path, {"title": "Titol"})] == ["La Plaça del Diamant"]
+
+
+def test_a_column_the_map_names_must_exist_but_unmapped_optional_columns_may_be_absent(tmp_path: Path):
+    path = tmp_path / "titles.csv"
+    path.write_text("title\nNada\n", "utf-8")
+    [book] = read_books(path)
+    assert (book.title, book.author, book.tag) == ("Nada", "", "")
+    with pytest.raises(CatalogFormatError, match="'autor'"):
+        read_books(path, {"author": "autor"})
+
+
+def test_an_empty_catalog_file_is_refused(tmp_path: Path):
+    path = tmp_path / "empty.csv"
+    path.write_text("", "utf-8")
+    with pytest.raises(CatalogFormatError, match="empty"):
+        check_catalog_csv(path)
 
 
 def test_search_finds_a_book_from_spine_text_without_accents(catalog: LocalCatalog):

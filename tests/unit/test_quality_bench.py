@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.quality import calibration_bins, calibration_error, format_quality_table, photo_scores, run_spine_benchmark
+from bench.quality import (
+    BenchInputError,
+    calibration_bins,
+    calibration_error,
+    format_quality_table,
+    photo_scores,
+    run_spine_benchmark,
+)
 from models import Book
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -42,6 +49,20 @@ def test_the_spine_benchmark_reads_catalogs_through_a_column_map(tmp_path: Path)
 
 def _book(title: str, author: str | None = None) -> Book:
     return Book(title=title, author=author, confidence=0.9)
+
+
+def test_a_spine_csv_without_the_ocr_or_title_column_is_refused_not_scored_as_all_misses(tmp_path: Path):
+    spines = tmp_path / "spines.csv"
+    spines.write_text("text,book\nBULGARIA,Bulgaria\n", "utf-8")
+    with pytest.raises(BenchInputError, match=r"ocr, title \(its columns: text, book\)"):
+        run_spine_benchmark(spines, FIXTURES / "quality_catalog.csv")
+
+
+def test_a_truth_list_without_a_title_column_is_refused(tmp_path: Path):
+    truth = tmp_path / "truth.csv"
+    truth.write_text("titulo,autor\nNada,\"Laforet, Carmen\"\n", "utf-8")
+    with pytest.raises(BenchInputError, match="title"):
+        photo_scores([], truth)
 
 
 def test_photo_scores_pair_found_books_with_truth_one_to_one(tmp_path: Path):

@@ -32,12 +32,39 @@ MAX_SHELF = 12
 MAX_QUERY_TOKENS = 40
 
 
+class CatalogFormatError(ValueError):
+    """The catalog CSV cannot be read as books: without its title column every spine would come back
+    'unidentified', which looks like an answer and is not one."""
+
+
+def catalog_columns(header: Sequence[str] | None, column_map: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Our field names to the CSV's columns, checked against the CSV's header: the title column, and every
+    column the map names, must be there; the other default columns may be absent."""
+    columns = {**DEFAULT_COLUMNS, **(column_map or {})}
+    present = set(header or ())
+    needed = {"title", *(column_map or {})}
+    missing = sorted(columns[name] for name in needed if name in columns and columns[name] not in present)
+    if missing:
+        found = ", ".join(header or ()) or "none: the file is empty"
+        raise CatalogFormatError(
+            f"catalog CSV lacks column(s) {', '.join(map(repr, missing))} (its columns: {found}); "
+            "map yours with the bookimg:catalogColumns setting, e.g. {\"title\": \"Titol\"}"
+        )
+    return columns
+
+
 def read_books(path: str | Path, column_map: Mapping[str, str] | None = None) -> list[CatalogBook]:
     """Rows of a catalog CSV as books; `column_map` maps our field names to the CSV's column names."""
-    columns = {**DEFAULT_COLUMNS, **(column_map or {})}
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
+        columns = catalog_columns(reader.fieldnames, column_map)
         return [_book_from_row(index, row, columns) for index, row in enumerate(reader)]
+
+
+def check_catalog_csv(path: str | Path, column_map: Mapping[str, str] | None = None) -> None:
+    """Raise CatalogFormatError (or OSError) now, for a catalog a worker would otherwise fail to read later."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        catalog_columns(csv.DictReader(handle).fieldnames, column_map)
 
 
 def _book_from_row(index: int, row: Mapping[str, str | None], columns: Mapping[str, str]) -> CatalogBook:
