@@ -123,9 +123,12 @@ def run_photos(stack: LocalStack, receiver: WebhookReceiver, photos: list[Path],
                 pending = True
         return pending
 
-    if console is None:
+    if console is None or not console.is_terminal:
+        # a log or a pipe gets the final table once: a live display there is one unterminated redraw
         while poll():
             time.sleep(0.1)
+        if console is not None:
+            console.print(_progress_table(runs))
         return runs
     with Live(_progress_table(runs), console=console, refresh_per_second=8, transient=False) as live:
         while poll():
@@ -133,6 +136,12 @@ def run_photos(stack: LocalStack, receiver: WebhookReceiver, photos: list[Path],
             time.sleep(0.1)
         live.update(_progress_table(runs))
     return runs
+
+
+def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
+    """This run's emails: the outbox folder keeps those of earlier runs in the same work dir."""
+    job_ids = [run.job_id for run in runs if run.job_id]
+    return [path for path in outbox if any(job_id in path.read_text(errors="replace") for job_id in job_ids)]
 
 
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
@@ -165,7 +174,7 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
             runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None if as_json else console,
                               profile=profile)
             time.sleep(0.3)  # let the email delivery land before we list the outbox
-            emails = stack.outbox()
+            emails = _emails_about(stack.outbox(), runs)
         finally:
             status.stop()
             stack.stop()

@@ -51,3 +51,13 @@ def test_bench_quality_refuses_missing_or_unscorable_inputs(tmp_path: Path, caps
     assert main(["bench", "quality", "--spines", str(spines), "--catalog", catalog]) == 2
     err = capsys.readouterr().err
     assert "no such file" in err and "lacks column(s) ocr, title" in err
+
+
+def test_only_this_runs_emails_are_counted_from_a_shared_outbox(tmp_path: Path):
+    from cli.identify import _emails_about
+
+    earlier, ours = tmp_path / "1.eml", tmp_path / "2.eml"
+    earlier.write_text("Subject: BookImg job " + "b" * 32 + " completed\n", "utf-8")
+    ours.write_text("Subject: BookImg job " + "a" * 32 + " failed\n", "utf-8")
+    runs = [PhotoRun(photo=Path("shelf.jpg"), job_id="a" * 32), PhotoRun(photo=Path("lost.jpg"))]
+    assert _emails_about([earlier, ours], runs) == [ours]
