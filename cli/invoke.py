@@ -28,10 +28,16 @@ def fill_placeholders(text: str, outputs: dict) -> str:
 
 
 def _seed_uploads(stack: LocalStack, event_text: str) -> None:
-    """Put the demo photo at every `uploads/...` key the event mentions (URL-encoded or not)."""
+    """Put the demo photo at every `uploads/...` key the event mentions (URL-encoded or not).
+
+    The bucket's notifications then queue those uploads for ingest; they are cleared, so what the queues hold
+    afterwards is what the invoked worker sent on, and nothing else."""
     keys = {k.replace("%2F", "/") for k in re.findall(r"uploads(?:/|%2F)[\w.-]+(?:/|%2F)[\w.-]+", event_text)}
     for key in keys:
         stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key=key, Body=DEMO_PHOTO.read_bytes())
+    ingest = stack.outputs.get("queues", {}).get("ingest")
+    if keys and ingest:
+        stack.client("sqs").purge_queue(QueueUrl=ingest["url"])
 
 
 def _function_for(stack: LocalStack, worker: str) -> str:
