@@ -305,3 +305,29 @@ def test_a_spine_showing_only_a_shared_call_number_says_so():
     [missing] = _identify(_small_catalog(), "784 Pon").unidentified
     assert missing.reason.startswith("only its call number '784 Pon' was read, and several books carry it")
     assert "'Blues para Lola'" in missing.reason and "'Blues per Lola'" in missing.reason
+
+
+def test_a_segment_holding_two_spines_names_both_books(catalog):
+    # Given one candidate in which grouping joined two neighbouring spines
+    outcome = _identify(catalog, "Katherine Pancol EL VALS LENTO DE LAS TORTUGAS N Pan ALAN PARKS GENER DE SANG N Par")
+    # Then the book the text was read as comes first, and the one in the words it left unexplained follows
+    assert [(i.part, i.book.title.strip()) for i in outcome.identified] == [
+        (0, "El Vals lento de las tortugas"), (1, "Gener de sang")]
+    assert {i.candidate_index for i in outcome.identified} == {0}
+    assert outcome.identified[1].confidence >= matcher.FURTHER_BOOK_MIN_POSTERIOR
+    books, missing = to_result_books(outcome)
+    assert [b.title.strip() for b in books] == ["El Vals lento de las tortugas", "Gener de sang"]
+    assert "TORTUGAS" not in books[1].evidence and "GENER DE SANG" in books[1].evidence and missing == []
+
+
+def test_words_a_book_leaves_unexplained_that_name_no_book_add_nothing(catalog):
+    outcome = _identify(catalog, "Eckhart Tolle EL PODER DEL AHORA 155 Tol EDITORIAL GAIA BOLSILLO")
+    assert [(i.part, i.book.author) for i in outcome.identified] == [(0, "Tolle, Eckhart")]
+
+
+def test_a_further_book_is_not_a_copy_another_spine_already_claimed(catalog):
+    # 'Gener de sang' stands on its own spine, and its title also sits in a joined segment next to it
+    outcome = _identify(catalog, "Alan Parks GENER DE SANG N Par",
+                        "Katherine Pancol ELS ULLS GROCS DELS COCODRILS N Pan GENER DE SANG")
+    assert sorted((i.candidate_index, i.part, i.book.title.strip()) for i in outcome.identified) == [
+        (0, 0, "Gener de sang"), (1, 0, "Els Ulls grocs dels cocodrils")]

@@ -51,6 +51,21 @@ def _book(title: str, author: str | None = None) -> Book:
     return Book(title=title, author=author, confidence=0.9)
 
 
+def test_rows_holding_two_spines_are_counted_apart_from_the_rates(tmp_path: Path):
+    spines = tmp_path / "spines.csv"
+    with open(spines, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ocr", "title", "author", "not_book", "not_in_db", "segmentation_merged_books"])
+        writer.writerow(["Katherine Pancol EL VALS LENTO DE LAS TORTUGAS N Pan ALAN PARKS GENER DE SANG N Par",
+                         "", "", "False", "False", "True"])
+        writer.writerow(["Eckhart Tolle EL PODER DEL AHORA 155 Tol", "El Poder del ahora : un camino hacia la "
+                         "realización espiritual", "Tolle, Eckhart", "False", "False", "False"])
+    result = run_spine_benchmark(spines, FIXTURES / "quality_catalog.csv")
+    # the merged row has no single title: it is not scored, but the second book found on it is reported
+    assert (result["in_catalog_rows"], result["correct"], result["further_books"]) == (1, 1, 0)
+    assert (result["merged_rows"], result["further_books_on_merged_rows"]) == (1, 1)
+
+
 def test_a_spine_csv_without_the_ocr_or_title_column_is_refused_not_scored_as_all_misses(tmp_path: Path):
     spines = tmp_path / "spines.csv"
     spines.write_text("text,book\nBULGARIA,Bulgaria\n", "utf-8")
