@@ -196,6 +196,7 @@ def format_quality_table(result: Mapping[str, object]) -> str:
     """A two-column plain-text table of a benchmark result, rates as percentages."""
     rates = {"spine_top1", "spine_precision", "spine_false_id_rate", "precision", "recall", "f1"}
     rates |= {f"photo_{name}" for name in ("precision", "recall", "f1")}
+    rates |= {"variant_precision", "variant_recall", "variant_recall_min"}
     rows = [(name, _cell(name, value, rates)) for name, value in result.items()]
     width = max((len(name) for name, _ in rows), default=0)
     lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]

@@ -15,36 +15,63 @@ from embedded.webhook import WebhookReceiver
 SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "library-dataset"
 
 
-def photo_benchmark(photos: list[Path], truths: list[Path], catalog: Path, *, timeout_s: float = 600) -> dict:
-    """Run each photo through the whole pipeline on the embedded stack and score it against its truth."""
+def _pooled(scored: list[dict]) -> tuple[float, float, float]:
+    """(precision, recall, F1) over several photos' books, pooled."""
+    matched, found, truth = (sum(int(s.get(key, 0)) for s in scored) for key in ("matched", "found", "truth"))
+    precision = matched / found if found else 0.0
+    recall = matched / truth if truth else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def photo_benchmark(
+    photos: list[Path], truths: list[Path], catalog: Path, *, timeout_s: float = 600, variants: bool = False
+) -> dict:
+    """Run each photo through the whole pipeline on the embedded stack and score it against its truth.
+
+    With `variants`, rescaled and tilted copies of each photo (bench/photo_variants.py) run in the same
+    stack and are scored apart: the photo_* figures stay those of the photos as given."""
+    from bench.photo_variants import write_variants
     from bench.quality import photo_scores
     from cli.identify import run_photos
 
-    totals = {"matched": 0, "found": 0, "truth": 0}
-    per_photo = []
     with (
         WebhookReceiver() as receiver,
         tempfile.TemporaryDirectory() as work_dir,
         LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[]) as stack,
     ):
+        extra = [(photo, truth, variant, path) for photo, truth in zip(photos, truths, strict=True)
+                 for variant, path in (write_variants(photo, Path(work_dir)) if variants else [])]
         started = time.perf_counter()
         runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None)
         elapsed = time.perf_counter() - started
+        variant_runs = run_photos(stack, receiver, [path for *_, path in extra], timeout_s=timeout_s, console=None)
+    per_photo = []
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)
         per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores})
-        for key in totals:
-            totals[key] += int(scores.get(key, 0))
-    precision = totals["matched"] / totals["found"] if totals["found"] else 0.0
-    recall = totals["matched"] / totals["truth"] if totals["truth"] else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
+    precision, recall, f1 = _pooled(per_photo)
+    result = {
         "photo_precision": round(precision, 4),
         "photo_recall": round(recall, 4),
         "photo_f1": round(f1, 4),
         "seconds_per_photo": round(elapsed / len(photos), 2),
         "photos": per_photo,
     }
+    if variants:
+        per_variant = []
+        for (photo, truth, variant, _), run in zip(extra, variant_runs, strict=True):
+            scores = photo_scores(run.result.books if run.result else [], truth)
+            per_variant.append({"photo": f"{photo} ({variant.name})",
+                                "status": run.status.value if run.status else None, **scores})
+        precision, recall, _ = _pooled(per_variant)
+        result |= {
+            "variant_precision": round(precision, 4),
+            "variant_recall": round(recall, 4),
+            "variant_recall_min": round(min(v["recall"] for v in per_variant), 4),
+            "photos": per_photo + per_variant,
+        }
+    return result
 
 
 def bench_quality(args: argparse.Namespace) -> int:
@@ -69,10 +96,10 @@ def bench_quality(args: argparse.Namespace) -> int:
         check_catalog_csv(catalog)
         for truth in truths:  # before the photos take their minutes, not after
             read_truth(truth)
-        if spines.is_file():
+        if args.spines or (not photos and spines.is_file()):  # photos alone: no spine figures against their catalog
             result.update(run_spine_benchmark(spines, catalog))
         if photos:
-            result.update(photo_benchmark(photos, truths, catalog))
+            result.update(photo_benchmark(photos, truths, catalog, variants=args.variants))
     except ValueError as error:  # BenchInputError, CatalogFormatError
         print(f"bookimg bench quality: {error}", file=sys.stderr)
         return 2

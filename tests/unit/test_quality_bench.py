@@ -129,3 +129,19 @@ def test_spine_top1_on_a_sample_of_the_dev_split_stays_above_its_floor(tmp_path:
     # Then identification stays far above the naive matcher's 83% and rarely names a wrong book
     assert result["spine_top1"] >= 0.88
     assert result["spine_precision"] >= 0.95
+
+
+def test_photo_variants_are_rescaled_and_tilted_upright_copies(tmp_path: Path):
+    from PIL import Image
+
+    from bench.photo_variants import Variant, write_variants
+
+    photo = tmp_path / "shelf.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was held sideways: the upright photo is 300 wide, 400 tall
+    Image.new("RGB", (400, 300), "white").save(photo, "JPEG", exif=exif)
+    written = write_variants(photo, tmp_path, (Variant("half", scale=0.5), Variant("tilted", degrees=5.0)))
+    sizes = [Image.open(path).size for _, path in written]
+    assert sizes[0] == (150, 200)
+    assert sizes[1][0] > 300 and sizes[1][1] > 400  # turned 5 degrees, the canvas grows to hold it
+    assert [variant.name for variant, _ in written] == ["half", "tilted"]
