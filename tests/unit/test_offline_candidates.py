@@ -141,3 +141,15 @@ def test_rapidocr_reads_horizontal_and_rotated_spine_text():
     spine = next(line for line in output.lines if "SANG" in line.text.upper())
     assert spine.box.left > 0.7 and spine.box.height > spine.box.width
     assert all(0 <= p.x <= 1 and 0 <= p.y <= 1 for p in spine.polygon) and 0 < spine.confidence <= 1
+
+
+def test_rapidocr_reads_the_photo_at_the_size_the_engine_was_given():
+    import numpy as np
+
+    from workers.textract.rapid import DEFAULT_MAX_SIDE, _load_engine
+
+    # RapidOCR's own default would shrink a photo over 2000 px again before detecting text on it
+    engine = _load_engine()
+    photo = np.zeros((DEFAULT_MAX_SIDE * 3 // 4, DEFAULT_MAX_SIDE, 3), dtype=np.uint8)
+    detected_on, _ = engine.preprocess_img(photo)
+    assert detected_on.shape == photo.shape

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     # providers
     ocr_engine: Literal["rapidocr", "textract", "embedded-text"] = "rapidocr"
-    ocr_max_side: int = 2400
+    ocr_max_side: int = 2200  # why this size: DEFAULT_MAX_SIDE in workers/textract/rapid.py
     candidate_provider: Literal["offline", "claude", "hybrid"] = "offline"
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"
     anthropic_base_url: str | None = None

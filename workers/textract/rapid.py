@@ -6,6 +6,9 @@ upside-down crops back. Finding it is the weak step: the detector was trained on
 real shelf it misses whole spine titles (large display type, small italics) that it finds at once in the
 same photo turned a quarter. So the photo is read twice, upright and turned (`DEFAULT_EXTRA_ROTATIONS`),
 and where both passes read one place the more confident reading is kept.
+
+The photo is sized once, here (`max_side`): RapidOCR's own default shrinks anything over 2000 px again,
+which both ignored the setting and resampled every photo twice.
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ from PIL import Image, ImageOps
 from models import BoundingBox, OcrLine, Point
 from workers.textract.engine import OcrOutput
 
-DEFAULT_MAX_SIDE = 2000
-"""Measured on a 4624x3468 shelf on 2 cores: 1600 px 4.6 s, 2000 px 6.7 s, 2400 px 8.7 s, 2800 px 9.1 s;
-2000 px reads every spine title and call number that 2400 px does that the matcher needs."""
+DEFAULT_MAX_SIDE = 2200
+"""Longer side the photo is read at. Measured on the 16 MP two-shelf photo and 12 rescaled or tilted copies of
+it, with the 15k catalog (51 of its spines are in it), both passes, 2 cores: 2000 px finds 92.9% of the books in
+5.2 s of OCR, 2200 px 94.1% in 5.7 s, 2400 px 96.2% in 6.5 s, 2800 px 97.0% in 7.5 s, each at precision 0.995 or
+more. A fresh stack's first photo also waits about 2 s for ONNX Runtime's first run: at 2400 px the whole
+pipeline took 9.6-9.8 s for the photo, too near the 10 s budget; at 2200, 8.3-8.8 s."""
 DEFAULT_EXTRA_ROTATIONS = (90,)
-"""Measured on the 16 MP two-shelf photo with the 15k catalog (51 of its spines are in the catalog), at the
-2400 px the settings ask for: read upright only, 38 of them are found in 3.7 s of OCR; with a quarter-turned
-pass, 46 in 5.8 s; none wrong either way. A third pass (270) found one more for 2.3 s more, and one wrong.
-(At 2000 px the turned pass finds 47 against 46, but the demo shelf, drawn at 2400 px, loses one.)"""
+"""Measured on the same photo: read upright only, 38 of the 51 are found; with a quarter-turned pass, 46; none
+wrong either way. A third pass (270) found one more for 2.3 s more, and one wrong."""
+_SIZED_BY_US = 1 << 16
+"""RapidOCR's `max_side_len`: larger than any photo `prepare_image` hands it, so it never resizes again."""
 MIN_LINE_SCORE = 0.5
 _DUPLICATE_IOU = 0.5
 
@@ -43,7 +49,9 @@ def _load_engine() -> Any:
         if _engine is None:
             from rapidocr import RapidOCR
 
-            _engine = RapidOCR(params={"Global.log_level": "warning", "Global.use_cls": True})
+            _engine = RapidOCR(
+                params={"Global.log_level": "warning", "Global.use_cls": True, "Global.max_side_len": _SIZED_BY_US}
+            )
         return _engine
 
 
