@@ -43,7 +43,7 @@ def catalog_columns(header: Sequence[str] | None, column_map: Mapping[str, str] 
     columns = {**DEFAULT_COLUMNS, **(column_map or {})}
     present = set(header or ())
     needed = {"title", *(column_map or {})}
-    missing = sorted(columns[name] for name in needed if name in columns and columns[name] not in present)
+    missing = sorted(columns[name] for name in needed if columns[name] not in present)
     if missing:
         found = ", ".join(header or ()) or "none: the file is empty"
         raise CatalogFormatError(
