@@ -30,7 +30,10 @@ VARIANTS = (
 
 def write_variants(photo: Path, out_dir: Path, variants: tuple[Variant, ...] = VARIANTS) -> list[tuple[Variant, Path]]:
     """JPEG copies of `photo` (EXIF orientation applied), one per variant, in `out_dir`."""
-    upright = ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
+    try:
+        upright = ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"cannot make variants of {photo}: {error}") from error
     written = []
     for index, variant in enumerate(variants):
         picture = upright

@@ -75,12 +75,12 @@ def run_spine_benchmark(
         if _flag(row.get("not_book")):
             continue
         absent = _flag(row.get("not_in_db"))
-        merged = _flag(row.get("segmentation_merged_books"))
-        if not absent and not (row.get("title") or "").strip() and not merged:
+        untitled = not absent and not (row.get("title") or "").strip()
+        if untitled and not _flag(row.get("segmentation_merged_books")):
             continue
         outcome = identify_books([candidate_from_text(row.get("ocr") or "")], catalog)
         further = sum(item.part > 0 for item in outcome.identified)
-        if not absent and not (row.get("title") or "").strip():
+        if untitled:  # a merged segment: several books, no single title to score
             merged_rows += 1
             further_on_merged += further
             continue

@@ -145,3 +145,12 @@ def test_photo_variants_are_rescaled_and_tilted_upright_copies(tmp_path: Path):
     assert sizes[0] == (150, 200)
     assert sizes[1][0] > 300 and sizes[1][1] > 400  # turned 5 degrees, the canvas grows to hold it
     assert [variant.name for variant, _ in written] == ["half", "tilted"]
+
+
+def test_variants_of_a_file_that_is_not_an_image_are_refused_with_its_name(tmp_path: Path):
+    from bench.photo_variants import write_variants
+
+    photo = tmp_path / "notes.jpg"
+    photo.write_text("not a photo", "utf-8")
+    with pytest.raises(ValueError, match="cannot make variants of .*notes.jpg"):
+        write_variants(photo, tmp_path)
