@@ -96,7 +96,8 @@ def candidate_from_text(
 # --- geometry: which lines belong to the same book ------------------------------------------------
 
 SIDE_BY_SIDE = 1.15
-"""Parallel lines of one spine sit closer than this many text heights apart; the next book's are further."""
+"""Parallel lines of one spine sit closer than this many text heights apart (centre to centre, for lines of one
+size); the next book's are further."""
 COLLINEAR = 0.5
 """Lines whose axes are closer than this many text heights are pieces of one line of text on one spine."""
 ALONG_GAP = 1.0
@@ -164,15 +165,21 @@ def _box_corners(box: BoundingBox) -> list[Point]:
 
 
 def _same_book(a: Segment, b: Segment) -> bool:
-    """Two strokes of one spine: parallel, side by side or end to end, and close along the axis."""
+    """Two strokes of one spine: parallel, side by side or end to end, and close along the axis.
+
+    Distances across are measured against the smaller text: a title in display type filling its spine is
+    as thick as a thin neighbour's whole spine, and measured against it the neighbour's small print would
+    sit 'beside' it."""
     if a.vertical != b.vertical:
         return False
     height = max(a.thickness, b.thickness)
+    small = min(a.thickness, b.thickness)
     gap = abs(a.along(b.cx, b.cy)) - (a.length + b.length) / 2
     across = a.across(b.cx, b.cy)
-    if across < COLLINEAR * height:
+    if across < COLLINEAR * small:
         return gap < max(ALONG_GAP * max(a.length, b.length), 6 * height)
-    return across < SIDE_BY_SIDE * height and gap < 0
+    between = across - (a.thickness + b.thickness) / 2
+    return between < (SIDE_BY_SIDE - 1.0) * small and gap < 0
 
 
 def _is_label(s: Segment) -> bool:
@@ -219,7 +226,35 @@ def group_lines(lines: Sequence[OcrLine], aspect: float = 1.0) -> list[list[OcrL
         owner = _spine_above(segments[i], [segments[j] for j in bodies], bodies)
         if owner is not None:
             groups.union(i, owner)
-    return [_reading_order([segments[i] for i in members]) for members in groups.members()]
+    split = [part for members in groups.members() for part in _one_sticker_each(members, segments)]
+    return [_reading_order([segments[i] for i in members]) for members in split]
+
+
+def _is_sticker(s: Segment) -> bool:
+    """A call-number sticker read whole ('N Pal', '796.332 Tom'): every spine of a library carries one."""
+    text = s.line.text.strip()
+    return len(text) <= 16 and find_call_number(f"x {text}") is not None
+
+
+def _one_sticker_each(members: list[int], segments: Sequence[Segment]) -> list[list[int]]:
+    """A group holding the stickers of two spines is two spines: each line goes to the sticker nearest across
+    the spines. Two readings of one sticker (the two OCR passes, or its two printed lines) overlap across."""
+    stickers: list[list[Segment]] = []
+    for i in sorted((i for i in members if _is_sticker(segments[i])), key=lambda i: segments[i].cx):
+        s = segments[i]
+        same = next((c for c in stickers if abs(s.cx - c[-1].cx) < max(s.length, c[-1].length) / 2), None)
+        if same is not None:
+            same.append(s)
+        else:
+            stickers.append([s])
+    if len(stickers) < 2:
+        return [members]
+    centres = [sum(s.cx for s in c) / len(c) for c in stickers]
+    parts: list[list[int]] = [[] for _ in stickers]
+    for i in members:
+        nearest = min(range(len(centres)), key=lambda k: abs(segments[i].cx - centres[k]))
+        parts[nearest].append(i)
+    return [part for part in parts if part]
 
 
 def _spine_above(label: Segment, spines: list[Segment], indices: list[int]) -> int | None:
