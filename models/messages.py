@@ -163,12 +163,20 @@ class OcrLine(StrictModel):
     polygon: list[Point] = Field(default_factory=list, description="Corners, normalised, clockwise")
 
 
+class SpineRegion(StrictModel):
+    """One spine found in the image, between two of its edges, whether or not any text on it was read."""
+
+    polygon: list[Point] = Field(description="Corners, normalised, clockwise from the top left")
+    shelf: Annotated[int, Field(ge=0)] = Field(default=0, description="Which shelf of the photo, top first")
+
+
 class OcrResult(PipelineMessage):
     image: ImageRef
     profile: AnalysisProfile = AnalysisProfile.AUTO
     engine: str
     pages: Annotated[int, Field(ge=0)] = 1
     lines: list[OcrLine]
+    spines: list[SpineRegion] = Field(default_factory=list, description="Spines found from the image's edges")
     seconds: Annotated[float, Field(ge=0)] = 0.0
 
 
@@ -197,6 +205,7 @@ class Candidate(StrictModel):
     isbn: str | None = None
     evidence: list[int] = Field(default_factory=list, description="Ids of the OCR lines used")
     box: BoundingBox | None = None
+    polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
     confidence: Confidence = 0.5
 
 
@@ -214,22 +223,32 @@ class Candidates(PipelineMessage):
 # --- hop 4: validation -> results bucket, job table, SNS ----------------------------------------
 
 
+Signal = Literal["title", "author", "call_number", "isbn", "shelf"]
+"""What on the spine (or around it) matched the book: its title's words, its author's name, its call number,
+its ISBN, or the shelf it stands on (the call numbers of its neighbours)."""
+
+
 class Book(StrictModel):
     title: str
     author: str | None = None
     isbn: str | None = None
     tag: str | None = None
     confidence: Confidence
-    evidence: str = ""
+    evidence: str = Field(default="", description="The text read on the spine")
+    signals: list[Signal] = Field(default_factory=list)
     catalog: str = "local"
     cover_url: str | None = None
     box: BoundingBox | None = None
+    polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
 
 
 class Unidentified(StrictModel):
+    """A spine (or the words left over on one) that names no book: what was read, and why it names none."""
+
     text: str
     reason: str
     box: BoundingBox | None = None
+    polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
 
 
 class CostBreakdown(StrictModel):

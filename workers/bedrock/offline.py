@@ -79,6 +79,7 @@ def candidate_from_text(
     *,
     evidence: list[int] | None = None,
     box: BoundingBox | None = None,
+    polygon: list[Point] | None = None,
     confidence: float = 0.5,
 ) -> Candidate:
     """One book's text (in reading order) as a Candidate, with its call number and ISBN picked out."""
@@ -89,6 +90,7 @@ def candidate_from_text(
         isbn=find_isbn(text),
         evidence=list(evidence or []),
         box=box,
+        polygon=list(polygon or []),
         confidence=confidence,
     )
 
@@ -291,12 +293,27 @@ def _union_box(lines: Sequence[OcrLine]) -> BoundingBox:
     return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
 
 
-def candidate_from_lines(lines: Sequence[OcrLine]) -> Candidate:
+def outline(lines: Sequence[OcrLine], aspect: float = 1.0) -> list[Point]:
+    """The rectangle around a group's lines, turned with its longest line: a leaning spine's outline, not the
+    upright box around it (which would take in half of each neighbour)."""
+    strokes = [segment(line, aspect) for line in lines]
+    axis = max(strokes, key=lambda s: s.length)
+    ux, uy = axis.ux, axis.uy
+    corners = [(p.x * aspect, p.y) for line in lines for p in (line.polygon or _box_corners(line.box))]
+    along = [x * ux + y * uy for x, y in corners]
+    across = [x * -uy + y * ux for x, y in corners]
+    a0, a1, c0, c1 = min(along), max(along), min(across), max(across)
+    points = [(a * ux - c * uy, a * uy + c * ux) for a, c in ((a0, c0), (a1, c0), (a1, c1), (a0, c1))]
+    return [Point(x=round(min(max(x / aspect, 0.0), 1.0), 5), y=round(min(max(y, 0.0), 1.0), 5)) for x, y in points]
+
+
+def candidate_from_lines(lines: Sequence[OcrLine], aspect: float = 1.0) -> Candidate:
     """One group of lines as a candidate; its confidence is the OCR's, as the catalog has not spoken."""
     return candidate_from_text(
         " ".join(line.text for line in lines),
         evidence=[line.id for line in lines],
         box=_union_box(lines),
+        polygon=outline(lines, aspect),
         confidence=round(sum(line.confidence for line in lines) / len(lines), 4),
     )
 
@@ -315,6 +332,6 @@ class OfflineCandidateBuilder:
         groups = group_lines(lines, aspect)
         kept = [group for group in groups if not _is_noise(group)]
         dropped = [line.text for group in groups if _is_noise(group) for line in group]
-        candidates = [candidate_from_lines(group) for group in kept]
+        candidates = [candidate_from_lines(group, aspect) for group in kept]
         candidates.sort(key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0))
         return CandidateSet(candidates=candidates, unassigned_lines=dropped, provider=self.name, model=None)

@@ -255,11 +255,12 @@ class Evidence:
     isbn: float
     unexplained: float = 0.0
     foreign: float = 0.0
+    shelf: float = 0.0
     explained: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total(self) -> float:
-        return self.title + self.author + self.tag + self.isbn + self.unexplained + self.foreign
+        return self.title + self.author + self.tag + self.isbn + self.unexplained + self.foreign + self.shelf
 
 
 def _weighted(
@@ -484,8 +485,18 @@ def _posteriors(scores: list[tuple[CatalogBook, Evidence]], none: float = NOT_IN
     return sorted(ranked, key=lambda s: -s.evidence.total)
 
 
-def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEARCH_LIMIT) -> list[Scored]:
-    """Catalog books this candidate may be, best first, each with its posterior probability."""
+@dataclass(frozen=True)
+class Hypotheses:
+    """The catalog books a candidate may be, with their evidence, and the score of 'none of them'."""
+
+    scores: list[tuple[CatalogBook, Evidence]]
+    none: float
+
+    def posteriors(self) -> list[Scored]:
+        return _posteriors(self.scores, self.none)
+
+
+def hypotheses(candidate: Candidate, catalog: Catalog, *, limit: int = SEARCH_LIMIT) -> Hypotheses:
     query = CatalogQuery(
         text=candidate.text, title=candidate.title, author=candidate.author, isbn=candidate.isbn,
         tag=candidate.tag,
@@ -497,7 +508,72 @@ def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEAR
     evidences, none_charge = with_competition(
         [evidence(reading, candidate.tag, book, weigh, tag_weigh) for book in books]
     )
-    return _posteriors(list(zip(books, evidences, strict=True)), not_in_catalog_score(catalog) + none_charge)
+    return Hypotheses(list(zip(books, evidences, strict=True)), not_in_catalog_score(catalog) + none_charge)
+
+
+def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEARCH_LIMIT) -> list[Scored]:
+    """Catalog books this candidate may be, best first, each with its posterior probability."""
+    return hypotheses(candidate, catalog, limit=limit).posteriors()
+
+
+# --- the shelf as context --------------------------------------------------------------------------
+
+SHELF_SURE = 0.9
+"""Posterior from which a named book speaks for its shelf: its class and its copy are taken as facts."""
+SHELF_MIN_BOOKS = 3
+"""Fewer books named for sure than this (a home shelf, a stack, one cover) make no shelf: no prior at all."""
+
+
+def class_top(tag: str) -> str:
+    """The top of a call number's class: the collection letters ('N', 'JN', 'P') or else the first digit of the
+    decimal class ('796.332' -> '7'). Books shelved together share it; a book of another top is far away."""
+    book_class, _ = split_tag(tag)
+    letters = re.match(r"[a-z*]+", book_class)
+    return letters.group(0) if letters else book_class[:1]
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """What the books named for sure say about the rest: which copies stand elsewhere on the shelf already, and
+    which classes it holds."""
+
+    taken: dict[str, int]
+    """Copy (book id) -> the candidate that holds it."""
+    tops: frozenset[str]
+    books: int
+
+    @classmethod
+    def of(cls, chosen: dict[int, Scored]) -> Shelf | None:
+        sure = {index: s for index, s in chosen.items() if s.posterior >= SHELF_SURE}
+        tops = [class_top(s.book.tag) for s in sure.values() if s.book.tag]
+        if len([top for top in tops if top]) < SHELF_MIN_BOOKS:
+            return None
+        return cls({s.book.book_id: index for index, s in sure.items()}, frozenset(filter(None, tops)), len(tops))
+
+    @property
+    def far_class_cost(self) -> float:
+        """Nats against a book of a class none of the shelf's books has: by the rule of succession, after n books
+        of the shelf's classes the next one is of another with odds of about 1 in n + 1."""
+        return math.log(self.books + 1)
+
+    def reweigh(self, index: int, found: Hypotheses) -> Hypotheses:
+        """This candidate's hypotheses in the light of the shelf: a work whose every copy is named on another
+        spine is no longer one of them, and a book of a far class whose call number the spine does not show
+        pays `far_class_cost`. A candidate that is itself a sure book is left as it was."""
+        if index in self.taken.values():
+            return found
+        copies: dict[tuple[str, str], list[CatalogBook]] = {}
+        for book, _ in found.scores:
+            copies.setdefault(profile(book).work, []).append(book)
+        kept = []
+        for book, ev in found.scores:
+            if all(self.taken.get(copy.book_id, index) != index for copy in copies[profile(book).work]):
+                continue
+            top = class_top(book.tag) if book.tag else ""
+            if top and top not in self.tops and ev.tag <= 0:
+                ev = replace(ev, shelf=-self.far_class_cost)
+            kept.append((book, ev))
+        return Hypotheses(kept, found.none)
 
 
 # --- the whole photo: one assignment ---------------------------------------------------------------
@@ -513,6 +589,8 @@ class Identified:
     part: int = 0
     """0 for the book a candidate was read as; 1, 2 for further books found in the words it left unexplained
     (two spines the OCR grouping read as one). `candidate` is then that remainder."""
+    shelf: bool = False
+    """Named only once the shelf's other books were known (`Shelf.reweigh`)."""
 
 
 @dataclass(frozen=True)
@@ -575,43 +653,88 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
 
 def _further_books(
     outcome: IdentifyOutcome, catalog: Catalog, taken: set[str], min_posterior: float
-) -> list[Identified]:
+) -> tuple[list[Identified], list[NotIdentified]]:
     """Books found in what each identified candidate's book leaves unexplained, each claiming a copy not yet
-    taken, as in the main assignment, and each searched for a further one in turn."""
+    taken, as in the main assignment, and each searched for a further one in turn. Real words that name no
+    further book are given back as not identified: a result accounts for every word it was given (they are
+    most often a neighbouring spine the grouping joined to this one)."""
     weigh = getattr(catalog, "idf", None) or default_weight
     found: list[Identified] = []
+    left_over: list[NotIdentified] = []
     pending = list(outcome.identified)
     while pending:
         item = pending.pop(0)
-        if item.part + 1 >= MAX_BOOKS_PER_CANDIDATE:
-            continue
         rest = _remainder(item.candidate, item.book, item.evidence, weigh)
-        scored = score_candidate(rest, catalog) if rest is not None else []
-        if not scored or scored[0].posterior < min_posterior:
+        if rest is None:
             continue
-        best = scored[0]
-        copy = _free_copy(best, scored, taken)
+        if item.part + 1 >= MAX_BOOKS_PER_CANDIDATE:
+            left_over.append(NotIdentified(item.candidate_index, rest, _left_over_reason(item.book, [])))
+            continue
+        scored = score_candidate(rest, catalog)
+        best = scored[0] if scored else None
+        copy = _free_copy(best, scored, taken) if best is not None and best.posterior >= min_posterior else None
         named = {profile(other.book).work for other in [*outcome.identified, *found]
                  if other.candidate_index == item.candidate_index}
         if copy is None or profile(copy).work in named:
+            left_over.append(NotIdentified(item.candidate_index, rest, _left_over_reason(item.book, scored)))
             continue
         taken.add(copy.book_id)
         further = Identified(copy, round(best.posterior, 4), item.candidate_index, rest, best.evidence, item.part + 1)
         found.append(further)
         pending.append(further)
-    return found
+    return found, left_over
+
+
+def _left_over_reason(book: CatalogBook, scored: list[Scored]) -> str:
+    reason = f"words read beside '{book.title}' that it does not explain"
+    if scored:
+        return f"{reason}; best match for them '{scored[0].book.title}' at {scored[0].posterior:.2f}"
+    return f"{reason}; no catalog book shares them"
 
 
 def identify_books(
-    candidates: list[Candidate], catalog: Catalog, *, min_posterior: float = MIN_POSTERIOR
+    candidates: list[Candidate], catalog: Catalog, *, min_posterior: float = MIN_POSTERIOR, shelf: bool = True
 ) -> IdentifyOutcome:
     """Name the catalog book behind each candidate, or leave it unidentified with the reason.
 
     Candidates are resolved together: the most certain ones claim their books first, and a copy once
     claimed is not given to a second spine; that spine falls back to its next hypothesis, which must
     itself be certain enough. Two spines can both be one title only when the catalog holds two copies.
+    With `shelf`, the books named for sure then become context for the others (`Shelf.reweigh`), and the
+    photo is resolved again: a spine whose call number several books carry names the one the shelf has not
+    shown yet; a book of a class far from the shelf's needs more evidence.
     """
-    ranked = [score_candidate(candidate, catalog) for candidate in candidates]
+    found = [hypotheses(candidate, catalog) for candidate in candidates]
+    ranked = first_ranked = [h.posteriors() for h in found]
+    chosen = _assign(ranked, min_posterior)
+    context = Shelf.of(chosen) if shelf else None
+    by_shelf: set[int] = set()
+    if context is not None:
+        ranked = [h.posteriors() for h in (context.reweigh(i, h) for i, h in enumerate(found))]
+        first = chosen
+        chosen = _assign(ranked, min_posterior)
+        by_shelf = {i for i, s in chosen.items() if i not in first or first[i].book.book_id != s.book.book_id}
+    taken = {s.book.book_id for s in chosen.values()}
+    outcome = IdentifyOutcome()
+    for index, candidate in enumerate(candidates):
+        if index in chosen:
+            s = chosen[index]
+            outcome.identified.append(
+                Identified(s.book, round(s.posterior, 4), index, candidate, s.evidence, shelf=index in by_shelf)
+            )
+        else:
+            reason = _explain(first_ranked[index], candidate)
+            if ranked[index] and ranked[index][0].posterior >= min_posterior:
+                reason = f"its best match '{ranked[index][0].book.title}' is taken by a likelier spine"
+            outcome.unidentified.append(NotIdentified(index, candidate, reason))
+    further, left_over = _further_books(outcome, catalog, taken, max(min_posterior, FURTHER_BOOK_MIN_POSTERIOR))
+    outcome.identified.extend(further)
+    outcome.unidentified.extend(left_over)
+    return outcome
+
+
+def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Scored]:
+    """Candidate index -> the copy it names: likeliest claims first, one spine per copy."""
     claims = sorted(
         ((s.posterior, index, rank) for index, scored in enumerate(ranked) for rank, s in enumerate(scored)),
         reverse=True,
@@ -629,18 +752,7 @@ def identify_books(
             continue
         taken.add(copy.book_id)
         chosen[index] = Scored(copy, scored.evidence, scored.posterior)
-    outcome = IdentifyOutcome()
-    for index, candidate in enumerate(candidates):
-        if index in chosen:
-            s = chosen[index]
-            outcome.identified.append(Identified(s.book, round(s.posterior, 4), index, candidate, s.evidence))
-        else:
-            reason = _explain(ranked[index], candidate)
-            if ranked[index] and ranked[index][0].posterior >= min_posterior:
-                reason = f"its best match '{ranked[index][0].book.title}' is taken by a likelier spine"
-            outcome.unidentified.append(NotIdentified(index, candidate, reason))
-    outcome.identified.extend(_further_books(outcome, catalog, taken, max(min_posterior, FURTHER_BOOK_MIN_POSTERIOR)))
-    return outcome
+    return chosen
 
 
 def _free_copy(scored: Scored, alternatives: list[Scored], taken: set[str]) -> CatalogBook | None:
@@ -650,6 +762,13 @@ def _free_copy(scored: Scored, alternatives: list[Scored], taken: set[str]) -> C
         if profile(option.book).work == work and option.book.book_id not in taken:
             return option.book
     return None
+
+
+def signals(item: Identified) -> list[str]:
+    """Which signals spoke for the book, in the result's terms."""
+    ev = item.evidence
+    named = [("title", ev.title), ("author", ev.author), ("call_number", ev.tag), ("isbn", ev.isbn)]
+    return [name for name, nats in named if nats > 0] + (["shelf"] if item.shelf else [])
 
 
 def to_result_books(outcome: IdentifyOutcome, *, catalog_name: str = "local") -> tuple[list[Book], list[Unidentified]]:
@@ -665,11 +784,14 @@ def to_result_books(outcome: IdentifyOutcome, *, catalog_name: str = "local") ->
             catalog=catalog_name,
             cover_url=item.book.cover_url,
             box=item.candidate.box,
+            polygon=item.candidate.polygon,
+            signals=signals(item),
         )
         for item in outcome.identified
     ]
     missing = [
-        Unidentified(text=item.candidate.text[:300] or "(no text)", reason=item.reason, box=item.candidate.box)
+        Unidentified(text=item.candidate.text[:300] or "(no text)", reason=item.reason, box=item.candidate.box,
+                     polygon=item.candidate.polygon)
         for item in outcome.unidentified
     ]
     return books, missing
