@@ -331,3 +331,13 @@ def test_a_further_book_is_not_a_copy_another_spine_already_claimed(catalog):
                         "Katherine Pancol ELS ULLS GROCS DELS COCODRILS N Pan GENER DE SANG")
     assert sorted((i.candidate_index, i.part, i.book.title.strip()) for i in outcome.identified) == [
         (0, 0, "Gener de sang"), (1, 0, "Els Ulls grocs dels cocodrils")]
+
+
+def test_words_a_named_book_leaves_unexplained_are_given_back_as_not_identified(catalog):
+    # Given a spine read together with a word of its neighbour's that names no book by itself
+    outcome = _identify(catalog, "Eckhart Tolle EL PODER DEL AHORA 155 Tol economia")
+    # Then the book is named, and the left-over word is accounted for, not dropped
+    assert [item.book.author for item in outcome.identified] == ["Tolle, Eckhart"]
+    [left_over] = outcome.unidentified
+    assert "economia" in left_over.candidate.text
+    assert left_over.reason.startswith("words read beside 'El Poder del ahora")

@@ -110,6 +110,52 @@ def test_label_distances_are_measured_in_the_photos_proportions_not_its_normalis
     assert (book.text, book.tag) == ("José Ovejero Insurrección N Ove", "N Ove")
 
 
+def test_a_title_in_display_type_does_not_absorb_the_small_print_of_the_thin_spine_beside_it():
+    # Given a spine whose title in display type is as thick as its whole spine, and beside it a thin spine
+    # in small print, one text height away from the big title's edge
+    lines = [
+        _line(0, "EL DIJOUS SEGÜENT", 0.100, 0.10, 0.060, 0.40),
+        _line(1, "Amos Oz La caixa negra", 0.175, 0.12, 0.015, 0.30),
+    ]
+    # Then they are two books
+    assert sorted(len(group) for group in group_lines(lines)) == [1, 1]
+
+
+def test_lines_of_one_spine_in_two_sizes_stay_together():
+    # Given a display-type title and, right beside it on the same spine, the author in small print
+    lines = [
+        _line(0, "EL DIJOUS SEGÜENT", 0.100, 0.10, 0.060, 0.40),
+        _line(1, "RICHARD OSMAN", 0.161, 0.15, 0.015, 0.20),
+    ]
+    assert len(group_lines(lines)) == 1
+
+
+def test_a_group_holding_two_stickers_is_split_into_two_spines():
+    # Given two thin spines read as one group (their lines touch) with a call-number sticker under each
+    lines = [
+        _line(0, "Pàmies Cançons d'amor", 0.100, 0.10, 0.020, 0.30),
+        _line(1, "Si menges una llimona", 0.121, 0.10, 0.020, 0.30),
+        _line(2, "N Pam", 0.095, 0.45, 0.018, 0.03),
+        _line(3, "N Pam", 0.125, 0.45, 0.018, 0.03),
+    ]
+    # Then each sticker takes the lines nearest it across the shelf
+    texts = sorted(" ".join(line.text for line in group) for group in group_lines(lines))
+    assert texts == ["Pàmies Cançons d'amor N Pam", "Si menges una llimona N Pam"]
+
+
+def test_a_candidate_carries_its_spines_outline_turned_with_it():
+    # Given a leaning spine: its line runs at an angle
+    line = OcrLine(id=0, text="Gener de sang", confidence=0.9,
+                   box=BoundingBox(left=0.1, top=0.1, width=0.1, height=0.3),
+                   polygon=[Point(x=0.18, y=0.1), Point(x=0.2, y=0.11), Point(x=0.12, y=0.4), Point(x=0.1, y=0.39)])
+    [candidate] = OfflineCandidateBuilder().build([line], profile=AnalysisProfile.SPINES).candidates
+    # Then its outline follows the line, not the upright box around it
+    assert len(candidate.polygon) == 4
+    corners = candidate.polygon
+    area = abs(sum(a.x * b.y - b.x * a.y for a, b in zip(corners, corners[1:] + corners[:1], strict=True))) / 2
+    assert area < 0.5 * candidate.box.width * candidate.box.height
+
+
 def test_groups_with_no_word_are_left_unassigned():
     lines = [*_two_spines_with_labels(), _line(6, "| 1 :", 0.6, 0.6, 0.02, 0.02)]
     result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES)
