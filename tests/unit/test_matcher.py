@@ -341,3 +341,19 @@ def test_words_a_named_book_leaves_unexplained_are_given_back_as_not_identified(
     [left_over] = outcome.unidentified
     assert "economia" in left_over.candidate.text
     assert left_over.reason.startswith("words read beside 'El Poder del ahora")
+
+
+def test_a_spine_with_nothing_read_is_reported_as_such_and_looked_up_nowhere():
+    class CountingCatalog(LocalCatalog):
+        searches = 0
+
+        def search(self, query, *, limit=10):
+            CountingCatalog.searches += 1
+            return super().search(query, limit=limit)
+
+    counting = CountingCatalog.from_csv(CATALOG_CSV)
+    outcome = identify_books([matcher.Candidate(text="", box=BoundingBox(left=0.1, top=0.1, width=0.02, height=0.3))],
+                             counting)
+    assert CountingCatalog.searches == 0
+    [unread] = outcome.unidentified
+    assert unread.reason == matcher.UNREAD_SPINE

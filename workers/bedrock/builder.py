@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from models import AnalysisProfile, Candidate, OcrLine, TokenUsage
+from models import AnalysisProfile, Candidate, OcrLine, SpineRegion, TokenUsage
 
 
 @dataclass
@@ -20,7 +21,15 @@ class CandidateSet:
 class CandidateBuilder(Protocol):
     name: str
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
+    def build(
+        self,
+        lines: list[OcrLine],
+        *,
+        profile: AnalysisProfile,
+        aspect: float = 1.0,
+        spines: Sequence[SpineRegion] = (),
+    ) -> CandidateSet:
         """Group OCR lines into the books they belong to, with what each book's text says. Line geometry is
-        normalised to the photo's width and height; `aspect` (width / height) gives it back its proportions."""
+        normalised to the photo's width and height; `aspect` (width / height) gives it back its proportions;
+        `spines` are the spine regions the OCR stage found in the image (none when it found none)."""
         ...

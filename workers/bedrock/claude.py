@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, TokenUsage
+from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, SpineRegion, TokenUsage
 from workers.bedrock.builder import CandidateSet
 from workers.common.errors import (
     PermanentError,
@@ -411,7 +411,16 @@ class ClaudeCandidateBuilder:
             arguments["extra_body"] = {"temperature": settings.temperature}
         return arguments
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
+    def build(
+        self,
+        lines: list[OcrLine],
+        *,
+        profile: AnalysisProfile,
+        aspect: float = 1.0,
+        spines: Sequence[SpineRegion] = (),
+    ) -> CandidateSet:
+        """Claude groups the lines itself from their geometry; the spine regions are not sent (the offline
+        grouping, which the hybrid builder runs first, is where they serve)."""
         settings = self.profile_settings(profile)
         if not lines:
             return CandidateSet(candidates=[], provider=self.provider, model=settings.model)

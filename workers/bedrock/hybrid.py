@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models import AnalysisProfile, Candidate, OcrLine
+from models import AnalysisProfile, Candidate, OcrLine, SpineRegion
 from workers.bedrock.builder import CandidateSet
 from workers.bedrock.offline import OfflineCandidateBuilder
 from workers.common.settings import ProfileSettings
@@ -163,8 +163,15 @@ class HybridCandidateBuilder:
 
     # -- the builder ----------------------------------------------------------------------------------
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
-        grouped = self.offline.build(lines, profile=profile, aspect=aspect)
+    def build(
+        self,
+        lines: list[OcrLine],
+        *,
+        profile: AnalysisProfile,
+        aspect: float = 1.0,
+        spines: Sequence[SpineRegion] = (),
+    ) -> CandidateSet:
+        grouped = self.offline.build(lines, profile=profile, aspect=aspect, spines=spines)
         kept: list[Candidate] = []
         residue: list[Candidate] = []
         for candidate in grouped.candidates:

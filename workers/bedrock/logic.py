@@ -16,7 +16,8 @@ def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContex
     if ctx.jobs.enter(ocr.job_id, JobStatus.CANDIDATES).finished(Stage.CANDIDATES):
         log.info("duplicate OCR result ignored")
         return None
-    found = builder.build(ocr.lines, profile=ocr.profile, aspect=ocr.image.width / ocr.image.height)
+    found = builder.build(ocr.lines, profile=ocr.profile, aspect=ocr.image.width / ocr.image.height,
+                          spines=ocr.spines)
     candidates = Candidates(
         job_id=ocr.job_id,
         image=ocr.image,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Point
+from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Point, SpineRegion
 from workers.bedrock.builder import CandidateSet
 
 _CODE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2}[.,;:]?$")
@@ -214,18 +214,64 @@ class _Groups:
         return list(groups.values())
 
 
-def group_lines(lines: Sequence[OcrLine], aspect: float = 1.0) -> list[list[OcrLine]]:
-    """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine."""
+class Regions:
+    """The spine regions found in the image (`workers/textract/spines.py`): which one a point of the photo is in.
+
+    A region reaches a little above and below the text it was found from, where a spine's sticker sits."""
+
+    REACH_BELOW = 0.35
+    REACH_ABOVE = 0.15
+    """Shares of a region's height it reaches below (to the sticker at the spine's foot) and above its text."""
+
+    def __init__(self, spines: Sequence[SpineRegion] = ()):
+        self.spines = [spine for spine in spines if len(spine.polygon) == 4]
+
+    def __bool__(self) -> bool:
+        return bool(self.spines)
+
+    def of(self, x: float, y: float) -> int | None:
+        """Index of the region holding the point (normalised to the photo), or None."""
+        for index, spine in enumerate(self.spines):
+            top_left, top_right, bottom_right, bottom_left = spine.polygon
+            top, bottom = top_left.y, bottom_left.y
+            height = max(bottom - top, 1e-6)
+            if not top - self.REACH_ABOVE * height <= y <= bottom + self.REACH_BELOW * height:
+                continue
+            share = (y - top) / height
+            left = top_left.x + share * (bottom_left.x - top_left.x)
+            right = top_right.x + share * (bottom_right.x - top_right.x)
+            if left <= x < right:
+                return index
+        return None
+
+
+def group_lines(
+    lines: Sequence[OcrLine], aspect: float = 1.0, regions: Regions | None = None
+) -> list[list[OcrLine]]:
+    """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine.
+
+    With the spine regions found in the image, lines in two different regions are never one book, however close
+    their text: the edge between them says they are two."""
     segments = [segment(line, aspect) for line in lines]
+    region = [regions.of(s.cx / aspect, s.cy) if regions else None for s in segments]
+
+    def apart(i: int, j: int) -> bool:
+        return region[i] is not None and region[j] is not None and region[i] != region[j]
+
     labels = {i for i, s in enumerate(segments) if _is_label(s)}
     groups = _Groups(len(segments))
     bodies = [i for i in range(len(segments)) if i not in labels]
     for n, i in enumerate(bodies):
         for j in bodies[n + 1:]:
-            if _same_book(segments[i], segments[j]):
+            if not apart(i, j) and _same_book(segments[i], segments[j]):
                 groups.union(i, j)
     for i in labels:
-        owner = _spine_above(segments[i], [segments[j] for j in bodies], bodies)
+        same_spine = [j for j in bodies if region[i] is not None and region[j] == region[i]]
+        owners = same_spine or [j for j in bodies if not apart(i, j)]
+        owner = _spine_above(segments[i], [segments[j] for j in owners], owners)
+        if owner is None and same_spine:  # the sticker of a spine whose text runs off its axis
+            owner = min(same_spine, key=lambda j: math.dist((segments[j].cx, segments[j].cy),
+                                                            (segments[i].cx, segments[i].cy)))
         if owner is not None:
             groups.union(i, owner)
     split = [part for members in groups.members() for part in _one_sticker_each(members, segments)]
@@ -328,10 +374,42 @@ class OfflineCandidateBuilder:
 
     name = "offline"
 
-    def build(self, lines: list[OcrLine], *, profile: AnalysisProfile, aspect: float = 1.0) -> CandidateSet:
-        groups = group_lines(lines, aspect)
+    def build(
+        self,
+        lines: list[OcrLine],
+        *,
+        profile: AnalysisProfile,
+        aspect: float = 1.0,
+        spines: Sequence[SpineRegion] = (),
+    ) -> CandidateSet:
+        regions = Regions(spines)
+        groups = group_lines(lines, aspect, regions)
         kept = [group for group in groups if not _is_noise(group)]
         dropped = [line.text for group in groups if _is_noise(group) for line in group]
-        candidates = [candidate_from_lines(group, aspect) for group in kept]
+        candidates = [self._outlined(candidate_from_lines(group, aspect), group, regions, aspect) for group in kept]
+        candidates += unread_spines(regions, lines, aspect)
         candidates.sort(key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0))
         return CandidateSet(candidates=candidates, unassigned_lines=dropped, provider=self.name, model=None)
+
+
+    @staticmethod
+    def _outlined(candidate: Candidate, group: Sequence[OcrLine], regions: Regions, aspect: float) -> Candidate:
+        """A book whose lines lie in one spine region is outlined by the region: the whole spine, not its text."""
+        inside = {regions.of(s.cx / aspect, s.cy) for s in (segment(line, aspect) for line in group)}
+        if len(inside) == 1 and None not in inside:
+            candidate.polygon = list(regions.spines[inside.pop()].polygon)
+        return candidate
+
+
+def unread_spines(regions: Regions, lines: Sequence[OcrLine], aspect: float = 1.0) -> list[Candidate]:
+    """A candidate with no text for every spine region no line of text falls in: a book is there, and the result
+    says so (with its outline), even though nothing on it could be read."""
+    used = {regions.of(s.cx / aspect, s.cy) for s in (segment(line, aspect) for line in lines)}
+    found = []
+    for index, spine in enumerate(regions.spines):
+        if index in used:
+            continue
+        xs, ys = [p.x for p in spine.polygon], [p.y for p in spine.polygon]
+        box = BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
+        found.append(Candidate(text="", box=box, polygon=list(spine.polygon), confidence=0.0))
+    return found

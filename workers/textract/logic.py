@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from models import JobStatus, OcrRequest, OcrResult, Stage
+from models import JobStatus, OcrLine, OcrRequest, OcrResult, SpineRegion, Stage
 from workers.common.context import WorkerContext
 from workers.common.log import get_logger
 from workers.textract.engine import OcrEngine
@@ -19,6 +20,7 @@ def read_photo(request: OcrRequest, engine: OcrEngine, ctx: WorkerContext) -> Oc
     image = ctx.objects.get(request.image.bucket, request.image.key)
     started = time.perf_counter()
     output = engine.read(image, width=request.image.width, height=request.image.height)
+    spines = spines_of(image, output.lines, log)
     seconds = time.perf_counter() - started
     result = OcrResult(
         job_id=request.job_id,
@@ -27,9 +29,22 @@ def read_photo(request: OcrRequest, engine: OcrEngine, ctx: WorkerContext) -> Oc
         engine=output.engine or engine.name,
         pages=output.pages,
         lines=output.lines,
+        spines=spines,
         seconds=round(seconds, 3),
     )
     ctx.sender.send(ctx.settings.next_queue_url, result, attributes={"job_id": request.job_id})
     ctx.jobs.mark_done(request.job_id, Stage.OCR)
-    log.info("ocr done", lines=len(output.lines), seconds=round(seconds, 2), engine=result.engine)
+    log.info("ocr done", lines=len(output.lines), spines=len(spines), seconds=round(seconds, 2), engine=result.engine)
     return result
+
+
+def spines_of(image: bytes, lines: list[OcrLine], log: Any) -> list[SpineRegion]:
+    """The photo's spine regions; a photo the edge finder cannot read still has its lines, so it never fails
+    the job (the builder then groups by the lines alone)."""
+    from workers.textract.spines import find_spines
+
+    try:
+        return find_spines(image, lines)
+    except (OSError, ValueError, MemoryError) as error:
+        log.warning("spine regions not found", error=f"{type(error).__name__}: {error}")
+        return []

@@ -497,6 +497,10 @@ class Hypotheses:
 
 
 def hypotheses(candidate: Candidate, catalog: Catalog, *, limit: int = SEARCH_LIMIT) -> Hypotheses:
+    """What the catalog offers for a candidate; a spine with nothing read is looked up nowhere (a remote
+    catalog would be asked an empty question)."""
+    if not (candidate.text.strip() or candidate.tag or candidate.isbn):
+        return Hypotheses([], not_in_catalog_score(catalog))
     query = CatalogQuery(
         text=candidate.text, title=candidate.title, author=candidate.author, isbn=candidate.isbn,
         tag=candidate.tag,
@@ -606,7 +610,12 @@ class IdentifyOutcome:
     unidentified: list[NotIdentified] = field(default_factory=list)
 
 
+UNREAD_SPINE = "a spine was found here, but none of its text could be read"
+
+
 def _explain(scored: list[Scored], candidate: Candidate) -> str:
+    if not candidate.text.strip():
+        return UNREAD_SPINE
     if not scored:
         return "no catalog book shares its words"
     if candidate.tag and _shows_only_its_label(candidate):

@@ -1,0 +1,136 @@
+"""Spine regions: found between the long edges that separate books, whether or not their text was read."""
+
+from __future__ import annotations
+
+import io
+import random
+
+from PIL import Image, ImageDraw
+
+from models import AnalysisProfile, BoundingBox, OcrLine, Point, SpineRegion
+from workers.bedrock.offline import OfflineCandidateBuilder, Regions
+from workers.textract.spines import find_spines
+
+WIDTH, HEIGHT = 1600, 1000
+SPINES = [(100, 160), (160, 260), (260, 300), (300, 420), (420, 470), (470, 560), (560, 640)]
+"""Left and right edge of each spine, in pixels: thin and thick side by side."""
+
+
+def _shelf(spines=SPINES, lean: float = 0.0) -> bytes:
+    """A shelf of plain spines in alternating colours with speckle inside (no edge runs a spine's height)."""
+    rng = random.Random(4)
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), (235, 235, 228))
+    draw = ImageDraw.Draw(canvas)
+    colours = [(40, 60, 120), (200, 190, 150), (150, 30, 30), (240, 240, 240), (30, 30, 30), (220, 170, 40)]
+    top, bottom = 200, 900
+    for index, (left, right) in enumerate(spines):
+        shift = lean * (bottom - top)
+        draw.polygon([(left + shift, top), (right + shift, top), (right, bottom), (left, bottom)],
+                     fill=colours[index % len(colours)])
+        for _ in range(40):  # short marks, like letters' strokes
+            x, y = rng.uniform(left + 8, right - 8), rng.uniform(top + 20, bottom - 20)
+            draw.line([(x, y), (x + rng.uniform(-6, 6), y + rng.uniform(4, 12))], fill=(128, 128, 128), width=2)
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _vertical_line(index: int, text: str, centre_px: float, top_px: float = 300, length_px: float = 400,
+                   thickness_px: float = 24) -> OcrLine:
+    left, top = (centre_px - thickness_px / 2) / WIDTH, top_px / HEIGHT
+    width, height = thickness_px / WIDTH, length_px / HEIGHT
+    corners = [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
+    box = BoundingBox(left=left, top=top, width=width, height=height)
+    return OcrLine(id=index, text=text, confidence=0.95, box=box, polygon=[Point(x=x, y=y) for x, y in corners])
+
+
+def _lines_on(spines, read=None, lean: float = 0.0) -> list[OcrLine]:
+    """One line of text along the middle of each spine read (at its middle height, where the line is)."""
+    read = range(len(spines)) if read is None else read
+    return [_vertical_line(i, f"Title {i}", (spines[i][0] + spines[i][1]) / 2 + lean * (900 - 500)) for i in read]
+
+
+def _edges_px(regions: list[SpineRegion]) -> list[float]:
+    xs = sorted({round(p.x * WIDTH) for r in regions for p in (r.polygon[0], r.polygon[1])})
+    return xs
+
+
+def test_spines_are_found_between_their_edges_thin_and_thick():
+    # Given a shelf of seven spines of different widths, each with one line of text read
+    regions = find_spines(_shelf(), _lines_on(SPINES))
+    # Then each inner spine is one region, its edges within a few pixels of the real ones
+    assert len(regions) >= len(SPINES) - 2
+    found = _edges_px(regions)
+    for left, right in SPINES[1:-1]:
+        assert any(abs(x - left) <= 6 for x in found) and any(abs(x - right) <= 6 for x in found)
+    assert {r.shelf for r in regions} == {0}
+
+
+def test_leaning_spines_are_found_along_their_lean():
+    # Given the same shelf with every spine leaning about 5 degrees
+    regions = find_spines(_shelf(lean=0.09), _lines_on(SPINES, lean=0.09))
+    # Then the regions lean with them: the top corners sit right of the bottom ones
+    assert len(regions) >= len(SPINES) - 2
+    assert all(r.polygon[0].x > r.polygon[3].x for r in regions)
+
+
+def test_a_photo_without_spine_text_has_no_regions():
+    # Given a cover: horizontal text only
+    line = OcrLine(id=0, text="A COVER TITLE", confidence=0.9,
+                   box=BoundingBox(left=0.3, top=0.4, width=0.4, height=0.05))
+    assert find_spines(_shelf(), [line]) == []
+
+
+def test_a_spine_whose_text_was_not_read_becomes_a_candidate_with_its_outline():
+    # Given the shelf, with the text of the fourth spine not read
+    lines = _lines_on(SPINES, read=[0, 1, 2, 4, 5, 6])
+    regions = find_spines(_shelf(), lines)
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT,
+                                             spines=regions)
+    # Then a candidate with no text stands where that spine is
+    unread = [c for c in result.candidates if not c.text]
+    assert len(unread) == 1
+    xs = [p.x * WIDTH for p in unread[0].polygon]
+    assert abs(min(xs) - SPINES[3][0]) <= 8 and abs(max(xs) - SPINES[3][1]) <= 8
+
+
+def test_lines_in_two_regions_are_two_books_however_close_their_text():
+    # Given two neighbouring thin spines whose lines touch: by the text alone, one book
+    lines = [_vertical_line(0, "Alan Parks Gener de sang", 150), _vertical_line(1, "Marc Pastor La mala dona", 174)]
+    one_region = [SpineRegion(polygon=[Point(x=0.05, y=0.2), Point(x=0.2, y=0.2), Point(x=0.2, y=0.9),
+                                       Point(x=0.05, y=0.9)])]
+    two_regions = [
+        SpineRegion(polygon=[Point(x=0.05, y=0.2), Point(x=0.1012, y=0.2), Point(x=0.1012, y=0.9),
+                             Point(x=0.05, y=0.9)]),
+        SpineRegion(polygon=[Point(x=0.1012, y=0.2), Point(x=0.2, y=0.2), Point(x=0.2, y=0.9),
+                             Point(x=0.1012, y=0.9)]),
+    ]
+    builder = OfflineCandidateBuilder()
+    together = builder.build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=one_region)
+    apart = builder.build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=two_regions)
+    # Then with an edge found between them they are two
+    assert len([c for c in together.candidates if c.text]) == 1
+    assert len([c for c in apart.candidates if c.text]) == 2
+
+
+def test_a_sticker_off_its_spines_axis_joins_the_spine_of_its_region():
+    # Given a wide spine whose title runs near its left edge, and its sticker near the right, below it
+    title = _vertical_line(0, "Paasilinna La dulce envenenadora", 330)
+    sticker = OcrLine(id=1, text="N Paa", confidence=0.9,
+                      box=BoundingBox(left=370 / WIDTH, top=760 / HEIGHT, width=40 / WIDTH, height=20 / HEIGHT))
+    region = [SpineRegion(polygon=[Point(x=300 / WIDTH, y=0.3), Point(x=420 / WIDTH, y=0.3),
+                                   Point(x=420 / WIDTH, y=0.7), Point(x=300 / WIDTH, y=0.7)])]
+    result = OfflineCandidateBuilder().build([title, sticker], profile=AnalysisProfile.SPINES,
+                                             aspect=WIDTH / HEIGHT, spines=region)
+    # Then they are one book, with its call number
+    [book] = result.candidates
+    assert book.tag == "N Paa"
+
+
+def test_a_point_is_in_the_region_whose_edges_it_lies_between_reaching_down_to_the_sticker():
+    regions = Regions([SpineRegion(polygon=[Point(x=0.1, y=0.2), Point(x=0.2, y=0.2), Point(x=0.18, y=0.6),
+                                            Point(x=0.08, y=0.6)])])
+    assert regions.of(0.15, 0.3) == 0
+    assert regions.of(0.13, 0.7) == 0  # below the text, where the sticker is
+    assert regions.of(0.19, 0.59) is None  # right of the leaning right edge
+    assert regions.of(0.15, 0.95) is None

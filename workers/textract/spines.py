@@ -1,0 +1,196 @@
+"""Spines as regions of the photo: found between the long straight edges that separate one book from the next.
+
+OCR lines say where text is, not where a book ends. Two thin spines side by side, or a title in display type
+beside its neighbour's small print, read as one block of text; a spine whose text the OCR missed leaves no
+trace at all. The image itself shows the books apart: each spine is bounded by two long, nearly vertical
+edges (leaning books tilt them a little), which run the spine's whole height, while the strokes of letters
+are short. So, per shelf (a band of the photo where spine text stands):
+
+1. horizontal contrast is measured at a working resolution, with the OCR's text boxes masked out;
+2. for every column and a fan of small tilts, the share of the band's rows showing an edge there is counted:
+   a spine's edge shows on most rows, a letter's stroke on few;
+3. the best columns, at least a thin spine apart, are the edges; one that cuts through a line of text is not
+   an edge (text never crosses from one spine to the next);
+4. consecutive edges bound a spine region, read or not.
+
+Only Pillow and numpy: the cloud's OCR worker (Textract) finds spines the same way from the same photo.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from models import OcrLine, Point, SpineRegion
+
+WORK_SIDE = 1200
+"""Longer side of the image the edges are measured on: a thin spine is still several pixels wide there."""
+TILTS = tuple(range(-12, 13, 2))
+"""Degrees from vertical an edge may lean (books lean on each other); 2-degree steps over a band's height."""
+EDGE_SHARE = 0.45
+"""Share of a band's unmasked rows that must show contrast in one column for it to be a spine's edge."""
+EDGE_CONTRAST = 80.0
+"""Percentile of the band's horizontal contrast from which a pixel counts as an edge: relative to the photo's
+own contrast, so a dim photo is not a photo without edges."""
+MIN_SPINE = 0.8
+"""Narrowest spine, in thicknesses of the band's typical line of spine text: two edges closer than this are one."""
+MIN_TEXT_LINES = 2
+"""Vertical text lines a band needs to be a shelf of spines (a cover or a sign has none)."""
+
+
+@dataclass(frozen=True)
+class _Stroke:
+    """A line of vertical spine text, in the work image's pixels."""
+
+    cx: float
+    cy: float
+    top: float
+    bottom: float
+    thickness: float
+
+
+def _strokes(lines: Sequence[OcrLine], width: int, height: int) -> list[_Stroke]:
+    found = []
+    for line in lines:
+        corners = [(p.x * width, p.y * height) for p in line.polygon] or [
+            (line.box.left * width, line.box.top * height),
+            ((line.box.left + line.box.width) * width, (line.box.top + line.box.height) * height),
+        ]
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
+        w, h = max(xs) - min(xs), max(ys) - min(ys)
+        if h > 1.5 * w and h > 0:
+            found.append(_Stroke(sum(xs) / len(xs), sum(ys) / len(ys), min(ys), max(ys), max(w, 1.0)))
+    return found
+
+
+def _bands(strokes: Sequence[_Stroke]) -> list[list[_Stroke]]:
+    """Strokes grouped into shelves: those whose vertical extents overlap, directly or through others."""
+    bands: list[list[_Stroke]] = []
+    bottom = -math.inf
+    for stroke in sorted(strokes, key=lambda s: s.top):
+        if bands and stroke.top <= bottom:
+            bands[-1].append(stroke)
+            bottom = max(bottom, stroke.bottom)
+        else:
+            bands.append([stroke])
+            bottom = stroke.bottom
+    return [band for band in bands if len(band) >= MIN_TEXT_LINES]
+
+
+def _text_mask(lines: Sequence[OcrLine], width: int, height: int):
+    import numpy as np
+
+    mask = np.zeros((height, width), dtype=bool)
+    for line in lines:
+        b = line.box
+        mask[max(int(b.top * height) - 1, 0):int(math.ceil((b.top + b.height) * height)) + 1,
+             max(int(b.left * width) - 1, 0):int(math.ceil((b.left + b.width) * width)) + 1] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A spine's edge across one band: its column at the band's middle row and its lean (dx per dy)."""
+
+    x: float
+    slope: float
+    share: float
+
+    def at(self, y: float, middle: float) -> float:
+        return self.x + (y - middle) * self.slope
+
+
+def band_edges(contrast, mask, top: int, bottom: int, min_gap: float) -> list[Edge]:
+    """The spine edges across rows top..bottom of a horizontal-contrast image, left to right."""
+    import numpy as np
+
+    rows = np.arange(top, bottom)
+    if len(rows) < 4:
+        return []
+    width = contrast.shape[1]
+    middle = (top + bottom) / 2
+    band = contrast[top:bottom]
+    free = ~mask[top:bottom]
+    if not free.any():
+        return []
+    strong = band > max(np.percentile(band[free], EDGE_CONTRAST), 1.0)
+    best = np.zeros(width)
+    best_slope = np.zeros(width)
+    columns = np.arange(width)
+    for degrees in TILTS:
+        slope = math.tan(math.radians(degrees))
+        shifted = columns[None, :] + np.round((rows - middle) * slope).astype(int)[:, None]
+        inside = (shifted >= 0) & (shifted < width)
+        clipped = np.clip(shifted, 0, width - 1)
+        local = np.arange(len(rows))[:, None]
+        counted = free[local, clipped] & inside
+        hits = (strong[local, clipped] & counted).sum(axis=0)
+        seen = counted.sum(axis=0)
+        share = np.where(seen >= 0.3 * len(rows), hits / np.maximum(seen, 1), 0.0)
+        better = share > best
+        best[better] = share[better]
+        best_slope[better] = slope
+    edges: list[Edge] = []
+    taken = np.zeros(width, dtype=bool)
+    reach = max(int(min_gap), 1)
+    for x in np.argsort(-best):
+        if best[x] < EDGE_SHARE:
+            break
+        if taken[max(x - reach, 0):x + reach + 1].any():
+            continue
+        taken[x] = True
+        edges.append(Edge(float(x), float(best_slope[x]), float(best[x])))
+    return sorted(edges, key=lambda e: e.x)
+
+
+def _cuts_text(edge: Edge, middle: float, strokes: Sequence[_Stroke]) -> bool:
+    """Whether the edge runs through a line of spine text: then it is a mark on one spine, not between two."""
+    return any(
+        abs(edge.at(s.cy, middle) - s.cx) < 0.35 * s.thickness and s.top < edge_y < s.bottom
+        for s in strokes
+        for edge_y in (s.cy,)
+    )
+
+
+def find_spines(image: bytes, lines: Sequence[OcrLine]) -> list[SpineRegion]:
+    """The spine regions of a shelf photo (upright, EXIF applied), each bounded by two edges, per shelf band.
+
+    A photo without vertical spine text (a cover, a stack lying flat) has no bands and no regions."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    picture = Image.open(io.BytesIO(image))
+    picture.draft("L", (WORK_SIDE, WORK_SIDE))
+    picture = ImageOps.exif_transpose(picture).convert("L")
+    scale = WORK_SIDE / max(picture.size)
+    if scale < 1:
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.BILINEAR)
+    width, height = picture.size
+    strokes = _strokes(lines, width, height)
+    bands = _bands(strokes)
+    if not bands:
+        return []
+    grey = np.asarray(picture, dtype=np.float32)
+    contrast = np.zeros_like(grey)
+    contrast[:, 1:-1] = np.abs(grey[:, 2:] - grey[:, :-2]) / 2
+    mask = _text_mask(lines, width, height)
+    regions: list[SpineRegion] = []
+    for shelf, band in enumerate(bands):
+        top = int(min(s.top for s in band))
+        bottom = int(math.ceil(max(s.bottom for s in band)))
+        middle = (top + bottom) / 2
+        thickness = float(np.median([s.thickness for s in band]))
+        edges = [e for e in band_edges(contrast, mask, top, bottom, MIN_SPINE * thickness)
+                 if not _cuts_text(e, middle, band)]
+        for left, right in zip(edges, edges[1:], strict=False):
+            if right.x - left.x < MIN_SPINE * thickness:
+                continue
+            corners = [(left.at(top, middle), top), (right.at(top, middle), top),
+                       (right.at(bottom, middle), bottom), (left.at(bottom, middle), bottom)]
+            regions.append(SpineRegion(
+                polygon=[Point(x=round(min(max(x / width, 0.0), 1.0), 5), y=round(y / height, 5)) for x, y in corners],
+                shelf=shelf,
+            ))
+    return regions
