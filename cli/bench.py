@@ -83,6 +83,10 @@ def bench_quality(args: argparse.Namespace) -> int:
     truths = [Path(t) for t in args.truth]
     if not photos and not args.spines and not args.catalog and not spines.exists():
         photos, truths, catalog = [DEMO_DIR / "shelf.jpg"], [DEMO_DIR / "shelf_truth.csv"], DEMO_DIR / "catalog.csv"
+    if args.folds < 0 or args.folds == 1:
+        print(f"bookimg bench quality: --folds must be 0 (no cross-validation) or at least 2, not {args.folds}",
+              file=sys.stderr)
+        return 2
     if len(photos) != len(truths):
         print("bookimg bench quality: give one --truth CSV per --photo", file=sys.stderr)
         return 2
@@ -95,7 +99,7 @@ def bench_quality(args: argparse.Namespace) -> int:
         for truth in truths:  # before the photos take their minutes, not after
             read_truth(truth)
         if args.spines or (not photos and spines.is_file()):  # photos alone: no spine figures against their catalog
-            result.update(run_spine_benchmark(spines, catalog))
+            result.update(run_spine_benchmark(spines, catalog, folds=args.folds))
         if photos:
             result.update(photo_benchmark(photos, truths, catalog, variants=args.variants))
     except ValueError as error:  # BenchInputError, CatalogFormatError
@@ -104,7 +108,16 @@ def bench_quality(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
-        print(format_quality_table({k: v for k, v in result.items() if k != "photos"}))
+        print(format_quality_table({k: v for k, v in result.items()
+                                    if k not in ("photos", "cv_folds", "without_set_aside")}))
+        if "without_set_aside" in result:
+            apart = result["without_set_aside"]
+            print(f"  without {', '.join(apart['photos'])} (known label errors): " + ", ".join(
+                f"{key} {value:.1%}" for key, value in apart.items() if key.endswith(("top1", "precision", "rate"))))
+        for fold in result.get("cv_folds", []):
+            print(f"  fold {fold['fold']} ({fold['photos']} photos, bar {fold['bar']:.2f}): top1 "
+                  f"{fold['spine_top1']:.1%} precision {fold['spine_precision']:.1%} "
+                  f"false ids {fold['spine_false_id_rate']:.1%}")
         for photo in result.get("photos", []):
             print(f"  {photo['photo']}: precision {photo['precision']:.1%} recall {photo['recall']:.1%}")
     return 0

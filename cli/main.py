@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--truth", action="append", default=[], metavar="CSV")
     quality.add_argument("--variants", action="store_true",
                          help="also score rescaled and tilted copies of each photo (bench/photo_variants.py)")
+    quality.add_argument("--folds", type=int, default=5, metavar="K",
+                         help="cross-validate the naming bar over K folds of photos (default 5; 0 skips)")
     quality.add_argument("--json", action="store_true")
     perf = bench_kinds.add_parser("perf", help="cold start, per-hop latency, throughput and cost")
     perf.add_argument("--json", action="store_true")

@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from bench import quality
 from bench.quality import (
     BenchInputError,
+    SpineScore,
     calibration_bins,
     calibration_error,
+    choose_bar,
     format_quality_table,
+    photo_folds,
     photo_scores,
     run_spine_benchmark,
+    score_spines,
+    spine_figures,
 )
 from models import Book
 
@@ -154,3 +160,109 @@ def test_variants_of_a_file_that_is_not_an_image_are_refused_with_its_name(tmp_p
     photo.write_text("not a photo", "utf-8")
     with pytest.raises(ValueError, match="cannot make variants of .*notes.jpg"):
         write_variants(photo, tmp_path)
+
+
+# --- cross-validation of the naming bar, by photo -------------------------------------------------
+
+
+def _score(photo: str, posterior: float | None, right: bool = True, absent: bool = False) -> SpineScore:
+    return SpineScore(photo=photo, absent=absent, merged=False, posterior=posterior, right=right and not absent,
+                      further=0)
+
+
+def test_folds_keep_every_spine_of_a_photo_together_and_agree_across_reruns():
+    # Given 23 photos of 1 to 4 spines each, listed in two different orders
+    photos = [f"IMG_{n:04d}.jpg" for n in range(23) for _ in range(1 + n % 4)]
+    # When they are dealt into 5 folds twice
+    first, again = photo_folds(photos, 5), photo_folds(list(reversed(photos)), 5)
+    # Then each photo has one fold, the same both times, and every fold holds 4 or 5 photos
+    assert first == again and set(first) == set(photos)
+    sizes = [list(first.values()).count(fold) for fold in range(5)]
+    assert sorted(sizes) == [4, 4, 5, 5, 5]
+
+
+def test_a_fold_is_scored_with_a_bar_chosen_on_the_other_folds_only(monkeypatch):
+    # Given spines from 10 photos, and a bar chooser that records what it was shown
+    scores = [_score(f"p{n}.jpg", 0.3 + 0.05 * (n % 8), right=n % 3 > 0) for n in range(10) for _ in range(3)]
+    shown: list[set[str]] = []
+
+    def recording_choose_bar(train, bars=quality.NAMING_BARS, floor=quality.PRECISION_FLOOR):
+        shown.append({score.photo for score in train})
+        return 0.5
+
+    monkeypatch.setattr(quality, "choose_bar", recording_choose_bar)
+    # When the bar is cross-validated over 5 folds
+    result = quality.cross_validate(scores, 5)
+    # Then each fold's bar was chosen on exactly the photos of the other four
+    fold_of = photo_folds([score.photo for score in scores], 5)
+    for fold, train_photos in enumerate(shown):
+        assert train_photos == {photo for photo, f in fold_of.items() if f != fold}
+    assert [f["bar"] for f in result["cv_folds"]] == [0.5] * 5
+    assert sum(f["photos"] for f in result["cv_folds"]) == 10
+
+
+def test_the_bar_names_the_most_books_right_at_the_precision_floor_else_the_most_precise():
+    # 50 right books at 0.9, 10 right at 0.6, and two wrong at 0.4: at 0.3 precision is 60/62 < 0.98
+    scores = [_score("a.jpg", 0.9)] * 50 + [_score("a.jpg", 0.6)] * 10 + [_score("a.jpg", 0.4, right=False)] * 2
+    assert choose_bar(scores, bars=(0.3, 0.45, 0.7)) == 0.45
+    # no bar reaches the floor: the most precise bar wins (at 0.7: 1 right of 2)
+    worse = [_score("a.jpg", 0.9), _score("a.jpg", 0.9, right=False), _score("a.jpg", 0.5, right=False)]
+    assert choose_bar(worse, bars=(0.3, 0.7)) == 0.7
+
+
+def test_each_spine_is_identified_once_however_many_folds(monkeypatch):
+    calls = []
+    real = quality.identify_books
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(quality, "identify_books", counting)
+    result = run_spine_benchmark(FIXTURES / "quality_spines.csv", FIXTURES / "quality_catalog.csv", folds=2)
+    assert len(calls) == result["in_catalog_rows"] + result["not_in_db_rows"] + result["merged_rows"]
+    assert len(result["cv_folds"]) == 2 and {"cv_spine_top1", "cv_spine_precision"} <= set(result)
+
+
+def test_the_figures_at_the_matchers_bar_are_what_identify_books_names():
+    # the bar applied after one bar-less identification names what the matcher itself names
+    from workers.bedrock.offline import candidate_from_text
+    from workers.validation.local_catalog import LocalCatalog
+    from workers.validation.matcher import MIN_POSTERIOR, identify_books
+
+    catalog = LocalCatalog.from_csv(FIXTURES / "quality_catalog.csv")
+    scores, _ = score_spines(FIXTURES / "quality_spines.csv", catalog)
+    with open(FIXTURES / "quality_spines.csv", newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["not_book"] != "True"]
+    named = [bool(identify_books([candidate_from_text(row["ocr"])], catalog).identified) for row in rows]
+    assert [s.posterior is not None and s.posterior >= MIN_POSTERIOR for s in scores] == named
+    assert spine_figures(scores)["identified"] == sum(named)
+
+
+def test_a_photo_set_aside_is_reported_apart_and_still_takes_part_in_choosing_bars():
+    whole = run_spine_benchmark(FIXTURES / "quality_spines.csv", FIXTURES / "quality_catalog.csv", folds=2,
+                                set_aside=("shelf_b.jpg",))
+    apart = whole["without_set_aside"]
+    assert apart["photos"] == ["shelf_b.jpg"]
+    assert apart["in_catalog_rows"] + apart["not_in_db_rows"] < whole["in_catalog_rows"] + whole["not_in_db_rows"]
+    assert {"cv_spine_top1", "cv_spine_precision", "cv_spine_false_id_rate"} <= set(apart)
+    assert sum(f["photos"] for f in whole["cv_folds"]) == 2
+
+
+@pytest.mark.parametrize("folds", ["1", "-3"])
+def test_a_bad_fold_count_is_refused_with_a_clear_error(folds, capsys):
+    from cli.main import main
+
+    code = main(["bench", "quality", "--spines", str(FIXTURES / "quality_spines.csv"),
+                 "--catalog", str(FIXTURES / "quality_catalog.csv"), "--folds", folds])
+    assert code == 2
+    assert f"--folds must be 0 (no cross-validation) or at least 2, not {folds}" in capsys.readouterr().err
+
+
+def test_more_folds_than_photos_is_refused(capsys):
+    from cli.main import main
+
+    code = main(["bench", "quality", "--spines", str(FIXTURES / "quality_spines.csv"),
+                 "--catalog", str(FIXTURES / "quality_catalog.csv"), "--folds", "3"])
+    assert code == 2
+    assert "3 folds need at least 3 photos" in capsys.readouterr().err
