@@ -21,7 +21,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -74,6 +74,9 @@ class BookList(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     books: list[BookRecord] = Field(description="Every book seen, in left-to-right, top-to-bottom order")
+
+
+BookListT = TypeVar("BookListT", bound=BaseModel)
 
 
 def _inline_refs(schema: Any, defs: Mapping[str, Any]) -> Any:
@@ -217,9 +220,10 @@ def _none_if_blank(value: str | None) -> str | None:
     return value or None
 
 
-def parse_tool_input(raw: Any) -> BookList:
+def parse_tool_input(raw: Any, schema: type[BookListT] = BookList) -> BookListT:
+    """The tool input as `schema` (`BookList`, or a variant such as the crops' list), or `InvalidModelOutput`."""
     try:
-        return BookList.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "<root>"

@@ -16,7 +16,12 @@ def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContex
     if ctx.jobs.enter(ocr.job_id, JobStatus.CANDIDATES).finished(Stage.CANDIDATES):
         log.info("duplicate OCR result ignored")
         return None
-    found = builder.build(ocr.lines, profile=ocr.profile, aspect=ocr.image.width / ocr.image.height)
+    aspect = ocr.image.width / ocr.image.height
+    if getattr(builder, "reads_photo", False):  # a `PhotoCandidateBuilder`: it reads the photo only if it must
+        photo = lambda: ctx.objects.get(ocr.image.bucket, ocr.image.key)  # noqa: E731
+        found = builder.build(ocr.lines, profile=ocr.profile, aspect=aspect, photo=photo)
+    else:
+        found = builder.build(ocr.lines, profile=ocr.profile, aspect=aspect)
     candidates = Candidates(
         job_id=ocr.job_id,
         image=ocr.image,
