@@ -79,6 +79,28 @@ def crop_tool() -> dict[str, Any]:
     }
 
 
+# --- which pixels ----------------------------------------------------------------------------------
+
+
+def is_standing(box: BoundingBox, aspect: float) -> bool:
+    """Twice as tall as wide in the photo's pixels (`aspect` = width / height): a spine's strip."""
+    return box.height >= 2 * box.width * aspect
+
+
+def spine_extent(box: BoundingBox, shelf: Sequence[BoundingBox], aspect: float) -> BoundingBox:
+    """Where to crop for a candidate: a box that is not a standing strip (a call-number sticker, a lone
+    word) is stretched to the height of the standing spines beside it on its shelf, since the title the
+    OCR missed is on the rest of that spine; a box with no such neighbour stays as it is."""
+    if is_standing(box, aspect):
+        return box
+    bottom = box.top + box.height
+    row = [b for b in shelf if is_standing(b, aspect) and b.top < bottom and b.top + b.height > box.top]
+    if not row:
+        return box
+    top, bottom = min(box.top, *(b.top for b in row)), max(bottom, *(b.top + b.height for b in row))
+    return BoundingBox(left=box.left, top=top, width=box.width, height=bottom - top)
+
+
 # --- pixels ----------------------------------------------------------------------------------------
 
 
@@ -159,10 +181,11 @@ class SpineCrop:
     data: str  # base64 JPEG
 
 
-def make_crops(picture: Image, candidates: Sequence[Candidate]) -> list[SpineCrop]:
+def make_crops(picture: Image, chosen: Sequence[tuple[Candidate, BoundingBox]]) -> list[SpineCrop]:
+    """Each chosen candidate cut out at its crop box, numbered from 1 in the order given."""
     crops = []
-    for candidate in candidates:
-        strip = crop_spine(picture, candidate.box) if candidate.box else None
+    for candidate, box in chosen:
+        strip = crop_spine(picture, box)
         if strip is not None:
             crops.append(SpineCrop(len(crops) + 1, candidate, jpeg_base64(strip)))
     return crops

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models import AnalysisProfile, Candidate, OcrLine, Stage
+from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Stage
 from workers.bedrock.builder import CandidateSet, PhotoReader
 from workers.bedrock.offline import OfflineCandidateBuilder
 from workers.common.log import get_logger
@@ -215,7 +215,13 @@ class HybridCandidateBuilder:
         usage, provider, model = asked.usage, asked.provider, asked.model
         wanted = {id(c) for c in thin} | {id(c) for c in unclaimed if c.box is not None}
         to_crop = _reading_order([c for c in candidates if id(c) in wanted])[: self.crop_budget]
-        read = self.ask_claude_crops(to_crop, photo, profile=profile) if to_crop and photo is not None else None
+        read = None
+        if to_crop and photo is not None:
+            from workers.bedrock.crops import spine_extent
+
+            shelf = [c.box for c in candidates if c.box is not None]
+            chosen = [(c, spine_extent(c.box, shelf, aspect)) for c in to_crop if c.box is not None]
+            read = self.ask_claude_crops(chosen, photo, profile=profile)
         if read is not None:
             replaced = {id(c) for c in read.replaced}
             candidates = [c for c in candidates if id(c) not in replaced] + read.found.candidates
@@ -241,9 +247,9 @@ class HybridCandidateBuilder:
         return answer
 
     def ask_claude_crops(
-        self, chosen: Sequence[Candidate], photo: PhotoReader, *, profile: AnalysisProfile
+        self, chosen: Sequence[tuple[Candidate, BoundingBox]], photo: PhotoReader, *, profile: AnalysisProfile
     ) -> CropAnswer | None:
-        """One request with the chosen spines as image crops; None when the photo could not be cropped."""
+        """One request with the chosen spines cut out at their boxes; None when the photo could not be cropped."""
         from workers.bedrock.claude import parse_tool_input
         from workers.bedrock.crops import (
             CROP_INSTRUCTIONS,
