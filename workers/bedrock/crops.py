@@ -205,8 +205,10 @@ def crop_message(crops: Sequence[SpineCrop]) -> dict[str, Any]:
 
 
 def candidates_from_crops(books: CropList, crops: Sequence[SpineCrop]) -> dict[int, Candidate]:
-    """Tool input -> the new `Candidate` of each spine number it names: the crop's own text, evidence and
-    box, Claude's reading of title, author and call number. Unknown numbers and repeats are dropped."""
+    """Tool input -> the new `Candidate` of each spine number it names: the crop's evidence and box, Claude's
+    title, author and call number, and as its text what Claude read before what the OCR read (validation
+    weighs the text, so a title seen only in the image must be in it). Unknown numbers and repeats are
+    dropped."""
     by_number = {crop.number: crop for crop in crops}
     found: dict[int, Candidate] = {}
     for book in books.books:
@@ -215,7 +217,7 @@ def candidates_from_crops(books: CropList, crops: Sequence[SpineCrop]) -> dict[i
         if crop is None or book.spine in found or not (title or author or tag):
             continue
         original = crop.candidate
-        text = original.text or " ".join(part for part in (title, author, tag) if part)
+        text = " ".join(part for part in (title, author, original.text or tag) if part)
         found[book.spine] = original.model_copy(
             update={"text": text, "title": title, "author": author, "tag": tag or original.tag,
                     "confidence": book.confidence}

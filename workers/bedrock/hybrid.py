@@ -110,9 +110,11 @@ class HybridCandidateBuilder:
         cache_size: int = CACHE_SIZE,
         score: Callable[[Candidate, Any], list[Any]] | None = None,
         crop_budget: int = 0,
+        grouping: Any = None,
     ):
         """`catalog` is a `Catalog` or a factory of one; `claude` a `ClaudeCandidateBuilder` or a factory;
-        `crop_budget` the most spines per job sent to Claude as image crops (0: none, the photo is never read)."""
+        `crop_budget` the most spines per job sent to Claude as image crops (0: none, the photo is never read);
+        `grouping` the `CandidateBuilder` that groups lines into spines (the offline builder by default)."""
         self._catalog_source = catalog
         self._claude_source = claude
         self._catalog: Any = None
@@ -123,7 +125,7 @@ class HybridCandidateBuilder:
         self._score = score
         self.crop_budget = crop_budget
         self._cache: OrderedDict[tuple, Lookup] = OrderedDict()
-        self.offline = OfflineCandidateBuilder()
+        self.offline = grouping or OfflineCandidateBuilder()
         self.lookups = 0
         self.cache_hits = 0
 
