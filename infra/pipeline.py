@@ -291,7 +291,7 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
                 "CATALOG_COLUMNS": json.dumps(cfg.catalog_columns, sort_keys=True),
                 "OPENLIBRARY_URL": cfg.openlibrary_url,
                 "GOOGLEBOOKS_URL": cfg.googlebooks_url,
-                "CLAUDE_CROP_BUDGET": str(cfg.claude_crop_budget) if cfg.sends_crops else None,
+                "CLAUDE_CROP_BUDGET": str(cfg.claude_crop_budget),  # spines sent as image crops; 0: none
             }
     elif stage == "validation":
         # validation writes the final result and prices the whole job, so it alone gets the prices

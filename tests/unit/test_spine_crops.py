@@ -457,3 +457,20 @@ def test_the_candidates_stage_crops_from_the_jobs_photo_and_the_crops_tokens_rea
     cost = job_cost(ocr_pages=1, usage=candidates.usage, catalog_calls=0, settings=ctx.settings, lambda_gb_s=0.0)
     assert cost.input_tokens == candidates.usage.input_tokens
     assert cost.provider_usd > ctx.settings.textract_usd_per_page
+
+
+def test_the_handler_gives_the_hybrid_builder_its_crop_budget_without_importing_pillow():
+    # Given a fresh interpreter, when the bedrock handler builds the hybrid builder with a crop budget
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from workers.common.settings import Settings\n"
+        "from workers.bedrock.handler import make_builder\n"
+        "b = make_builder(Settings(candidate_provider='hybrid', catalog_uri='x.csv', claude_crop_budget=3))\n"
+        "print(b.crop_budget, b.reads_photo, 'PIL' in sys.modules, 'anthropic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    # Then it has the budget and wants the photo, yet neither Pillow nor anthropic was imported
+    assert out == ["3", "True", "False", "False"]
