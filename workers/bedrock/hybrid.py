@@ -8,7 +8,7 @@ a model to read them again buys nothing. So:
    redeliveries and photos of the same shelf); a group whose best match has a posterior of at least
    `resolve_at` is kept as it is, and validation confirms it the same way;
 3. groups too thin to identify a book (no title-like words: stickers, logos, a lone call number)
-   stay offline candidates as well: a model has nothing to add to them;
+   stay offline candidates as well: a text request has nothing to add to them (a crop may: step 5);
 4. only the remaining lines go to Claude, with a compact prompt (their grouping is already known,
    so no geometry and no reading instructions), and Claude's books replace those groups;
 5. with a crop budget (`crop_budget` > 0), the spines still unresolved after that — too thin for a
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Stage
-from workers.bedrock.builder import CandidateSet, PhotoReader
+from workers.bedrock.builder import CandidateBuilder, CandidateSet, PhotoReader
 from workers.bedrock.offline import OfflineCandidateBuilder
 from workers.common.log import get_logger
 from workers.common.settings import ProfileSettings
@@ -110,7 +110,7 @@ class HybridCandidateBuilder:
         cache_size: int = CACHE_SIZE,
         score: Callable[[Candidate, Any], list[Any]] | None = None,
         crop_budget: int = 0,
-        grouping: Any = None,
+        grouping: CandidateBuilder | None = None,
     ):
         """`catalog` is a `Catalog` or a factory of one; `claude` a `ClaudeCandidateBuilder` or a factory;
         `crop_budget` the most spines per job sent to Claude as image crops (0: none, the photo is never read);
