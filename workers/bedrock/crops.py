@@ -15,6 +15,7 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +34,8 @@ CROP_MAX_SIDE = 1568
 """The long edge above which the API scales an image down itself: larger only costs upload time."""
 CROP_MAX_PIXELS = 400_000
 """An image costs about width x height / 750 input tokens; this bounds a crop's share of the bill."""
+NEIGHBOUR_REACH = 5
+"""How far, in the box's own widths, a standing spine counts as its neighbour on the shelf."""
 JPEG_QUALITY = 85
 MEDIA_TYPE = "image/jpeg"
 
@@ -88,14 +91,16 @@ def is_standing(box: BoundingBox, aspect: float) -> bool:
 
 
 def spine_extent(box: BoundingBox, shelf: Sequence[BoundingBox], aspect: float) -> BoundingBox:
-    """Where to crop for a candidate: a box that is not a standing strip (a call-number sticker, a lone
-    word) is stretched to the height of the standing spines beside it on its shelf, since the title the
-    OCR missed is on the rest of that spine; a box with no such neighbour stays as it is."""
-    if is_standing(box, aspect):
-        return box
-    bottom = box.top + box.height
-    row = [b for b in shelf if is_standing(b, aspect) and b.top < bottom and b.top + b.height > box.top]
-    if not row:
+    """Where to crop for a candidate: a box much shorter than the standing spines beside it (a call-number
+    sticker, a lone word) is stretched to their height, since the title the OCR missed is on the rest of
+    its spine; a box with no such neighbours stays as it is."""
+    bottom, centre = box.top + box.height, box.left + box.width / 2
+    row = [
+        b for b in shelf
+        if is_standing(b, aspect) and b.top < bottom and b.top + b.height > box.top
+        and abs(b.left + b.width / 2 - centre) <= NEIGHBOUR_REACH * box.width
+    ]
+    if not row or box.height >= median(b.height for b in row) / 2:
         return box
     top, bottom = min(box.top, *(b.top for b in row)), max(bottom, *(b.top + b.height for b in row))
     return BoundingBox(left=box.left, top=top, width=box.width, height=bottom - top)
