@@ -117,6 +117,9 @@ class BookImgConfig(_CamelModel):
     claude_client: Literal["bedrock", "anthropic"] = "bedrock"
     claude_model: str | None = None
     profiles: dict[str, ProfileConfig] = Field(default_factory=dict)
+    claude_crop_budget: int = Field(default=0, ge=0, le=20)
+    """Most unresolved spines per job the hybrid builder sends to Claude as image crops; 0 sends none.
+    At most 20: past that the API lowers every image's size limit in the request."""
     anthropic_api_key_parameter: str | None = None
     anthropic_base_url: str | None = None
     catalog: Literal["local", "openlibrary", "googlebooks"] = "openlibrary"
@@ -231,6 +234,11 @@ class BookImgConfig(_CamelModel):
     @property
     def uses_bedrock(self) -> bool:
         return self.candidate_provider in ("claude", "hybrid") and self.claude_client == "bedrock"
+
+    @property
+    def sends_crops(self) -> bool:
+        """The hybrid builder sends spine crops, so the candidates stage reads the photo."""
+        return self.candidate_provider == "hybrid" and self.claude_crop_budget > 0
 
     @property
     def claude_models(self) -> list[str]:

@@ -214,8 +214,9 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
         statements.append(
             PolicyStatement("ForwardToNextStage", ["sqs:SendMessage"], [refs.queues[next_stage].queue.arn])
         )
-    if stage in ("ingest", "textract"):
-        # s3:GetObject also authorises HeadObject; there is no separate IAM action for it.
+    if stage in ("ingest", "textract") or (stage == "bedrock" and cfg.sends_crops):
+        # s3:GetObject also authorises HeadObject; there is no separate IAM action for it. The candidates
+        # stage reads the photo only to crop spines for Claude.
         statements.append(
             PolicyStatement("ReadUploads", ["s3:GetObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)])
         )
@@ -290,6 +291,7 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
                 "CATALOG_COLUMNS": json.dumps(cfg.catalog_columns, sort_keys=True),
                 "OPENLIBRARY_URL": cfg.openlibrary_url,
                 "GOOGLEBOOKS_URL": cfg.googlebooks_url,
+                "CLAUDE_CROP_BUDGET": str(cfg.claude_crop_budget),  # spines sent as image crops; 0: none
             }
     elif stage == "validation":
         # validation writes the final result and prices the whole job, so it alone gets the prices

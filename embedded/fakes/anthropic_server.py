@@ -6,10 +6,17 @@ It answers a real-shaped `message` whose content is one `tool_use` block for the
 system up to the last `cache_control` block) reports `cache_creation_input_tokens`, later ones
 `cache_read_input_tokens`, as the real API does. Faults are scripted with `fail_next(...)` using
 `rate_limited`, `overloaded`, `server_error`, `bad_request` (Anthropic shapes) or `bedrock_error`.
+
+Image content blocks are checked as the API checks them (a base64 source, a supported media type, data
+that decodes and is an image of that type, within the size limit) and refused with a 400 otherwise; an
+accepted image costs width x height / 750 input tokens, the API's own estimate.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import json
 import re
 import threading
@@ -78,6 +85,70 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     return "\n".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+MAX_IMAGE_SIDE = 8000
+_MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",),
+          "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
+
+
+class ImageBlockError(ValueError):
+    """An image block the API would refuse; the message names the block as the API does."""
+
+
+def decode_image_block(block: dict[str, Any], where: str) -> bytes:
+    """The image bytes of one `image` content block, or `ImageBlockError` saying what the API would say."""
+    source = block.get("source") or {}
+    if source.get("type") != "base64":
+        raise ImageBlockError(f"{where}.source.type: only 'base64' image sources are served here")
+    media_type = source.get("media_type")
+    if media_type not in IMAGE_MEDIA_TYPES:
+        raise ImageBlockError(f"{where}.source.media_type: Input should be one of {', '.join(IMAGE_MEDIA_TYPES)}")
+    try:
+        data = base64.b64decode(source.get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageBlockError(f"{where}.source.data: invalid base64 data") from None
+    if not data.startswith(_MAGIC[media_type]):
+        raise ImageBlockError(
+            f"{where}.source.data: The image was specified using the {media_type} media type, "
+            "but does not appear to be a valid image of that type"
+        )
+    width, height = image_size(data)
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageBlockError(f"{where}.source.data: image dimensions exceed max allowed size: {MAX_IMAGE_SIDE} pixels")
+    return data
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+            return picture.size
+    except (UnidentifiedImageError, OSError):
+        raise ImageBlockError("image.source.data: Could not process image") from None
+
+
+def images_in(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each image block of a request: its decoded bytes, media type and the text block just before it
+    (the label naming it), in order."""
+    found = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        label = None
+        for block in content:
+            if block.get("type") == "text":
+                label = block.get("text")
+            elif block.get("type") == "image":
+                source = block["source"]
+                found.append(
+                    {"label": label, "media_type": source["media_type"], "data": base64.b64decode(source["data"])}
+                )
+    return found
 
 
 def ocr_lines_in(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,10 +228,15 @@ class FakeClaude(FakeServer):
                 return bad_request(f"{required}: Field required")
         if not model:
             return bad_request("model: Field required")
+        try:
+            image_tokens = self._check_images(body)
+        except ImageBlockError as exc:
+            return bad_request(str(exc))
         tools = body.get("tools") or []
         forced = (body.get("tool_choice") or {}).get("name")
         tool = next((t for t in tools if t.get("name") == forced), tools[0] if tools else None)
-        usage = self._usage(body)
+        usage = self._usage(_without_image_data(body))
+        usage["input_tokens"] += image_tokens
         stop_reason = self.next_stop_reason.pop(0) if self.next_stop_reason else "tool_use"
         if tool is None:
             content = [{"type": "text", "text": "I see some books."}]
@@ -191,6 +267,18 @@ class FakeClaude(FakeServer):
             headers={"request-id": f"req_{uuid.uuid4().hex}"},
         )
 
+    @staticmethod
+    def _check_images(body: dict[str, Any]) -> int:
+        """Every image block checked as the API would; their input tokens (width x height / 750 each)."""
+        tokens = 0
+        for m, message in enumerate(body.get("messages", [])):
+            content = message.get("content")
+            for b, block in enumerate(content if isinstance(content, list) else []):
+                if isinstance(block, dict) and block.get("type") == "image":
+                    width, height = image_size(decode_image_block(block, f"messages.{m}.content.{b}.image"))
+                    tokens += max(1, width * height // 750)
+        return tokens
+
     def _usage(self, body: dict[str, Any]) -> dict[str, int]:
         """Prompt-cache accounting: everything up to the last system block marked `cache_control`."""
         system = body.get("system") or []
@@ -216,3 +304,14 @@ class FakeClaude(FakeServer):
             self._cached_prefixes.add(key)
         usage["cache_read_input_tokens" if hit else "cache_creation_input_tokens"] = prefix_tokens
         return usage
+
+
+def _without_image_data(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with each image's base64 left out: images are counted by their pixels, not their encoding."""
+    messages = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [{"type": "image"} if isinstance(b, dict) and b.get("type") == "image" else b for b in content]
+        messages.append({**message, "content": content})
+    return {**body, "messages": messages}

@@ -34,8 +34,8 @@ EXPECTED_ENV = {
     "textract": COMMON_ENV | {"BOOKIMG_NEXT_QUEUE_URL", "BOOKIMG_OCR_ENGINE"},
     "bedrock": COMMON_ENV
     | {"BOOKIMG_NEXT_QUEUE_URL", "BOOKIMG_CANDIDATE_PROVIDER", "BOOKIMG_CLAUDE_CLIENT", "BOOKIMG_PROFILES"}
-    # the default (hybrid) builder checks the catalog before asking Claude
-    | {"BOOKIMG_CATALOG", "BOOKIMG_CATALOG_URI", "BOOKIMG_CATALOG_COLUMNS"},
+    # the default (hybrid) builder checks the catalog before asking Claude, and may send it spine crops
+    | {"BOOKIMG_CATALOG", "BOOKIMG_CATALOG_URI", "BOOKIMG_CATALOG_COLUMNS", "BOOKIMG_CLAUDE_CROP_BUDGET"},
     "validation": COMMON_ENV
     | {
         "BOOKIMG_CATALOG",
@@ -254,3 +254,32 @@ def test_the_local_stack_file_deploys_the_embedded_providers_without_pip(deploy,
     assert stack.env_of("textract")["BOOKIMG_OCR_ENGINE"] == "rapidocr"
     assert stack.env_of("bedrock")["BOOKIMG_CANDIDATE_PROVIDER"] == "offline"
     assert stack.env_of("validation")["BOOKIMG_CATALOG"] == "local"
+
+
+def test_the_crop_budget_reaches_the_hybrid_candidates_worker(deploy, default_stack, monkeypatch):
+    # Given the default stack: no crops
+    assert default_stack.env_of("bedrock")["BOOKIMG_CLAUDE_CROP_BUDGET"] == "0"
+    # When a hybrid stack sets a budget
+    stack = deploy({"claudeCropBudget": 6})
+    # Then the candidates worker gets it, and its own settings read it
+    env = stack.env_of("bedrock")
+    assert env["BOOKIMG_CLAUDE_CROP_BUDGET"] == "6"
+    from workers.common.settings import Settings
+
+    monkeypatch.setenv("BOOKIMG_CLAUDE_CROP_BUDGET", env["BOOKIMG_CLAUDE_CROP_BUDGET"])
+    assert Settings().claude_crop_budget == 6
+    assert not [s for s in ("ingest", "textract", "validation") if "BOOKIMG_CLAUDE_CROP_BUDGET" in stack.env_of(s)]
+    # and a provider that sends no crops gets no budget
+    offline = deploy({**EMBEDDED, "claudeCropBudget": 6})
+    assert "BOOKIMG_CLAUDE_CROP_BUDGET" not in offline.env_of("bedrock")
+
+
+def test_a_crop_budget_outside_its_range_fails_fast():
+    import pulumi
+
+    for bad in ("-1", "21"):
+        pulumi.runtime.set_all_config({"bookimg:claudeCropBudget": bad})
+        with pytest.raises(ValidationError):
+            load_config()
+    pulumi.runtime.set_all_config({})
+    assert load_config().claude_crop_budget == 0

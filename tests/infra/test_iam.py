@@ -159,3 +159,13 @@ def test_an_anthropic_key_in_secrets_manager_grants_reading_that_secret_only(dep
         "arn:aws:secretsmanager:us-east-1:111122223333:secret:bookimg/anthropic-??????"
     ]
     assert "ssm:GetParameter" not in actions(policy)
+
+
+def test_the_candidates_role_reads_uploads_only_when_it_sends_spine_crops(deploy, default_stack):
+    # Given the default stack (no crops): the candidates stage never reads the photo
+    assert grants(default_stack.policy_of("bedrock"), "s3:GetObject") == []
+    # When a crop budget is set
+    stack = deploy({"claudeCropBudget": 4})
+    # Then it may read uploaded photos, and nothing else of the uploads bucket
+    uploads = stack.bucket("-uploads").outputs["arn"]
+    assert grants(stack.policy_of("bedrock"), "s3:GetObject") == [f"{uploads}/uploads/*"]

@@ -21,12 +21,12 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, SpineRegion, TokenUsage
-from workers.bedrock.builder import CandidateSet
+from workers.bedrock.builder import CandidateSet, PhotoReader
 from workers.common.errors import (
     PermanentError,
     ProviderTimeoutError,
@@ -74,6 +74,9 @@ class BookList(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     books: list[BookRecord] = Field(description="Every book seen, in left-to-right, top-to-bottom order")
+
+
+BookListT = TypeVar("BookListT", bound=BaseModel)
 
 
 def _inline_refs(schema: Any, defs: Mapping[str, Any]) -> Any:
@@ -217,9 +220,10 @@ def _none_if_blank(value: str | None) -> str | None:
     return value or None
 
 
-def parse_tool_input(raw: Any) -> BookList:
+def parse_tool_input(raw: Any, schema: type[BookListT] = BookList) -> BookListT:
+    """The tool input as `schema` (`BookList`, or a variant such as the crops' list), or `InvalidModelOutput`."""
     try:
-        return BookList.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "<root>"
@@ -418,9 +422,10 @@ class ClaudeCandidateBuilder:
         profile: AnalysisProfile,
         aspect: float = 1.0,
         spines: Sequence[SpineRegion] = (),
+        photo: PhotoReader | None = None,
     ) -> CandidateSet:
-        """Claude groups the lines itself from their geometry; the spine regions are not sent (the offline
-        grouping, which the hybrid builder runs first, is where they serve)."""
+        """Claude groups the lines itself from their geometry; the spine regions and the photo are not sent
+        (the hybrid builder, which groups offline first, is where they serve)."""
         settings = self.profile_settings(profile)
         if not lines:
             return CandidateSet(candidates=[], provider=self.provider, model=settings.model)

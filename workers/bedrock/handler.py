@@ -38,7 +38,9 @@ def make_builder(settings: Settings) -> CandidateBuilder:
 
             return make_catalog(settings)
 
-        return HybridCandidateBuilder(catalog, lambda: make_claude_builder(settings))
+        return HybridCandidateBuilder(
+            catalog, lambda: make_claude_builder(settings), crop_budget=settings.claude_crop_budget
+        )
     if settings.candidate_provider == "claude":
         return make_claude_builder(settings)
     from workers.bedrock.offline import OfflineCandidateBuilder

@@ -8,9 +8,13 @@ a model to read them again buys nothing. So:
    redeliveries and photos of the same shelf); a group whose best match has a posterior of at least
    `resolve_at` is kept as it is, and validation confirms it the same way;
 3. groups too thin to identify a book (no title-like words: stickers, logos, a lone call number)
-   stay offline candidates as well: a model has nothing to add to them;
+   stay offline candidates as well: a text request has nothing to add to them (a crop may: step 5);
 4. only the remaining lines go to Claude, with a compact prompt (their grouping is already known,
-   so no geometry and no reading instructions), and Claude's books replace those groups.
+   so no geometry and no reading instructions), and Claude's books replace those groups;
+5. with a crop budget (`crop_budget` > 0), the spines still unresolved after that — too thin for a
+   text request, unread, or left unclaimed by Claude's text answer — are sent as image crops of the
+   photo, up to the budget per job, in one request (`workers/bedrock/crops.py`); a book Claude reads
+   off a crop replaces that spine's candidate. The photo is read only when there is a crop to send.
 
 The catalog and Claude are both built lazily: a photo the catalog resolves never imports `anthropic`.
 """
@@ -23,9 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from models import AnalysisProfile, Candidate, OcrLine, SpineRegion
-from workers.bedrock.builder import CandidateSet
+from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, SpineRegion, Stage
+from workers.bedrock.builder import CandidateBuilder, CandidateSet, PhotoReader
 from workers.bedrock.offline import OfflineCandidateBuilder
+from workers.common.log import get_logger
 from workers.common.settings import ProfileSettings
 
 RESOLVE_AT = 0.8
@@ -104,8 +109,12 @@ class HybridCandidateBuilder:
         min_title_letters: int = MIN_TITLE_LETTERS,
         cache_size: int = CACHE_SIZE,
         score: Callable[[Candidate, Any], list[Any]] | None = None,
+        crop_budget: int = 0,
+        grouping: CandidateBuilder | None = None,
     ):
-        """`catalog` is a `Catalog` or a factory of one; `claude` a `ClaudeCandidateBuilder` or a factory."""
+        """`catalog` is a `Catalog` or a factory of one; `claude` a `ClaudeCandidateBuilder` or a factory;
+        `crop_budget` the most spines per job sent to Claude as image crops (0: none, the photo is never read);
+        `grouping` the `CandidateBuilder` that groups lines into spines (the offline builder by default)."""
         self._catalog_source = catalog
         self._claude_source = claude
         self._catalog: Any = None
@@ -114,8 +123,9 @@ class HybridCandidateBuilder:
         self.min_title_letters = min_title_letters
         self.cache_size = cache_size
         self._score = score
+        self.crop_budget = crop_budget
         self._cache: OrderedDict[tuple, Lookup] = OrderedDict()
-        self.offline = OfflineCandidateBuilder()
+        self.offline = grouping or OfflineCandidateBuilder()
         self.lookups = 0
         self.cache_hits = 0
 
@@ -161,6 +171,15 @@ class HybridCandidateBuilder:
     def worth_asking(self, candidate: Candidate) -> bool:
         return title_letters(candidate.text) >= self.min_title_letters
 
+    @property
+    def reads_photo(self) -> bool:
+        """Whether `build` may read the photo it is handed: only with a crop budget."""
+        return self.crop_budget > 0
+
+    def unresolved(self, candidate: Candidate) -> bool:
+        """A spine the catalog does not name with confidence; an unread one has nothing to look up."""
+        return not candidate.text.strip() or self.lookup(candidate).posterior < self.resolve_at
+
     # -- the builder ----------------------------------------------------------------------------------
 
     def build(
@@ -170,63 +189,129 @@ class HybridCandidateBuilder:
         profile: AnalysisProfile,
         aspect: float = 1.0,
         spines: Sequence[SpineRegion] = (),
+        photo: PhotoReader | None = None,
     ) -> CandidateSet:
         grouped = self.offline.build(lines, profile=profile, aspect=aspect, spines=spines)
+        cropping = photo is not None and self.crop_budget > 0
         kept: list[Candidate] = []
         residue: list[Candidate] = []
+        thin: list[Candidate] = []  # too little text for a text request, unresolved: only a crop can help
         for candidate in grouped.candidates:
-            if not self.worth_asking(candidate) or self.lookup(candidate).posterior >= self.resolve_at:
+            if not self.worth_asking(candidate):
+                kept.append(candidate)
+                if cropping and candidate.box is not None and self.unresolved(candidate):
+                    thin.append(candidate)
+            elif self.lookup(candidate).posterior >= self.resolve_at:
                 kept.append(candidate)
             else:
                 residue.append(candidate)
-        if not residue:
-            return CandidateSet(
-                candidates=kept, unassigned_lines=grouped.unassigned_lines, provider=self.name, model=None
-            )
-        by_id = {line.id: line for line in lines}
-        groups = [[by_id[i] for i in candidate.evidence if i in by_id] for candidate in residue]
-        asked = self.ask_claude(groups, profile=profile)
-        answered = {i for candidate in asked.candidates for i in candidate.evidence}
-        # a group Claude did not claim stays as the offline builder read it: validation may still place it
-        unclaimed = [c for c in residue if not answered.intersection(c.evidence)]
-        candidates = sorted(
-            [*kept, *asked.candidates, *unclaimed],
-            key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0),
-        )
+        asked = CandidateSet(candidates=[])
+        unclaimed: list[Candidate] = []
+        if residue:
+            by_id = {line.id: line for line in lines}
+            groups = [[by_id[i] for i in candidate.evidence if i in by_id] for candidate in residue]
+            asked = self.ask_claude(groups, profile=profile)
+            answered = {i for candidate in asked.candidates for i in candidate.evidence}
+            # a group Claude did not claim stays as the offline builder read it: validation may still place it
+            unclaimed = [c for c in residue if not answered.intersection(c.evidence)]
+        candidates = [*kept, *asked.candidates, *unclaimed]
+        usage, provider, model = asked.usage, asked.provider, asked.model
+        wanted = {id(c) for c in thin} | {id(c) for c in unclaimed if c.box is not None}
+        to_crop = _reading_order([c for c in candidates if id(c) in wanted])[: self.crop_budget]
+        read = None
+        if to_crop and photo is not None:
+            from workers.bedrock.crops import spine_extent
+
+            shelf = [c.box for c in candidates if c.box is not None]
+            chosen = [(c, spine_extent(c.box, shelf, aspect)) for c in to_crop if c.box is not None]
+            read = self.ask_claude_crops(chosen, photo, profile=profile)
+        if read is not None:
+            replaced = {id(c) for c in read.replaced}
+            candidates = [c for c in candidates if id(c) not in replaced] + read.found.candidates
+            usage = usage + read.found.usage
+            provider, model = provider or read.found.provider, read.found.model or model
         return CandidateSet(
-            candidates=candidates,
+            # the offline builder's order when nobody was asked, else the photo's reading order
+            candidates=_reading_order(candidates) if residue or read else kept,
             unassigned_lines=grouped.unassigned_lines,
-            usage=asked.usage,
-            provider=f"{self.name}+{asked.provider}",
-            model=asked.model,
+            usage=usage,
+            provider=f"{self.name}+{provider}" if provider else self.name,
+            model=model,
         )
 
     def ask_claude(self, groups: Sequence[Sequence[OcrLine]], *, profile: AnalysisProfile) -> CandidateSet:
         """One compact Claude request for the residue groups, parsed by the Claude builder's own rules."""
-        from workers.bedrock.claude import candidates_from, parse_tool_input, tool_input_of, usage_of
+        from workers.bedrock.claude import candidates_from, parse_tool_input
+
+        lines = [line for group in groups for line in group]
+        raw, answer = self._ask(RESIDUE_INSTRUCTIONS, residue_tool(), residue_message(groups), len(groups), profile)
+        if raw is not None:
+            answer.candidates, _ = candidates_from(parse_tool_input(raw), lines)
+        return answer
+
+    def ask_claude_crops(
+        self, chosen: Sequence[tuple[Candidate, BoundingBox]], photo: PhotoReader, *, profile: AnalysisProfile
+    ) -> CropAnswer | None:
+        """One request with the chosen spines cut out at their boxes; None when the photo could not be cropped."""
+        from workers.bedrock.claude import parse_tool_input
+        from workers.bedrock.crops import (
+            CROP_INSTRUCTIONS,
+            CropList,
+            candidates_from_crops,
+            crop_message,
+            crop_tool,
+            make_crops,
+            upright_photo,
+        )
+
+        picture = upright_photo(photo)
+        crops = make_crops(picture, chosen) if picture is not None else []
+        if not crops:
+            return None
+        raw, answer = self._ask(CROP_INSTRUCTIONS, crop_tool(), crop_message(crops), len(crops), profile)
+        read = candidates_from_crops(parse_tool_input(raw, CropList), crops) if raw is not None else {}
+        answer.candidates = list(read.values())
+        get_logger(Stage.CANDIDATES.value).info("spine crops read", sent=len(crops), named=len(read))
+        return CropAnswer(found=answer, replaced=[crop.candidate for crop in crops if crop.number in read])
+
+    def _ask(
+        self, instructions: str, tool: dict[str, Any], message: dict[str, Any], items: int, profile: AnalysisProfile
+    ) -> tuple[Any, CandidateSet]:
+        """One forced-tool request through the Claude builder's client and retries: the tool input (None for
+        an answer cut off at max_tokens, which leaves every item as it was) and a set with its usage."""
+        from workers.bedrock.claude import tool_input_of, usage_of
 
         claude = self.claude
         settings: ProfileSettings = claude.profile_settings(profile)
-        lines = [line for group in groups for line in group]
-        max_tokens = max(256, min(settings.max_tokens, 80 * len(groups) + 128))
         arguments: dict[str, Any] = {
             "model": settings.model,
-            "max_tokens": max_tokens,
-            "system": [{"type": "text", "text": RESIDUE_INSTRUCTIONS}],
-            "tools": [residue_tool()],
+            "max_tokens": max(256, min(settings.max_tokens, 80 * items + 128)),
+            "system": [{"type": "text", "text": instructions}],
+            "tools": [tool],
             "tool_choice": {"type": "tool", "name": "record_books"},
-            "messages": [residue_message(groups)],
+            "messages": [message],
         }
         if settings.temperature is not None:
             arguments["extra_body"] = {"temperature": settings.temperature}
         response = claude._create(arguments)
-        usage = usage_of(response)
-        if response.stop_reason == "max_tokens":  # a cut-off answer: keep the offline reading of every group
-            return CandidateSet(candidates=[], usage=usage, provider=claude.provider, model=settings.model)
-        candidates, _ = candidates_from(parse_tool_input(tool_input_of(response)), lines)
-        return CandidateSet(
-            candidates=candidates,
-            usage=usage,
+        answer = CandidateSet(
+            candidates=[],
+            usage=usage_of(response),
             provider=claude.provider,
             model=getattr(response, "model", None) or settings.model,
         )
+        if response.stop_reason == "max_tokens":
+            return None, answer
+        return tool_input_of(response), answer
+
+
+@dataclass
+class CropAnswer:
+    """What a crop request read: the new candidates (and the request's usage), and the ones they replace."""
+
+    found: CandidateSet
+    replaced: list[Candidate]
+
+
+def _reading_order(candidates: Sequence[Candidate]) -> list[Candidate]:
+    return sorted(candidates, key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0))

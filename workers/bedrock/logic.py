@@ -16,8 +16,13 @@ def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContex
     if ctx.jobs.enter(ocr.job_id, JobStatus.CANDIDATES).finished(Stage.CANDIDATES):
         log.info("duplicate OCR result ignored")
         return None
-    found = builder.build(ocr.lines, profile=ocr.profile, aspect=ocr.image.width / ocr.image.height,
-                          spines=ocr.spines)
+    found = builder.build(
+        ocr.lines,
+        profile=ocr.profile,
+        aspect=ocr.image.width / ocr.image.height,
+        spines=ocr.spines,
+        photo=lambda: ctx.objects.get(ocr.image.bucket, ocr.image.key),
+    )
     candidates = Candidates(
         job_id=ocr.job_id,
         image=ocr.image,

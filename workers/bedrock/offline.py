@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Point, SpineRegion
-from workers.bedrock.builder import CandidateSet
+from workers.bedrock.builder import CandidateSet, PhotoReader
 
 _CODE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2}[.,;:]?$")
 _COLLECTION = re.compile(r"^(?:[IJ]?N[EFDIP]?|I[EFDPN]?|P|T|L|D|E|I\*{2,3})$")
@@ -381,7 +381,9 @@ class OfflineCandidateBuilder:
         profile: AnalysisProfile,
         aspect: float = 1.0,
         spines: Sequence[SpineRegion] = (),
+        photo: PhotoReader | None = None,
     ) -> CandidateSet:
+        """Lines grouped by geometry and the spine regions; the photo itself is not needed."""
         regions = Regions(spines)
         groups = group_lines(lines, aspect, regions)
         kept = [group for group in groups if not _is_noise(group)]

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = None
     anthropic_api_key_parameter: str | None = None
     profiles: dict[str, ProfileSettings] = Field(default_factory=_default_profiles)
+    # most spines per job the hybrid builder sends to Claude as image crops (0: none; workers/bedrock/crops.py)
+    claude_crop_budget: int = Field(default=0, ge=0)
     catalog: Literal["local", "openlibrary", "googlebooks"] = "local"
     catalog_uri: str = ""
     catalog_columns: dict[str, str] = Field(default_factory=dict)
