@@ -25,8 +25,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, SpineRegion, TokenUsage
+from models import AnalysisProfile, Candidate, OcrLine, SpineRegion, TokenUsage
 from workers.bedrock.builder import CandidateSet, PhotoReader
+from workers.bedrock.offline import union_box
 from workers.common.errors import (
     PermanentError,
     ProviderTimeoutError,
@@ -207,14 +208,6 @@ def user_message(lines: list[OcrLine], aspect: float = 1.0) -> dict[str, Any]:
 # --- answer parsing ----------------------------------------------------------------------------
 
 
-def _union_box(boxes: list[BoundingBox]) -> BoundingBox | None:
-    if not boxes:
-        return None
-    left, top = min(b.left for b in boxes), min(b.top for b in boxes)
-    right, bottom = max(b.left + b.width for b in boxes), max(b.top + b.height for b in boxes)
-    return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
-
-
 def _none_if_blank(value: str | None) -> str | None:
     value = _clean(value) if value else None
     return value or None
@@ -252,7 +245,7 @@ def candidates_from(books: BookList, lines: list[OcrLine]) -> tuple[list[Candida
                 tag=tag,
                 isbn=_none_if_blank(book.isbn),
                 evidence=ordered,
-                box=_union_box([by_id[i].box for i in ordered]),
+                box=union_box([by_id[i].box for i in ordered]),
                 confidence=book.confidence,
             )
         )

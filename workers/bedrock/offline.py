@@ -331,11 +331,12 @@ def _reading_order(segments: list[Segment]) -> list[OcrLine]:
     return [s.line for s in [*body, *sorted(labels, key=lambda s: (s.cy, s.cx))]]
 
 
-def _union_box(lines: Sequence[OcrLine]) -> BoundingBox:
-    left = min(line.box.left for line in lines)
-    top = min(line.box.top for line in lines)
-    right = max(line.box.left + line.box.width for line in lines)
-    bottom = max(line.box.top + line.box.height for line in lines)
+def union_box(boxes: Sequence[BoundingBox]) -> BoundingBox | None:
+    """The upright box around boxes (None around none)."""
+    if not boxes:
+        return None
+    left, top = min(b.left for b in boxes), min(b.top for b in boxes)
+    right, bottom = max(b.left + b.width for b in boxes), max(b.top + b.height for b in boxes)
     return BoundingBox(left=left, top=top, width=right - left, height=bottom - top)
 
 
@@ -358,7 +359,7 @@ def candidate_from_lines(lines: Sequence[OcrLine], aspect: float = 1.0) -> Candi
     return candidate_from_text(
         " ".join(line.text for line in lines),
         evidence=[line.id for line in lines],
-        box=_union_box(lines),
+        box=union_box([line.box for line in lines]),
         polygon=outline(lines, aspect),
         confidence=round(sum(line.confidence for line in lines) / len(lines), 4),
     )
@@ -400,18 +401,19 @@ class OfflineCandidateBuilder:
         inside = {regions.of(s.cx / aspect, s.cy) for s in (segment(line, aspect) for line in group)}
         if len(inside) == 1 and None not in inside:
             candidate.polygon = list(regions.spines[inside.pop()].polygon)
+            if candidate.box is not None:
+                candidate.box = union_box([candidate.box, _bounds(candidate.polygon)])
         return candidate
+
+
+def _bounds(points: Sequence[Point]) -> BoundingBox:
+    xs, ys = [p.x for p in points], [p.y for p in points]
+    return BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
 
 
 def unread_spines(regions: Regions, lines: Sequence[OcrLine], aspect: float = 1.0) -> list[Candidate]:
     """A candidate with no text for every spine region no line of text falls in: a book is there, and the result
     says so (with its outline), even though nothing on it could be read."""
     used = {regions.of(s.cx / aspect, s.cy) for s in (segment(line, aspect) for line in lines)}
-    found = []
-    for index, spine in enumerate(regions.spines):
-        if index in used:
-            continue
-        xs, ys = [p.x for p in spine.polygon], [p.y for p in spine.polygon]
-        box = BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
-        found.append(Candidate(text="", box=box, polygon=list(spine.polygon), confidence=0.0))
-    return found
+    return [Candidate(text="", box=_bounds(spine.polygon), polygon=list(spine.polygon), confidence=0.0)
+            for index, spine in enumerate(regions.spines) if index not in used]
