@@ -560,18 +560,25 @@ class Shelf:
         of the shelf's classes the next one is of another with odds of about 1 in n + 1."""
         return math.log(self.books + 1)
 
-    def reweigh(self, index: int, found: Hypotheses) -> Hypotheses:
-        """This candidate's hypotheses in the light of the shelf: a work whose every copy is named on another
-        spine is no longer one of them, and a book of a far class whose call number the spine does not show
-        pays `far_class_cost`. A candidate that is itself a sure book is left as it was."""
+    def reweigh(self, index: int, candidate: Candidate, found: Hypotheses) -> Hypotheses:
+        """This candidate's hypotheses in the light of the shelf: where the spine shows a call number, a work
+        carrying that call number whose every copy is named on another spine is no longer one of them; a book of
+        a far class whose call number the spine does not show pays `far_class_cost`. A candidate that is itself
+        a sure book is left as it was.
+
+        Only a spine's own call number rules works out: a spine showing an author's name alone is as often a
+        piece of a spine already named (its title read apart) as another book, and ruling that book out
+        would hand the piece to a sibling."""
         if index in self.taken.values():
             return found
+        label = tag_key(candidate.tag) if candidate.tag else None
         copies: dict[tuple[str, str], list[CatalogBook]] = {}
         for book, _ in found.scores:
             copies.setdefault(profile(book).work, []).append(book)
         kept = []
         for book, ev in found.scores:
-            if all(self.taken.get(copy.book_id, index) != index for copy in copies[profile(book).work]):
+            shown_elsewhere = all(self.taken.get(copy.book_id, index) != index for copy in copies[profile(book).work])
+            if shown_elsewhere and label is not None and tag_key(book.tag) == label:
                 continue
             top = class_top(book.tag) if book.tag else ""
             if top and top not in self.tops and ev.tag <= 0:
@@ -719,7 +726,7 @@ def identify_books(
     context = Shelf.of(chosen) if shelf else None
     by_shelf: set[int] = set()
     if context is not None:
-        ranked = [h.posteriors() for h in (context.reweigh(i, h) for i, h in enumerate(found))]
+        ranked = [context.reweigh(i, candidates[i], h).posteriors() for i, h in enumerate(found)]
         first = chosen
         chosen = _assign(ranked, min_posterior)
         by_shelf = {i for i, s in chosen.items() if i not in first or first[i].book.book_id != s.book.book_id}
