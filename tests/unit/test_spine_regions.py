@@ -134,3 +134,17 @@ def test_a_point_is_in_the_region_whose_edges_it_lies_between_reaching_down_to_t
     assert regions.of(0.13, 0.7) == 0  # below the text, where the sticker is
     assert regions.of(0.19, 0.59) is None  # right of the leaning right edge
     assert regions.of(0.15, 0.95) is None
+
+
+def test_a_title_and_its_author_far_apart_across_one_spine_are_one_book():
+    # Given a thick spine: the title in display type near one edge, the author in small print near the other
+    title = _vertical_line(0, "NAVARRA", 330, thickness_px=40)
+    author = _vertical_line(1, "José María Domench", 395, thickness_px=14)
+    spines = [SpineRegion(polygon=[Point(x=x0 / WIDTH, y=0.3), Point(x=x1 / WIDTH, y=0.3), Point(x=x1 / WIDTH, y=0.7),
+                                   Point(x=x0 / WIDTH, y=0.7)]) for x0, x1 in ((200, 300), (300, 420), (420, 520))]
+    builder = OfflineCandidateBuilder()
+    # Then without regions they are two candidates, and in their region one
+    alone = builder.build([title, author], profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT)
+    together = builder.build([title, author], profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=spines)
+    assert len(alone.candidates) == 2
+    assert [c.text for c in together.candidates if c.text] == ["NAVARRA José María Domench"]

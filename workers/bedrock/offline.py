@@ -214,6 +214,11 @@ class _Groups:
         return list(groups.values())
 
 
+def _width(spine: SpineRegion) -> float:
+    top_left, top_right, bottom_right, bottom_left = spine.polygon
+    return ((top_right.x - top_left.x) + (bottom_right.x - bottom_left.x)) / 2
+
+
 class Regions:
     """The spine regions found in the image (`workers/textract/spines.py`): which one a point of the photo is in.
 
@@ -223,8 +228,17 @@ class Regions:
     REACH_ABOVE = 0.15
     """Shares of a region's height it reaches below (to the sticker at the spine's foot) and above its text."""
 
+    WIDE = 2.0
+    """A region this many times as wide as its shelf's median may hold two spines (an edge the image does not
+    show): lines in it join only by their own geometry."""
+
     def __init__(self, spines: Sequence[SpineRegion] = ()):
         self.spines = [spine for spine in spines if len(spine.polygon) == 4]
+        widths: dict[int, list[float]] = {}
+        for spine in self.spines:
+            widths.setdefault(spine.shelf, []).append(_width(spine))
+        typical = {shelf: sorted(values)[len(values) // 2] for shelf, values in widths.items()}
+        self.narrow = [_width(spine) <= self.WIDE * typical[spine.shelf] for spine in self.spines]
 
     def __bool__(self) -> bool:
         return bool(self.spines)
@@ -251,7 +265,8 @@ def group_lines(
     """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine.
 
     With the spine regions found in the image, lines in two different regions are never one book, however close
-    their text: the edge between them says they are two."""
+    their text: the edge between them says they are two; and lines running the same way in one region are one
+    book, however far apart (a title in display type and its author's name in small print across the spine)."""
     segments = [segment(line, aspect) for line in lines]
     region = [regions.of(s.cx / aspect, s.cy) if regions else None for s in segments]
 
@@ -263,7 +278,9 @@ def group_lines(
     bodies = [i for i in range(len(segments)) if i not in labels]
     for n, i in enumerate(bodies):
         for j in bodies[n + 1:]:
-            if not apart(i, j) and _same_book(segments[i], segments[j]):
+            together = (region[i] is not None and region[i] == region[j] and regions.narrow[region[i]]
+                        and segments[i].vertical == segments[j].vertical)
+            if together or (not apart(i, j) and _same_book(segments[i], segments[j])):
                 groups.union(i, j)
     for i in labels:
         same_spine = [j for j in bodies if region[i] is not None and region[j] == region[i]]
