@@ -19,6 +19,8 @@ _BOOKS = [
     ("Escritos corsarios", "Pasolini, Pier Paolo", "N 837 Pas"),
     ("Fútbol : la historia de un deporte", "Martín, Ramón", "796.332 Mar"),
     ("Tàctica del futbol modern", "Puig, Anna", "796.332 Pui"),
+    ("Navarra", "Domench, José María", "91(026)(46.51) Dom"),
+    ("Navarra : mapa de carreteras", "Domench, José María", "91(026)(46.51) Dom"),
 ]
 
 
@@ -86,3 +88,20 @@ def test_the_far_class_cost_spares_a_book_whose_call_number_the_spine_shows(cata
                                           ("JN Gar", "jn"), ("91(46.71) Pob", "9")])
 def test_the_top_of_a_class_is_its_collection_letters_or_first_digit(tag, top):
     assert class_top(tag) == top
+
+
+
+def test_two_spines_torn_between_the_same_two_works_name_both(catalog):
+    # Given two spines that each read only 'Navarra', its author and label: two works fit either equally
+    torn = ("NAVARRA José María Domench Dom", "Navarra José María Domench Dom")
+    one = _identify(catalog, torn[0])
+    both = _identify(catalog, *torn)
+    # Then one alone names neither, and the two together hold both works (one copy is one spine)
+    assert one.identified == []
+    assert sorted(item.book.title for item in both.identified) == ["Navarra", "Navarra : mapa de carreteras"]
+    assert all(item.confidence >= 0.5 and item.shelf for item in both.identified)
+
+
+def test_spines_torn_between_works_are_left_alone_without_the_set(catalog):
+    torn = ("NAVARRA José María Domench Dom", "Navarra José María Domench Dom")
+    assert _identify(catalog, *torn, shelf=False).identified == []

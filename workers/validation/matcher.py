@@ -718,7 +718,8 @@ def identify_books(
     itself be certain enough. Two spines can both be one title only when the catalog holds two copies.
     With `shelf`, the books named for sure then become context for the others (`Shelf.reweigh`), and the
     photo is resolved again: a spine whose call number several books carry names the one the shelf has not
-    shown yet; a book of a class far from the shelf's needs more evidence.
+    shown yet; a book of a class far from the shelf's needs more evidence. Last, spines still torn between
+    the same few works are resolved as a set (`_jointly`).
     """
     found = [hypotheses(candidate, catalog) for candidate in candidates]
     ranked = first_ranked = [h.posteriors() for h in found]
@@ -730,6 +731,10 @@ def identify_books(
         first = chosen
         chosen = _assign(ranked, min_posterior)
         by_shelf = {i for i, s in chosen.items() if i not in first or first[i].book.book_id != s.book.book_id}
+    if shelf:
+        joint = _jointly(ranked, chosen, min_posterior)
+        chosen |= joint
+        by_shelf |= set(joint)
     taken = {s.book.book_id for s in chosen.values()}
     outcome = IdentifyOutcome()
     for index, candidate in enumerate(candidates):
@@ -747,6 +752,97 @@ def identify_books(
     outcome.identified.extend(further)
     outcome.unidentified.extend(left_over)
     return outcome
+
+
+JOINT_OPTIONS = 4
+"""Works per spine weighed in a joint resolution (the rest is 'another book, or none in the catalog')."""
+JOINT_MAX_SPINES = 4
+JOINT_MIN_SHARE = 0.1
+"""Posterior from which a work ties two unnamed spines into one set to resolve jointly."""
+
+
+def _jointly(ranked: list[list[Scored]], chosen: dict[int, Scored], min_posterior: float) -> dict[int, Scored]:
+    """Unnamed spines that hesitate between the same few works, resolved as a set: one copy is one spine, so two
+    spines torn between 'Navarra' and 'Navarra : mapa de carreteras' (same author, same label) hold both, even
+    though neither alone says which. Every way of giving the spines those works (or none) is weighed by the
+    spines' own posteriors, no copy given twice; a work present in assignments holding at least `min_posterior`
+    of the weight is named, on the spine the likeliest assignment gives it to, with that probability."""
+    taken = {s.book.book_id for s in chosen.values()}
+    options: dict[int, list[Scored]] = {}
+    for index, scored in enumerate(ranked):
+        if index in chosen:
+            continue
+        free = [s for s in scored if s.book.book_id not in taken]
+        works = list({profile(s.book).work: s for s in reversed(free)}.values())
+        works.sort(key=lambda s: -s.posterior)
+        if works and works[0].posterior >= JOINT_MIN_SHARE:
+            options[index] = works[:JOINT_OPTIONS]
+    groups = _Clusters(options)
+    found: dict[int, Scored] = {}
+    for members in groups.sets():
+        if not 2 <= len(members) <= JOINT_MAX_SPINES:
+            continue
+        copies: dict[tuple[str, str], int] = {}
+        for index in members:
+            for s in ranked[index]:
+                if s.book.book_id not in taken:
+                    copies.setdefault(profile(s.book).work, 0)
+        for work in copies:
+            copies[work] = len({s.book.book_id for index in members for s in ranked[index]
+                                if profile(s.book).work == work and s.book.book_id not in taken})
+        weights: list[tuple[float, tuple[Scored | None, ...]]] = []
+        choices = [[*options[index], None] for index in members]
+        for assignment in itertools.product(*choices):
+            used: dict[tuple[str, str], int] = {}
+            for s in assignment:
+                if s is not None:
+                    used[profile(s.book).work] = used.get(profile(s.book).work, 0) + 1
+            if any(count > copies[work] for work, count in used.items()):
+                continue
+            weight = 1.0
+            for index, s in zip(members, assignment, strict=True):
+                weight *= s.posterior if s is not None else max(1.0 - sum(o.posterior for o in options[index]), 1e-9)
+            weights.append((weight, assignment))
+        total = sum(weight for weight, _ in weights)
+        if total <= 0:
+            continue
+        presence: dict[tuple[str, str], float] = {}
+        for weight, assignment in weights:
+            for work in {profile(s.book).work for s in assignment if s is not None}:
+                presence[work] = presence.get(work, 0.0) + weight / total
+        _, best = max(weights, key=lambda item: item[0])
+        for index, s in zip(members, best, strict=True):
+            if s is not None and presence[profile(s.book).work] >= min_posterior:
+                found[index] = Scored(s.book, s.evidence, presence[profile(s.book).work])
+    return found
+
+
+class _Clusters:
+    """Spines joined when their options share a work."""
+
+    def __init__(self, options: dict[int, list[Scored]]):
+        self.options = options
+
+    def sets(self) -> list[list[int]]:
+        by_work: dict[tuple[str, str], list[int]] = {}
+        for index, works in self.options.items():
+            for s in works:
+                if s.posterior >= JOINT_MIN_SHARE:
+                    by_work.setdefault(profile(s.book).work, []).append(index)
+        parent = {index: index for index in self.options}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        for indices in by_work.values():
+            for other in indices[1:]:
+                parent[find(other)] = find(indices[0])
+        sets: dict[int, list[int]] = {}
+        for index in self.options:
+            sets.setdefault(find(index), []).append(index)
+        return [sorted(members) for members in sets.values()]
 
 
 def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Scored]:
