@@ -436,7 +436,7 @@ def render_shelf(books: list[ShelfBook], rng: random.Random, *, width: int | Non
     corners = [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)]
     moved = [(cx + rng.uniform(-jitter, jitter) * width, cy + rng.uniform(-jitter, jitter) * height)
              for cx, cy in corners]
-    photo = photo.transform(photo.size, Image.PERSPECTIVE, _homography(moved, corners), Image.BICUBIC,
+    photo = photo.transform(photo.size, Image.PERSPECTIVE, _homography(moved, corners), Image.BILINEAR,
                             fillcolor=(20, 18, 16))
     forward = _homography(corners, moved)
     truth = [_moved_box(row, forward, width, height) for row in truth]
@@ -450,7 +450,8 @@ def render_shelf(books: list[ShelfBook], rng: random.Random, *, width: int | Non
 
 
 def _moved_box(row: TruthRow, forward: list[float], width: int, height: int) -> TruthRow:
-    points = [_project(forward, x, y) for x in (row.left, row.left + row.width) for y in (row.top, row.top + row.height)]
+    points = [_project(forward, x, y)
+              for x in (row.left, row.left + row.width) for y in (row.top, row.top + row.height)]
     left = max(0, min(width, round(min(p[0] for p in points))))
     top = max(0, min(height, round(min(p[1] for p in points))))
     right = max(0, min(width, round(max(p[0] for p in points))))
@@ -462,8 +463,11 @@ def _noisy(photo: Image.Image, sigma: float, rng: random.Random) -> Image.Image:
     import numpy as np
 
     pixels = np.asarray(photo, dtype=np.float32)
-    noise = np.random.default_rng(rng.getrandbits(32)).normal(0.0, sigma, pixels.shape)
-    return Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8))
+    noise = np.random.default_rng(rng.getrandbits(32)).standard_normal(pixels.shape, dtype=np.float32)
+    noise *= sigma
+    noise += pixels
+    np.clip(noise, 0, 255, out=noise)
+    return Image.fromarray(noise.astype(np.uint8))
 
 
 def write_truth(truth: list[TruthRow], path: Path) -> None:
@@ -490,11 +494,12 @@ def plan_shelf(seed: str, rng: random.Random, *, home_share: float, two_shelf_sh
 
 
 def make_shelf_photo(catalog: list[ShelfBook], seed: str, *, home_share: float = 0.1,
-                     two_shelf_share: float = 0.3, books: int | None = None) -> tuple[ShelfPlan, ShelfPhoto]:
+                     two_shelf_share: float = 0.3, books: int | None = None,
+                     width: int | None = None) -> tuple[ShelfPlan, ShelfPhoto]:
     """One photo drawn from `seed` alone, so any shelf of a run can be drawn again."""
     rng = random.Random(seed)
     plan = plan_shelf(seed, rng, home_share=home_share, two_shelf_share=two_shelf_share)
     if books is not None:
         plan = ShelfPlan(seed=seed, home=plan.home, shelves=plan.shelves, books=books)
     chosen = pick_books(catalog, plan.books, rng, home=plan.home)
-    return plan, render_shelf(chosen, rng, shelves=plan.shelves, home=plan.home)
+    return plan, render_shelf(chosen, rng, width=width, shelves=plan.shelves, home=plan.home)

@@ -23,6 +23,7 @@ from bench.shelves import (
 from cli.main import main
 
 CATALOG = Path(__file__).resolve().parents[1] / "fixtures" / "quality_catalog.csv"
+SMALL = 1200  # px: what these tests pin does not depend on a phone photo's size, and small photos draw fast
 
 
 def _catalog_rows() -> list[dict[str, str]]:
@@ -34,8 +35,9 @@ def test_a_shelf_drawn_twice_from_one_seed_is_the_same_photo_with_the_same_truth
     # Given the fixture catalog and one seed
     catalog = read_catalog(CATALOG)
     # When the shelf is drawn twice from it, and once from another seed
-    first, second = make_shelf_photo(catalog, "seed-1", books=10), make_shelf_photo(catalog, "seed-1", books=10)
-    other = make_shelf_photo(catalog, "seed-2", books=10)
+    first, second = (make_shelf_photo(catalog, "seed-1", books=10, width=SMALL),
+                     make_shelf_photo(catalog, "seed-1", books=10, width=SMALL))
+    other = make_shelf_photo(catalog, "seed-2", books=10, width=SMALL)
     # Then the two draws are byte for byte the same, and the other seed draws another photo
     assert first[1].jpeg == second[1].jpeg and first[1].truth == second[1].truth
     assert other[1].jpeg != first[1].jpeg
@@ -45,7 +47,7 @@ def test_truth_rows_are_catalog_books_as_the_catalog_spells_them():
     # Given the fixture catalog
     catalog_books = {(r["title"].strip(), r["author"].strip(), r["tag"].strip(), r["isbn"]) for r in _catalog_rows()}
     # When a shelf is drawn
-    _, photo = make_shelf_photo(read_catalog(CATALOG), "truth", books=12)
+    _, photo = make_shelf_photo(read_catalog(CATALOG), "truth", books=12, width=SMALL)
     # Then every truth row is one of its books, title and author exactly as the catalog has them
     assert len(photo.truth) == 12
     assert all((row.title, row.author, row.tag, row.isbn) in catalog_books for row in photo.truth)
@@ -80,7 +82,8 @@ def test_the_photo_has_the_requested_size_and_the_truth_boxes_lie_inside_it():
     assert image.format == "JPEG" and image.size == (3200, 2400)
     assert {row.shelf for row in photo.truth} == {0, 1}
     for row in photo.truth:
-        assert 0 <= row.left and row.left + row.width <= 3200 and 0 <= row.top and row.top + row.height <= 2400
+        assert row.left >= 0 and row.top >= 0
+        assert row.left + row.width <= 3200 and row.top + row.height <= 2400
         assert row.width > 0 and row.height > 0
 
 
@@ -104,7 +107,7 @@ def test_the_truth_csv_is_read_by_the_photo_scorer(tmp_path: Path):
     from models import Book
 
     # Given a drawn shelf's truth written beside it
-    _, photo = make_shelf_photo(read_catalog(CATALOG), "csv", books=6)
+    _, photo = make_shelf_photo(read_catalog(CATALOG), "csv", books=6, width=SMALL)
     truth_csv = tmp_path / "shelf.csv"
     write_truth(photo.truth, truth_csv)
     # When its own books are scored against it
