@@ -57,7 +57,9 @@ def photo_benchmark(
     per_photo = []
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)
-        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores})
+        books = run.result.books if run.result else []
+        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores,
+                          "books": [{"title": b.title, "author": b.author} for b in books]})
     precision, recall, f1 = _pooled(per_photo)
     ocr_pass_seconds = plain_ocr_pass_seconds(photos)
     result = {
@@ -141,6 +143,28 @@ def _draw_shelves(catalog_csv: Path, seed: int, count: int, out_dir: Path, *, ho
     return drawn
 
 
+def _misses(found: list[dict], truth_csv: Path) -> tuple[list[dict], list[dict]]:
+    """The truth rows no book found accounts for (with what kind of spine they were) and the books found that
+    no truth row accounts for: what the engineer improving the recogniser needs to look at."""
+    import csv
+
+    from workers.validation.matcher import normalise
+
+    def key(row: dict) -> tuple[str, str]:
+        return normalise(row.get("title") or ""), normalise(row.get("author") or "")
+
+    with open(truth_csv, newline="", encoding="utf-8") as handle:
+        truth = list(csv.DictReader(handle))
+    unmatched = [key(book) for book in found]
+    missed = []
+    for row in truth:
+        if key(row) in unmatched:
+            unmatched.remove(key(row))
+        else:
+            missed.append({name: row[name] for name in ("title", "author", "tag", "kind", "worn", "width")})
+    return missed, [{"title": t, "author": a} for t, a in unmatched]
+
+
 def bench_shelves(args: argparse.Namespace) -> int:
     """Synthetic shelves from random books of the catalog, on a fresh seed unless one is given."""
     import random
@@ -171,8 +195,11 @@ def bench_shelves(args: argparse.Namespace) -> int:
                                  timeout_s=max(600.0, 60.0 * len(drawn)))
     except ValueError as error:  # ShelfInputError, CatalogFormatError
         return refuse(str(error))
-    per_shelf = [{**{k: (str(v) if isinstance(v, Path) else v) for k, v in shelf.items()}, **figures}
-                 for shelf, figures in zip(drawn, scored["photos"], strict=True)]
+    per_shelf = []
+    for shelf, figures in zip(drawn, scored["photos"], strict=True):
+        missed, wrong = _misses(figures.pop("books"), shelf["truth"])
+        per_shelf.append({**{k: (str(v) if isinstance(v, Path) else v) for k, v in shelf.items()}, **figures,
+                          "missed": missed, "wrong": wrong})
     result = {
         "shelves": len(drawn),
         "seed": seed,
