@@ -155,14 +155,15 @@ def _misses(found: list[dict], truth_csv: Path) -> tuple[list[dict], list[dict]]
 
     with open(truth_csv, newline="", encoding="utf-8") as handle:
         truth = list(csv.DictReader(handle))
-    unmatched = [key(book) for book in found]
+    unmatched = list(found)
     missed = []
     for row in truth:
-        if key(row) in unmatched:
-            unmatched.remove(key(row))
+        same = next((book for book in unmatched if key(book) == key(row)), None)
+        if same is not None:
+            unmatched.remove(same)
         else:
             missed.append({name: row[name] for name in ("title", "author", "tag", "kind", "worn", "width")})
-    return missed, [{"title": t, "author": a} for t, a in unmatched]
+    return missed, unmatched
 
 
 def bench_shelves(args: argparse.Namespace) -> int:
