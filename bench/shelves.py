@@ -10,6 +10,7 @@ light and JPEG noise. Nothing here talks to AWS.
 
 from __future__ import annotations
 
+import colorsys
 import csv
 import io
 import math
@@ -166,8 +167,6 @@ def _colours(rng: random.Random) -> tuple[tuple[int, int, int], tuple[int, int, 
 
 
 def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
-    import colorsys
-
     r, g, b = colorsys.hsv_to_rgb(h, s, v)
     return round(r * 255), round(g * 255), round(b * 255)
 
@@ -488,6 +487,7 @@ class ShelfPlan:
 
 
 def plan_shelf(seed: str, rng: random.Random, *, home_share: float, two_shelf_share: float) -> ShelfPlan:
+    """How many shelves and books one photo holds, and whether it is a home shelf."""
     shelves = 2 if rng.random() < two_shelf_share else 1
     books = sum(rng.randint(*SPINES_PER_SHELF) for _ in range(shelves))
     return ShelfPlan(seed=seed, home=rng.random() < home_share, shelves=shelves, books=books)

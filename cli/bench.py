@@ -222,8 +222,9 @@ def bench_shelves(args: argparse.Namespace) -> int:
         print(format_quality_table({k: v for k, v in result.items() if k != "per_shelf"}))
         for shelf in per_shelf:
             kind = "home" if shelf["home"] else "library"
-            print(f"  {Path(shelf['photo']).name} ({kind}, {shelf['shelves']} shelf/shelves, {shelf['truth']} books, "
-                  f"{shelf['worn']} worn): precision {shelf['precision']:.1%} recall {shelf['recall']:.1%}")
+            shelves = "1 shelf" if shelf["shelves"] == 1 else f"{shelf['shelves']} shelves"
+            print(f"  {Path(shelf['photo']).name} ({kind}, {shelves}, {shelf['truth']} books, {shelf['worn']} worn): "
+                  f"precision {shelf['precision']:.1%} recall {shelf['recall']:.1%}")
     return 0
 
 
