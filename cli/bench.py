@@ -136,7 +136,7 @@ def _draw_shelves(catalog_csv: Path, seed: int, count: int, out_dir: Path, *, ho
         jpeg, truth_csv = out_dir / f"shelf-{seed}-{index:03d}.jpg", out_dir / f"shelf-{seed}-{index:03d}.csv"
         jpeg.write_bytes(photo.jpeg)
         write_truth(photo.truth, truth_csv)
-        drawn.append({"photo": jpeg, "truth": truth_csv, "shelf_seed": plan.seed, "home": plan.home,
+        drawn.append({"photo": jpeg, "truth_csv": truth_csv, "shelf_seed": plan.seed, "home": plan.home,
                       "shelves": plan.shelves, "books": plan.books,
                       "worn": sum(row.worn for row in photo.truth),
                       "covers": sum(row.kind == "cover" for row in photo.truth)})
@@ -192,13 +192,13 @@ def bench_shelves(args: argparse.Namespace) -> int:
         drawn = _draw_shelves(catalog, seed, args.count, out_dir, home_share=args.home_share,
                               two_shelf_share=args.two_shelf_share)
         print(f"bookimg bench shelves: {len(drawn)} shelf photo(s) and their truth in {out_dir}", file=sys.stderr)
-        scored = photo_benchmark([d["photo"] for d in drawn], [d["truth"] for d in drawn], catalog,
+        scored = photo_benchmark([d["photo"] for d in drawn], [d["truth_csv"] for d in drawn], catalog,
                                  timeout_s=max(600.0, 60.0 * len(drawn)))
     except ValueError as error:  # ShelfInputError, CatalogFormatError
         return refuse(str(error))
     per_shelf = []
     for shelf, figures in zip(drawn, scored["photos"], strict=True):
-        missed, wrong = _misses(figures.pop("books"), shelf["truth"])
+        missed, wrong = _misses(figures.pop("books"), shelf["truth_csv"])
         per_shelf.append({**{k: (str(v) if isinstance(v, Path) else v) for k, v in shelf.items()}, **figures,
                           "missed": missed, "wrong": wrong})
     result = {

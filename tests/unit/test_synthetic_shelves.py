@@ -147,3 +147,36 @@ def test_bench_shelves_refuses_a_catalog_without_a_tag_column_with_exit_2(capsys
     code = main(["bench", "shelves", "--catalog", str(bare), "--count", "1", "--out", str(tmp_path / "out")])
     assert code == 2
     assert "lacks column(s) tag" in capsys.readouterr().err
+
+
+def test_bench_shelves_writes_each_photo_beside_its_truth_and_prints_the_seed(monkeypatch, capsys, tmp_path: Path):
+    import json
+
+    import cli.bench
+    from bench.quality import photo_scores, read_truth
+    from models import Book
+
+    # Given a pipeline stand-in that names every book of a photo's truth but the first
+    def names_all_but_one(photos, truths, catalog, **_):
+        per_photo = []
+        for photo, truth in zip(photos, truths, strict=True):
+            books = [Book(title=r["title"], author=r["author"] or None, confidence=0.9) for r in read_truth(truth)][1:]
+            per_photo.append({"photo": str(photo), "status": "completed", **photo_scores(books, truth),
+                              "books": [{"title": b.title, "author": b.author} for b in books]})
+        return {"photo_precision": 1.0, "photo_recall": 0.5, "photo_f1": 0.6, "seconds_per_photo": 1.0,
+                "ocr_pass_seconds": 0.5, "ocr_pass_ratio": 2.0, "photos": per_photo}
+
+    monkeypatch.setattr(cli.bench, "photo_benchmark", names_all_but_one)
+    # When two shelves are benchmarked with a given seed
+    code = main(["bench", "shelves", "--catalog", str(CATALOG), "--count", "2", "--seed", "42",
+                 "--out", str(tmp_path), "--json"])
+    # Then each photo lies beside its truth CSV, the seed is said, and each shelf lists the book it missed
+    out = capsys.readouterr()
+    assert code == 0 and "seed 42" in out.err
+    result = json.loads(out.out)
+    assert result["seed"] == 42 and result["shelves"] == 2
+    for shelf in result["per_shelf"]:
+        assert Path(shelf["photo"]).is_file() and Path(shelf["truth_csv"]).is_file()
+        assert Path(shelf["truth_csv"]).stem == Path(shelf["photo"]).stem
+        first = read_truth(shelf["truth_csv"])[0]
+        assert [m["title"] for m in shelf["missed"]] == [first["title"]] and shelf["wrong"] == []
