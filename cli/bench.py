@@ -13,6 +13,10 @@ from embedded.local_stack import DEMO_DIR, LocalStack
 from embedded.webhook import WebhookReceiver
 
 SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "library-dataset"
+ONE_PHOTO_PER_OCR_CALL = {"workers": {"textract": {"batchSize": 1}}}
+"""A benchmark sends many photos at once. In batches of five, one OCR call must read five phone photos within its
+timeout; on a busy machine it does not, and the batch waits out the queue's visibility timeout before it is read
+again. One photo a call gives each its own timeout; the photos are still read one after another."""
 
 
 def _pooled(scored: list[dict]) -> tuple[float, float, float]:
@@ -30,7 +34,10 @@ def photo_benchmark(
     """Run each photo through the whole pipeline on the embedded stack and score it against its truth.
 
     With `variants`, rescaled and tilted copies of each photo (bench/photo_variants.py) run in the same
-    stack and are scored apart: the photo_* figures stay those of the photos as given."""
+    stack and are scored apart: the photo_* figures stay those of the photos as given. `ocr_pass_ratio`
+    divides the seconds per photo by one plain OCR pass over the same photos, timed once the stack is
+    down so the two do not share the cores."""
+    from bench.ocr_baseline import plain_ocr_pass_seconds
     from bench.photo_variants import write_variants
     from bench.quality import photo_scores
     from cli.identify import run_photos
@@ -38,7 +45,8 @@ def photo_benchmark(
     with (
         WebhookReceiver() as receiver,
         tempfile.TemporaryDirectory() as work_dir,
-        LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[]) as stack,
+        LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[],
+                   config=ONE_PHOTO_PER_OCR_CALL) as stack,
     ):
         extra = [(photo, truth, variant, path) for photo, truth in zip(photos, truths, strict=True)
                  for variant, path in (write_variants(photo, Path(work_dir)) if variants else [])]
@@ -49,13 +57,18 @@ def photo_benchmark(
     per_photo = []
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)
-        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores})
+        books = run.result.books if run.result else []
+        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores,
+                          "books": [{"title": b.title, "author": b.author} for b in books]})
     precision, recall, f1 = _pooled(per_photo)
+    ocr_pass_seconds = plain_ocr_pass_seconds(photos)
     result = {
         "photo_precision": round(precision, 4),
         "photo_recall": round(recall, 4),
         "photo_f1": round(f1, 4),
         "seconds_per_photo": round(elapsed / len(photos), 2),
+        "ocr_pass_seconds": round(ocr_pass_seconds, 2),
+        "ocr_pass_ratio": round(elapsed / len(photos) / ocr_pass_seconds, 2),
         "photos": per_photo,
     }
     if variants:
@@ -123,9 +136,116 @@ def bench_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def _draw_shelves(catalog_csv: Path, seed: int, count: int, out_dir: Path, *, home_share: float,
+                  two_shelf_share: float) -> list[dict]:
+    """Write each synthetic shelf's JPEG and its truth CSV side by side; what each one holds."""
+    from bench.shelves import make_shelf_photo, read_catalog, write_truth
+
+    catalog = read_catalog(catalog_csv)
+    drawn = []
+    for index in range(count):
+        plan, photo = make_shelf_photo(catalog, f"{seed}-{index}", home_share=home_share,
+                                       two_shelf_share=two_shelf_share)
+        jpeg, truth_csv = out_dir / f"shelf-{seed}-{index:03d}.jpg", out_dir / f"shelf-{seed}-{index:03d}.csv"
+        jpeg.write_bytes(photo.jpeg)
+        write_truth(photo.truth, truth_csv)
+        drawn.append({"photo": jpeg, "truth_csv": truth_csv, "shelf_seed": plan.seed, "home": plan.home,
+                      "shelves": plan.shelves, "books": plan.books,
+                      "worn": sum(row.worn for row in photo.truth),
+                      "covers": sum(row.kind == "cover" for row in photo.truth)})
+    return drawn
+
+
+def _misses(found: list[dict], truth_csv: Path) -> tuple[list[dict], list[dict]]:
+    """The truth rows no book found accounts for (with what kind of spine they were) and the books found that
+    no truth row accounts for: what the engineer improving the recogniser needs to look at."""
+    import csv
+
+    from workers.validation.matcher import normalise
+
+    def key(row: dict) -> tuple[str, str]:
+        return normalise(row.get("title") or ""), normalise(row.get("author") or "")
+
+    with open(truth_csv, newline="", encoding="utf-8") as handle:
+        truth = list(csv.DictReader(handle))
+    unmatched = list(found)
+    missed = []
+    for row in truth:
+        same = next((book for book in unmatched if key(book) == key(row)), None)
+        if same is not None:
+            unmatched.remove(same)
+        else:
+            missed.append({name: row[name] for name in ("title", "author", "tag", "kind", "worn", "width")})
+    return missed, unmatched
+
+
+def bench_shelves(args: argparse.Namespace) -> int:
+    """Synthetic shelves from random books of the catalog, on a fresh seed unless one is given."""
+    import random
+
+    from bench.quality import format_quality_table
+
+    def refuse(message: str) -> int:
+        print(f"bookimg bench shelves: {message}", file=sys.stderr)
+        return 2
+
+    catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
+    if args.count < 1:
+        return refuse(f"--count must be at least 1 (got {args.count})")
+    for name in ("home_share", "two_shelf_share"):
+        if not 0 <= getattr(args, name) <= 1:
+            return refuse(f"--{name.replace('_', '-')} is a share between 0 and 1 (got {getattr(args, name)})")
+    if not catalog.is_file():
+        return refuse(f"no such catalog: {catalog}")
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    print(f"bookimg bench shelves: seed {seed} (repeat this run with --seed {seed})", file=sys.stderr)
+    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"bookimg-shelves-{seed}-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        drawn = _draw_shelves(catalog, seed, args.count, out_dir, home_share=args.home_share,
+                              two_shelf_share=args.two_shelf_share)
+        print(f"bookimg bench shelves: {len(drawn)} shelf photo(s) and their truth in {out_dir}", file=sys.stderr)
+        scored = photo_benchmark([d["photo"] for d in drawn], [d["truth_csv"] for d in drawn], catalog,
+                                 timeout_s=max(600.0, 60.0 * len(drawn)))
+    except ValueError as error:  # ShelfInputError, CatalogFormatError
+        return refuse(str(error))
+    per_shelf = []
+    for shelf, figures in zip(drawn, scored["photos"], strict=True):
+        missed, wrong = _misses(figures.pop("books"), shelf["truth_csv"])
+        per_shelf.append({**{k: (str(v) if isinstance(v, Path) else v) for k, v in shelf.items()}, **figures,
+                          "missed": missed, "wrong": wrong})
+    result = {
+        "shelves": len(drawn),
+        "seed": seed,
+        "precision": scored["photo_precision"],
+        "recall": scored["photo_recall"],
+        "f1": scored["photo_f1"],
+        "seconds_per_photo": scored["seconds_per_photo"],
+        "ocr_pass_seconds": scored["ocr_pass_seconds"],
+        "ocr_pass_ratio": scored["ocr_pass_ratio"],
+        "books": sum(s["truth"] for s in per_shelf),
+        "found": sum(s["found"] for s in per_shelf),
+        "matched": sum(s["matched"] for s in per_shelf),
+        "out_dir": str(out_dir),
+        "per_shelf": per_shelf,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_quality_table({k: v for k, v in result.items() if k != "per_shelf"}))
+        for shelf in per_shelf:
+            kind = "home" if shelf["home"] else "library"
+            shelves = "1 shelf" if shelf["shelves"] == 1 else f"{shelf['shelves']} shelves"
+            print(f"  {Path(shelf['photo']).name} ({kind}, {shelves}, {shelf['truth']} books, {shelf['worn']} worn): "
+                  f"precision {shelf['precision']:.1%} recall {shelf['recall']:.1%}")
+    return 0
+
+
 def run_bench(args: argparse.Namespace) -> int:
     if args.bench == "quality":
         return bench_quality(args)
+    if args.bench == "shelves":
+        return bench_shelves(args)
     if args.bench == "perf":
         from bench.perf import run_perf_benchmark
 

@@ -145,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--folds", type=int, default=5, metavar="K",
                          help="cross-validate the naming bar over K folds of photos (default 5; 0 skips)")
     quality.add_argument("--json", action="store_true")
+    shelves = bench_kinds.add_parser(
+        "shelves", help="synthetic shelf photos from random books of a catalog, scored against their truth"
+    )
+    shelves.add_argument("--seed", type=int, help="draw the same shelves again (default: a fresh seed, printed)")
+    shelves.add_argument("--count", type=int, default=10, help="shelf photos to draw (default 10)")
+    shelves.add_argument("--catalog", metavar="CSV", help="library catalog with a tag column (default: the shared one)")
+    shelves.add_argument("--out", metavar="DIR", help="where the photos and truth CSVs go (default: a temp dir)")
+    shelves.add_argument("--home-share", type=float, default=0.1,
+                         help="share of home shelves: random books, no call-number stickers (default 0.1)")
+    shelves.add_argument("--two-shelf-share", type=float, default=0.3,
+                         help="share of photos holding two shelves, one over the other (default 0.3)")
+    shelves.add_argument("--json", action="store_true")
     perf = bench_kinds.add_parser("perf", help="cold start, per-hop latency, throughput and cost")
     perf.add_argument("--json", action="store_true")
     perf.add_argument("--jobs", type=int, default=100, help="concurrent jobs for the throughput run")
