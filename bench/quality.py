@@ -350,6 +350,7 @@ def format_quality_table(result: Mapping[str, object]) -> str:
     rates = {"spine_top1", "spine_precision", "spine_false_id_rate", "precision", "recall", "f1"}
     rates |= {f"photo_{name}" for name in ("precision", "recall", "f1")}
     rates |= {"variant_precision", "variant_recall", "variant_recall_min"}
+    rates |= {f"{shelf}_shelf_{name}" for shelf in ("top", "bottom") for name in ("precision", "recall")}
     rates |= {f"cv_{name}" for name in ("spine_top1", "spine_precision", "spine_false_id_rate")}
     rows = [(name, _cell(name, value, rates)) for name, value in result.items()]
     width = max((len(name) for name, _ in rows), default=0)

@@ -89,6 +89,7 @@ def photo_benchmark(
 
 def bench_quality(args: argparse.Namespace) -> int:
     from bench.quality import format_quality_table, read_truth, run_spine_benchmark
+    from bench.two_shelves import write_shelf_photos
 
     spines = Path(args.spines) if args.spines else SHARED_DATASET / "spines_dev.csv"
     catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
@@ -107,14 +108,27 @@ def bench_quality(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"bookimg bench quality: no such file: {path}", file=sys.stderr)
             return 2
+    shared_photo = SHARED_DATASET / "two_shelves_example.jpg"
+    if args.two_shelves and not shared_photo.is_file():
+        print(f"bookimg bench quality: --two-shelves needs the shared photo, not found at {shared_photo}",
+              file=sys.stderr)
+        return 2
     result: dict = {}
     try:  # a catalog without its title column is refused by the first reader of it, the spines or the stack
         for truth in truths:  # before the photos take their minutes, not after
             read_truth(truth)
-        if args.spines or (not photos and spines.is_file()):  # photos alone: no spine figures against their catalog
-            result.update(run_spine_benchmark(spines, catalog, folds=args.folds))
-        if photos:
-            result.update(photo_benchmark(photos, truths, catalog, variants=args.variants))
+        if args.spines or (not photos and not args.two_shelves and spines.is_file()):
+            result.update(run_spine_benchmark(spines, catalog, folds=args.folds))  # photos alone: no spine figures
+        with tempfile.TemporaryDirectory() as cut_dir:
+            shelves = write_shelf_photos(shared_photo, Path(cut_dir)) if args.two_shelves else []
+            if photos or shelves:
+                result.update(photo_benchmark([*photos, *(p for _, p in shelves)],
+                                              [*truths, *(s.truth for s, _ in shelves)], catalog,
+                                              variants=args.variants))
+            for shelf, path in shelves:
+                scored = next(p for p in result["photos"] if p["photo"] == str(path))
+                for key in ("precision", "recall", "matched", "found", "truth"):
+                    result[f"{shelf.name}_shelf_{key}"] = scored[key]
     except ValueError as error:  # BenchInputError, CatalogFormatError
         print(f"bookimg bench quality: {error}", file=sys.stderr)
         return 2

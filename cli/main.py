@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--truth", action="append", default=[], metavar="CSV")
     quality.add_argument("--variants", action="store_true",
                          help="also score rescaled and tilted copies of each photo (bench/photo_variants.py)")
+    quality.add_argument("--two-shelves", action="store_true",
+                         help="also score the shared photo's two shelves apart, each against its own truth "
+                              "(choose constants on one, judge them on the other)")
     quality.add_argument("--folds", type=int, default=5, metavar="K",
                          help="cross-validate the naming bar over K folds of photos (default 5; 0 skips)")
     quality.add_argument("--json", action="store_true")
