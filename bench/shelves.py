@@ -503,3 +503,29 @@ def make_shelf_photo(catalog: list[ShelfBook], seed: str, *, home_share: float =
         plan = ShelfPlan(seed=seed, home=plan.home, shelves=plan.shelves, books=books)
     chosen = pick_books(catalog, plan.books, rng, home=plan.home)
     return plan, render_shelf(chosen, rng, width=width, shelves=plan.shelves, home=plan.home)
+
+
+def inside(point: tuple[float, float], corners: list[tuple[float, float]]) -> bool:
+    """Whether a point lies in a convex outline (corners in order, either way round)."""
+    signs = set()
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1], strict=True):
+        cross = (bx - ax) * (point[1] - ay) - (by - ay) * (point[0] - ax)
+        if cross:
+            signs.add(cross > 0)
+    return len(signs) <= 1
+
+
+def spines_found(photo: Path, truth_csv: Path, outlines: list[list[tuple[float, float]]]) -> tuple[int, int]:
+    """(spines found, spines drawn): a drawn spine is found when the middle of its box lies in the outline of
+    something the result reports, a book or a spine it could not name. Books the grouping joins or splits, or
+    whose text vanishes, show here even when the catalog step is not to blame."""
+    with Image.open(photo) as picture:
+        width, height = picture.size
+    with open(truth_csv, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["kind"] == "spine"]
+    found = 0
+    for row in rows:
+        middle = ((int(row["left"]) + int(row["width"]) / 2) / width,
+                  (int(row["top"]) + int(row["height"]) / 2) / height)
+        found += any(inside(middle, corners) for corners in outlines)
+    return found, len(rows)

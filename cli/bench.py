@@ -58,8 +58,10 @@ def photo_benchmark(
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)
         books = run.result.books if run.result else []
+        places = [*books, *(run.result.unidentified if run.result else [])]
         per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores,
-                          "books": [{"title": b.title, "author": b.author} for b in books]})
+                          "books": [{"title": b.title, "author": b.author} for b in books],
+                          "outlines": [outline_of(place) for place in places if place.polygon or place.box]})
     precision, recall, f1 = _pooled(per_photo)
     ocr_pass_seconds = plain_ocr_pass_seconds(photos)
     result = {
@@ -170,6 +172,15 @@ def _draw_shelves(catalog_csv: Path, seed: int, count: int, out_dir: Path, *, ho
     return drawn
 
 
+def outline_of(place) -> list[tuple[float, float]]:
+    """A result item's place in the photo as corners (normalised): its polygon, else its box."""
+    if place.polygon:
+        return [(p.x, p.y) for p in place.polygon]
+    b = place.box
+    right, bottom = b.left + b.width, b.top + b.height
+    return [(b.left, b.top), (right, b.top), (right, bottom), (b.left, bottom)]
+
+
 def _misses(found: list[dict], truth_csv: Path) -> tuple[list[dict], list[dict]]:
     """The truth rows no book found accounts for (with what kind of spine they were) and the books found that
     no truth row accounts for: what the engineer improving the recogniser needs to look at."""
@@ -223,11 +234,14 @@ def bench_shelves(args: argparse.Namespace) -> int:
                                  timeout_s=max(600.0, 60.0 * len(drawn)))
     except ValueError as error:  # ShelfInputError, CatalogFormatError
         return refuse(str(error))
+    from bench.shelves import spines_found
+
     per_shelf = []
     for shelf, figures in zip(drawn, scored["photos"], strict=True):
         missed, wrong = _misses(figures.pop("books"), shelf["truth_csv"])
+        found, spines = spines_found(shelf["photo"], shelf["truth_csv"], figures.pop("outlines"))
         per_shelf.append({**{k: (str(v) if isinstance(v, Path) else v) for k, v in shelf.items()}, **figures,
-                          "missed": missed, "wrong": wrong})
+                          "spines": spines, "spines_found": found, "missed": missed, "wrong": wrong})
     result = {
         "shelves": len(drawn),
         "seed": seed,
@@ -237,6 +251,8 @@ def bench_shelves(args: argparse.Namespace) -> int:
         "seconds_per_photo": scored["seconds_per_photo"],
         "ocr_pass_seconds": scored["ocr_pass_seconds"],
         "ocr_pass_ratio": scored["ocr_pass_ratio"],
+        "spine_recall": round(sum(s["spines_found"] for s in per_shelf) / max(sum(s["spines"] for s in per_shelf), 1),
+                              4),
         "books": sum(s["truth"] for s in per_shelf),
         "found": sum(s["found"] for s in per_shelf),
         "matched": sum(s["matched"] for s in per_shelf),

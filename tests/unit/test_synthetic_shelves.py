@@ -160,9 +160,16 @@ def test_bench_shelves_writes_each_photo_beside_its_truth_and_prints_the_seed(mo
     def names_all_but_one(photos, truths, catalog, **_):
         per_photo = []
         for photo, truth in zip(photos, truths, strict=True):
-            books = [Book(title=r["title"], author=r["author"] or None, confidence=0.9) for r in read_truth(truth)][1:]
+            rows = read_truth(truth)
+            books = [Book(title=r["title"], author=r["author"] or None, confidence=0.9) for r in rows][1:]
+            width, height = Image.open(photo).size
+            outlines = [[(int(r["left"]) / width, int(r["top"]) / height),
+                         ((int(r["left"]) + int(r["width"])) / width, int(r["top"]) / height),
+                         ((int(r["left"]) + int(r["width"])) / width, (int(r["top"]) + int(r["height"])) / height),
+                         (int(r["left"]) / width, (int(r["top"]) + int(r["height"])) / height)] for r in rows[1:]]
             per_photo.append({"photo": str(photo), "status": "completed", **photo_scores(books, truth),
-                              "books": [{"title": b.title, "author": b.author} for b in books]})
+                              "books": [{"title": b.title, "author": b.author} for b in books],
+                              "outlines": outlines})
         return {"photo_precision": 1.0, "photo_recall": 0.5, "photo_f1": 0.6, "seconds_per_photo": 1.0,
                 "ocr_pass_seconds": 0.5, "ocr_pass_ratio": 2.0, "photos": per_photo}
 
@@ -180,3 +187,6 @@ def test_bench_shelves_writes_each_photo_beside_its_truth_and_prints_the_seed(mo
         assert Path(shelf["truth_csv"]).stem == Path(shelf["photo"]).stem
         first = read_truth(shelf["truth_csv"])[0]
         assert [m["title"] for m in shelf["missed"]] == [first["title"]] and shelf["wrong"] == []
+        spines = sum(row["kind"] == "spine" for row in read_truth(shelf["truth_csv"]))
+        assert shelf["spines"] == spines
+        assert shelf["spines_found"] == spines - (first["kind"] == "spine")
