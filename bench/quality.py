@@ -22,6 +22,7 @@ from workers.validation.local_catalog import LocalCatalog
 from workers.validation.matcher import (
     FURTHER_BOOK_MIN_POSTERIOR,
     MIN_POSTERIOR,
+    IdentifyOutcome,
     identify_books,
     isbn_digits,
     normalise,
@@ -91,25 +92,50 @@ def score_spines(
     """
     scores: list[SpineScore] = []
     started = time.perf_counter()
-    for row in _read_rows(spines_csv, SPINE_COLUMNS):
-        if _flag(row.get("not_book")):
-            continue
-        absent = _flag(row.get("not_in_db"))
-        untitled = not absent and not (row.get("title") or "").strip()
-        if untitled and not _flag(row.get("segmentation_merged_books")):
-            continue
+    for row in _scored_rows(spines_csv):
         # no bar here: a lone candidate's book is the same at every bar, named or not (see `spine_figures`)
         outcome = identify_books([candidate_from_text(row.get("ocr") or "")], catalog, min_posterior=0.0)
-        answer = next((item for item in outcome.identified if item.part == 0), None)
-        scores.append(SpineScore(
-            photo=row.get("image_name") or "",
-            absent=absent,
-            merged=untitled,
-            posterior=answer.confidence if answer is not None else None,
-            right=answer is not None and not absent and not untitled and _same_book(row, answer.book),
-            further=sum(item.part > 0 for item in outcome.identified),
-        ))
+        scores.append(_score(row, outcome, 0))
     return scores, time.perf_counter() - started
+
+
+def _scored_rows(spines_csv: str | Path) -> list[dict[str, str]]:
+    """The rows that are scored: not_book rows are left out, and rows without a title unless labelled as
+    merged segments."""
+    rows = []
+    for row in _read_rows(spines_csv, SPINE_COLUMNS):
+        untitled = not _flag(row.get("not_in_db")) and not (row.get("title") or "").strip()
+        if not _flag(row.get("not_book")) and (not untitled or _flag(row.get("segmentation_merged_books"))):
+            rows.append(row)
+    return rows
+
+
+def _score(row: Mapping[str, str], outcome: IdentifyOutcome, index: int) -> SpineScore:
+    absent = _flag(row.get("not_in_db"))
+    untitled = not absent and not (row.get("title") or "").strip()
+    mine = [item for item in outcome.identified if item.candidate_index == index]
+    answer = next((item for item in mine if item.part == 0), None)
+    return SpineScore(
+        photo=row.get("image_name") or "",
+        absent=absent,
+        merged=untitled,
+        posterior=answer.confidence if answer is not None else None,
+        right=answer is not None and not absent and not untitled and _same_book(row, answer.book),
+        further=sum(item.part > 0 for item in mine),
+    )
+
+
+def score_shelves(spines_csv: str | Path, catalog: LocalCatalog) -> list[SpineScore]:
+    """Each scored row identified with the other spines of its photo, as a shelf photo is: the shelf's sure books
+    are context for the rest (`identify_books`, `shelf=True`), at the matcher's own naming bar."""
+    by_photo: dict[str, list[dict[str, str]]] = {}
+    for row in _scored_rows(spines_csv):
+        by_photo.setdefault(row.get("image_name") or "", []).append(row)
+    scores = []
+    for rows in by_photo.values():
+        outcome = identify_books([candidate_from_text(row.get("ocr") or "") for row in rows], catalog)
+        scores += [_score(row, outcome, index) for index, row in enumerate(rows)]
+    return scores
 
 
 def spine_figures(scores: Sequence[SpineScore], bar: float = MIN_POSTERIOR) -> dict:
@@ -258,6 +284,9 @@ def run_spine_benchmark(
         **calibration,
         "naming_bar": MIN_POSTERIOR,
     }
+    on_shelves = spine_figures(score_shelves(spines_csv, catalog))
+    result |= {f"shelf_{key.removeprefix('spine_')}": on_shelves[key]
+               for key in ("spine_top1", "spine_precision", "spine_false_id_rate")}
     present = sorted({score.photo for score in scores} & set(set_aside))
     if present:
         kept = spine_figures([score for score in scores if score.photo not in present])
@@ -350,6 +379,7 @@ def format_quality_table(result: Mapping[str, object]) -> str:
     rates = {"spine_top1", "spine_precision", "spine_false_id_rate", "precision", "recall", "f1"}
     rates |= {f"photo_{name}" for name in ("precision", "recall", "f1")}
     rates |= {"variant_precision", "variant_recall", "variant_recall_min"}
+    rates |= {"shelf_top1", "shelf_precision", "shelf_false_id_rate", "spine_recall"}
     rates |= {f"{shelf}_shelf_{name}" for shelf in ("top", "bottom") for name in ("precision", "recall")}
     rates |= {f"cv_{name}" for name in ("spine_top1", "spine_precision", "spine_false_id_rate")}
     rows = [(name, _cell(name, value, rates)) for name, value in result.items()]

@@ -214,13 +214,14 @@ def test_each_spine_is_identified_once_however_many_folds(monkeypatch):
     calls = []
     real = quality.identify_books
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
+    def counting(candidates, *args, **kwargs):
+        if kwargs.get("min_posterior") == 0.0:  # the bar-less pass the folds share (the shelf pass is apart)
+            calls.append(len(candidates))
+        return real(candidates, *args, **kwargs)
 
     monkeypatch.setattr(quality, "identify_books", counting)
     result = run_spine_benchmark(FIXTURES / "quality_spines.csv", FIXTURES / "quality_catalog.csv", folds=2)
-    assert len(calls) == result["in_catalog_rows"] + result["not_in_db_rows"] + result["merged_rows"]
+    assert sum(calls) == len(calls) == result["in_catalog_rows"] + result["not_in_db_rows"] + result["merged_rows"]
     assert len(result["cv_folds"]) == 2 and {"cv_spine_top1", "cv_spine_precision"} <= set(result)
 
 
@@ -266,3 +267,28 @@ def test_more_folds_than_photos_is_refused(capsys):
                  "--catalog", str(FIXTURES / "quality_catalog.csv"), "--folds", "3"])
     assert code == 2
     assert "3 folds need at least 3 photos" in capsys.readouterr().err
+
+
+
+def test_spines_of_one_photo_are_also_scored_together_as_a_shelf(tmp_path):
+    # Given one photo: three sure Palomas/Palahniuk spines and one showing only the label they share
+    catalog = tmp_path / "catalog.csv"
+    books = [("Una madre", "Palomas, Alejandro"), ("Un país con tu nombre", "Palomas, Alejandro"),
+             ("Agua cerrada", "Palomas, Alejandro"), ("Snuff", "Palahniuk, Chuck")]
+    filler = [(f"Llibre {i} de prova", f"Autor{i}, X", f"{100 + i} Aut") for i in range(60)]
+    with open(catalog, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "author", "tag"])
+        writer.writerows([(t, a, "N Pal") for t, a in books] + filler)
+    spines = tmp_path / "spines.csv"
+    texts = [("ALEJANDRO PALOMAS Una madre N Pal", 0), ("ALEJANDRO PALOMAS Un país con tu nombre N Pal", 1),
+             ("PALAHNIUK Snuff N Pal", 3), ("N Pal", 2)]
+    with open(spines, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_name", "title", "author", "not_book", "not_in_db", "ocr"])
+        writer.writerows([("shelf.jpg", books[k][0], books[k][1], "False", "False", text) for text, k in texts])
+    # When the split is scored spine by spine, and photo by photo
+    result = run_spine_benchmark(spines, catalog)
+    # Then alone the label-only spine is not named; on its shelf it is
+    assert result["spine_top1"] == 0.75
+    assert result["shelf_top1"] == 1.0 and result["shelf_precision"] == 1.0
