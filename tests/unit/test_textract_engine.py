@@ -195,7 +195,7 @@ class FakeRapidOcr:
 
     TURNED = {"boxes": [[(50, 280), (250, 280), (250, 300), (50, 300)], [(50, 180), (250, 180), (250, 200), (50, 200)]],
               "txts": ("A turned", "B turned"), "scores": (0.99, 0.70)}
-    UPRIGHT = [[(100, 50), (120, 50), (120, 250), (100, 250)], [(200, 50), (220, 50), (220, 250), (200, 250)],
+    UPRIGHT = [[(98, 50), (120, 50), (120, 250), (98, 250)], [(200, 50), (220, 50), (220, 250), (200, 250)],
                [(300, 20), (380, 20), (380, 40), (300, 40)]]
 
     def __init__(self):
@@ -230,12 +230,13 @@ def test_rapidocr_reads_upright_only_the_boxes_the_turned_pass_did_not_read_for_
     monkeypatch.setattr(rapid, "_engine", fake)
     # When
     out = rapid.RapidOcrEngine().read(image_bytes(400, 300), width=400, height=300)
-    # Then only B and C were recognised upright, and each place keeps its most confident reading
+    # Then only B and C were recognised upright, each place keeps its most confident reading, and A, read
+    # for sure when turned, keeps the upright detector's box
     assert fake.recognised == [2]
     assert fake.full_passes == [(400, 300)]
     assert sorted(line.text for line in out.lines) == ["A turned", "B upright", "C"]
     a = next(line for line in out.lines if line.text == "A turned")
-    assert (a.box.left, a.box.top, a.box.width) == pytest.approx((0.25, 50 / 300, 0.05))
+    assert (a.box.left, a.box.top, a.box.width) == pytest.approx((98 / 400, 50 / 300, 22 / 400))
 
 
 def test_rapidocr_without_a_sure_score_reads_every_box_in_both_passes(monkeypatch):

@@ -102,8 +102,12 @@ def _lines_from(result: Any, angle: int, width: int, height: int) -> list[tuple[
     return found
 
 
+def _points(box: Any, width: int, height: int) -> list[Point]:
+    return [Point(x=min(max(float(x) / width, 0.0), 1.0), y=min(max(float(y) / height, 0.0), 1.0)) for x, y in box]
+
+
 def _box_bounds(box: Any, width: int, height: int) -> BoundingBox:
-    return _bounds([Point(x=float(x) / width, y=float(y) / height) for x, y in box])
+    return _bounds(_points(box, width, height))
 
 
 def _bounds(points: list[Point]) -> BoundingBox:
@@ -161,8 +165,10 @@ class RapidOcrEngine:
             found.extend(_lines_from(result, angle, picture.width, picture.height))
         pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])
         bar = self.sure_score
-        sure = [_bounds(points) for points, _, score in found if bar is not None and score >= bar]
-        result = _read_unsure(engine, pixels, sure) if sure else engine(pixels, use_cls=True, text_score=MIN_LINE_SCORE)
+        if bar is not None and any(score >= bar for _, _, score in found):
+            result = _read_unsure(engine, pixels, found, bar)
+        else:
+            result = engine(pixels, use_cls=True, text_score=MIN_LINE_SCORE)
         found.extend(_lines_from(result, 0, picture.width, picture.height))
         if self.extra_rotations:
             found = _without_duplicates(found)
@@ -186,12 +192,14 @@ class RapidOcrEngine:
         )
 
 
-def _read_unsure(engine: Any, pixels: Any, sure: list[BoundingBox]) -> Any:
+def _read_unsure(engine: Any, pixels: Any, found: list[tuple[list[Point], str, float]], bar: float) -> Any:
     """The upright pass, recognising only the boxes no turned pass has already read for sure.
 
     Recognition is most of a pass, and most upright boxes are places a turned pass read too; a sure reading
     there keeps the duplicate contest anyway. Where the turned reading is unsure the box is read again: the
-    upright reading of call-number stickers and of some spine titles is the better one."""
+    upright reading of call-number stickers and of some spine titles is the better one. A place read for sure
+    takes the upright box (`found` is updated): spine finding and grouping turn on small shifts of a box,
+    and were tuned with upright boxes there."""
     import numpy as np
     from rapidocr.utils.process_img import get_rotate_crop_image
 
@@ -200,8 +208,19 @@ def _read_unsure(engine: Any, pixels: Any, sure: list[BoundingBox]) -> Any:
     boxes = getattr(detected, "boxes", None)
     if boxes is None or len(boxes) == 0:
         return None
-    unsure = [box for box in np.asarray(boxes, dtype=np.float32)
-              if all(_iou(_box_bounds(box, width, height), other) < _DUPLICATE_IOU for other in sure)]
+    sure = {index: _bounds(points) for index, (points, _, score) in enumerate(found) if score >= bar}
+    unsure, closest = [], {}
+    for box in np.asarray(boxes, dtype=np.float32):
+        bounds = _box_bounds(box, width, height)
+        overlaps = [(_iou(bounds, other), index) for index, other in sure.items()]
+        overlap, index = max(overlaps) if overlaps else (0.0, -1)
+        if overlap < _DUPLICATE_IOU:
+            unsure.append(box)
+        elif overlap > closest.get(index, (0.0, None))[0]:
+            closest[index] = (overlap, box)
+    for index, (_, box) in closest.items():
+        _, text, score = found[index]
+        found[index] = (_points(box, width, height), text, score)
     if not unsure:
         return None
     crops, _ = engine.cls_and_rotate([get_rotate_crop_image(pixels, box.copy()) for box in unsure])
