@@ -202,10 +202,13 @@ class FakeRapidOcr:
         self.recognised: list[int] = []
         self.full_passes: list[tuple[int, int]] = []
 
+    use_rec = True
+
     def __call__(self, pixels, use_det=None, use_cls=None, use_rec=None, text_score=None):
         import numpy as np
 
-        if use_rec is False:  # detection only
+        self.use_rec = self.use_rec if use_rec is None else use_rec  # as RapidOCR: a switch stays as last set
+        if not self.use_rec:  # detection only
             return type("Det", (), {"boxes": np.array(self.UPRIGHT, dtype=np.float32)})()
         self.full_passes.append(pixels.shape[:2])
         if pixels.shape[:2] == (400, 300):
@@ -237,6 +240,9 @@ def test_rapidocr_reads_upright_only_the_boxes_the_turned_pass_did_not_read_for_
     assert sorted(line.text for line in out.lines) == ["A turned", "B upright", "C"]
     a = next(line for line in out.lines if line.text == "A turned")
     assert (a.box.left, a.box.top, a.box.width) == pytest.approx((98 / 400, 50 / 300, 22 / 400))
+    # and the next photo is read in full again
+    again = rapid.RapidOcrEngine().read(image_bytes(400, 300), width=400, height=300)
+    assert sorted(line.text for line in again.lines) == ["A turned", "B upright", "C"]
 
 
 def test_rapidocr_without_a_sure_score_reads_every_box_in_both_passes(monkeypatch):

@@ -4,8 +4,10 @@ RapidOCR reads rotated spine text once it has found it: every detected box talle
 cropped and turned 90 degrees before recognition, and its direction classifier (`use_cls`) turns
 upside-down crops back. Finding it is the weak step: the detector was trained on upright text, and on a
 real shelf it misses whole spine titles (large display type, small italics) that it finds at once in the
-same photo turned a quarter. So the photo is read twice, upright and turned (`DEFAULT_EXTRA_ROTATIONS`),
-and where both passes read one place the more confident reading is kept.
+same photo turned a quarter. So the photo is read twice, turned (`DEFAULT_EXTRA_ROTATIONS`) and upright,
+and where both passes read one place the more confident reading is kept. The upright pass detects every box
+but recognises only those the turned pass did not read for sure (`DEFAULT_SURE_SCORE`): recognition is most
+of a pass's time, and a second reading of a sure place would rarely win.
 
 The photo is sized once, here (`max_side`): RapidOCR's own default shrinks anything over 2000 px again,
 which both ignored the setting and resampled every photo twice.
@@ -52,6 +54,8 @@ class _Readings:
     scores: Sequence[float]
 
 
+_FULL_PASS = {"use_det": True, "use_cls": True, "use_rec": True, "text_score": MIN_LINE_SCORE}
+"""Every call names all three steps: RapidOCR keeps a call's step switches for the calls after it."""
 _engine_lock = threading.Lock()
 _engine: Any = None
 
@@ -161,14 +165,14 @@ class RapidOcrEngine:
         for angle in self.extra_rotations:
             turned = picture.rotate(angle, expand=True)
             pixels = np.ascontiguousarray(np.asarray(turned)[:, :, ::-1])
-            result = engine(pixels, use_cls=True, text_score=MIN_LINE_SCORE)
+            result = engine(pixels, **_FULL_PASS)
             found.extend(_lines_from(result, angle, picture.width, picture.height))
         pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])
         bar = self.sure_score
         if bar is not None and any(score >= bar for _, _, score in found):
             result = _read_unsure(engine, pixels, found, bar)
         else:
-            result = engine(pixels, use_cls=True, text_score=MIN_LINE_SCORE)
+            result = engine(pixels, **_FULL_PASS)
         found.extend(_lines_from(result, 0, picture.width, picture.height))
         if self.extra_rotations:
             found = _without_duplicates(found)
