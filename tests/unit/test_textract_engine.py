@@ -187,3 +187,69 @@ def test_an_unreachable_endpoint_is_unavailable(aws_session):
     client = make_textract_client(endpoint_url=f"http://127.0.0.1:{port}", session=aws_session, connect_timeout=1)
     with pytest.raises(ProviderUnavailableError):
         TextractEngine(client, attempts=1).read(PHOTO, width=800, height=600)
+
+
+class FakeRapidOcr:
+    """RapidOCR's calling surface with canned readings: the turned pass reads A for sure and B unsure, the
+    upright detector finds A, B and C; coordinates are pixels of a 400x300 photo (turned: 300x400)."""
+
+    TURNED = {"boxes": [[(50, 280), (250, 280), (250, 300), (50, 300)], [(50, 180), (250, 180), (250, 200), (50, 200)]],
+              "txts": ("A turned", "B turned"), "scores": (0.99, 0.70)}
+    UPRIGHT = [[(98, 50), (120, 50), (120, 250), (98, 250)], [(200, 50), (220, 50), (220, 250), (200, 250)],
+               [(300, 20), (380, 20), (380, 40), (300, 40)]]
+
+    def __init__(self):
+        self.recognised: list[int] = []
+        self.full_passes: list[tuple[int, int]] = []
+
+    use_rec = True
+
+    def __call__(self, pixels, use_det=None, use_cls=None, use_rec=None, text_score=None):
+        import numpy as np
+
+        self.use_rec = self.use_rec if use_rec is None else use_rec  # as RapidOCR: a switch stays as last set
+        if not self.use_rec:  # detection only
+            return type("Det", (), {"boxes": np.array(self.UPRIGHT, dtype=np.float32)})()
+        self.full_passes.append(pixels.shape[:2])
+        if pixels.shape[:2] == (400, 300):
+            return type("Out", (), {"boxes": np.array(self.TURNED["boxes"], dtype=np.float32),
+                                    "txts": self.TURNED["txts"], "scores": self.TURNED["scores"]})()
+        return type("Out", (), {"boxes": np.array(self.UPRIGHT, dtype=np.float32),
+                                "txts": ("A upright", "B upright", "C"), "scores": (0.9, 0.9, 0.9)})()
+
+    def cls_and_rotate(self, crops):
+        return crops, None
+
+    def recognize_txt(self, crops):
+        self.recognised.append(len(crops))
+        return type("Rec", (), {"txts": ("B upright", "C")[: len(crops)], "scores": (0.9, 0.9)[: len(crops)]})()
+
+
+def test_rapidocr_reads_upright_only_the_boxes_the_turned_pass_did_not_read_for_sure(monkeypatch):
+    from workers.textract import rapid
+
+    # Given a turned pass sure of A and unsure of B, and an upright detector that finds A, B and C
+    fake = FakeRapidOcr()
+    monkeypatch.setattr(rapid, "_engine", fake)
+    # When
+    out = rapid.RapidOcrEngine().read(image_bytes(400, 300), width=400, height=300)
+    # Then only B and C were recognised upright, each place keeps its most confident reading, and A, read
+    # for sure when turned, keeps the upright detector's box
+    assert fake.recognised == [2]
+    assert fake.full_passes == [(400, 300)]
+    assert sorted(line.text for line in out.lines) == ["A turned", "B upright", "C"]
+    a = next(line for line in out.lines if line.text == "A turned")
+    assert (a.box.left, a.box.top, a.box.width) == pytest.approx((98 / 400, 50 / 300, 22 / 400))
+    # and the next photo is read in full again
+    again = rapid.RapidOcrEngine().read(image_bytes(400, 300), width=400, height=300)
+    assert sorted(line.text for line in again.lines) == ["A turned", "B upright", "C"]
+
+
+def test_rapidocr_without_a_sure_score_reads_every_box_in_both_passes(monkeypatch):
+    from workers.textract import rapid
+
+    fake = FakeRapidOcr()
+    monkeypatch.setattr(rapid, "_engine", fake)
+    out = rapid.RapidOcrEngine(sure_score=None).read(image_bytes(400, 300), width=400, height=300)
+    assert fake.recognised == [] and fake.full_passes == [(400, 300), (300, 400)]
+    assert sorted(line.text for line in out.lines) == ["A turned", "B upright", "C"]

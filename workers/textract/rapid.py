@@ -4,8 +4,10 @@ RapidOCR reads rotated spine text once it has found it: every detected box talle
 cropped and turned 90 degrees before recognition, and its direction classifier (`use_cls`) turns
 upside-down crops back. Finding it is the weak step: the detector was trained on upright text, and on a
 real shelf it misses whole spine titles (large display type, small italics) that it finds at once in the
-same photo turned a quarter. So the photo is read twice, upright and turned (`DEFAULT_EXTRA_ROTATIONS`),
-and where both passes read one place the more confident reading is kept.
+same photo turned a quarter. So the photo is read twice, turned (`DEFAULT_EXTRA_ROTATIONS`) and upright,
+and where both passes read one place the more confident reading is kept. The upright pass detects every box
+but recognises only those the turned pass did not read for sure (`DEFAULT_SURE_SCORE`): recognition is most
+of a pass's time, and a second reading of a sure place would rarely win.
 
 The photo is sized once, here (`max_side`): RapidOCR's own default shrinks anything over 2000 px again,
 which both ignored the setting and resampled every photo twice.
@@ -17,6 +19,7 @@ import io
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -36,8 +39,23 @@ wrong either way. A third pass (270) found one more for 2.3 s more, and one wron
 _SIZED_BY_US = 1 << 16
 """RapidOCR's `max_side_len`: larger than any photo `prepare_image` hands it, so it never resizes again."""
 MIN_LINE_SCORE = 0.5
+DEFAULT_SURE_SCORE = 0.95
+"""A turned pass's reading at least this confident is not read again upright (None: read every box twice)."""
 _DUPLICATE_IOU = 0.5
 
+
+
+@dataclass
+class _Readings:
+    """Recognised boxes in the shape of RapidOCR's result."""
+
+    boxes: list[Any]
+    txts: Sequence[str]
+    scores: Sequence[float]
+
+
+_FULL_PASS = {"use_det": True, "use_cls": True, "use_rec": True, "text_score": MIN_LINE_SCORE}
+"""Every call names all three steps: RapidOCR keeps a call's step switches for the calls after it."""
 _engine_lock = threading.Lock()
 _engine: Any = None
 
@@ -88,6 +106,14 @@ def _lines_from(result: Any, angle: int, width: int, height: int) -> list[tuple[
     return found
 
 
+def _points(box: Any, width: int, height: int) -> list[Point]:
+    return [Point(x=min(max(float(x) / width, 0.0), 1.0), y=min(max(float(y) / height, 0.0), 1.0)) for x, y in box]
+
+
+def _box_bounds(box: Any, width: int, height: int) -> BoundingBox:
+    return _bounds(_points(box, width, height))
+
+
 def _bounds(points: list[Point]) -> BoundingBox:
     xs, ys = [p.x for p in points], [p.y for p in points]
     return BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
@@ -115,11 +141,18 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, *, max_side: int = DEFAULT_MAX_SIDE, extra_rotations: Sequence[int] = DEFAULT_EXTRA_ROTATIONS):
+    def __init__(
+        self,
+        *,
+        max_side: int = DEFAULT_MAX_SIDE,
+        extra_rotations: Sequence[int] = DEFAULT_EXTRA_ROTATIONS,
+        sure_score: float | None = DEFAULT_SURE_SCORE,
+    ):
         if any(angle not in (90, 180, 270) for angle in extra_rotations):
             raise ValueError("extra_rotations takes 90, 180 or 270 degrees")
         self.max_side = max_side
         self.extra_rotations = tuple(extra_rotations)
+        self.sure_score = sure_score
 
     def read(self, image: bytes, *, width: int, height: int) -> OcrOutput:
         """Read every line; geometry is normalised to the upright (EXIF-applied) image."""
@@ -129,11 +162,18 @@ class RapidOcrEngine:
         picture = prepare_image(image, self.max_side)
         engine = _load_engine()
         found: list[tuple[list[Point], str, float]] = []
-        for angle in (0, *self.extra_rotations):
-            turned = picture.rotate(angle, expand=True) if angle else picture
+        for angle in self.extra_rotations:
+            turned = picture.rotate(angle, expand=True)
             pixels = np.ascontiguousarray(np.asarray(turned)[:, :, ::-1])
-            result = engine(pixels, use_cls=True, text_score=MIN_LINE_SCORE)
+            result = engine(pixels, **_FULL_PASS)
             found.extend(_lines_from(result, angle, picture.width, picture.height))
+        pixels = np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])
+        bar = self.sure_score
+        if bar is not None and any(score >= bar for _, _, score in found):
+            result = _read_unsure(engine, pixels, found, bar)
+        else:
+            result = engine(pixels, **_FULL_PASS)
+        found.extend(_lines_from(result, 0, picture.width, picture.height))
         if self.extra_rotations:
             found = _without_duplicates(found)
         found.sort(key=lambda item: (round(_bounds(item[0]).top, 2), _bounds(item[0]).left))
@@ -154,3 +194,39 @@ class RapidOcrEngine:
                 "source_height": height,
             },
         )
+
+
+def _read_unsure(engine: Any, pixels: Any, found: list[tuple[list[Point], str, float]], bar: float) -> Any:
+    """The upright pass, recognising only the boxes no turned pass has already read for sure.
+
+    Recognition is most of a pass, and most upright boxes are places a turned pass read too; a sure reading
+    there keeps the duplicate contest anyway. Where the turned reading is unsure the box is read again: the
+    upright reading of call-number stickers and of some spine titles is the better one. A place read for sure
+    takes the upright box (`found` is updated): spine finding and grouping turn on small shifts of a box,
+    and were tuned with upright boxes there."""
+    import numpy as np
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    height, width = pixels.shape[:2]
+    detected = engine(pixels, use_det=True, use_cls=False, use_rec=False)
+    boxes = getattr(detected, "boxes", None)
+    if boxes is None or len(boxes) == 0:
+        return None
+    sure = {index: _bounds(points) for index, (points, _, score) in enumerate(found) if score >= bar}
+    unsure, closest = [], {}
+    for box in np.asarray(boxes, dtype=np.float32):
+        bounds = _box_bounds(box, width, height)
+        overlaps = [(_iou(bounds, other), index) for index, other in sure.items()]
+        overlap, index = max(overlaps) if overlaps else (0.0, -1)
+        if overlap < _DUPLICATE_IOU:
+            unsure.append(box)
+        elif overlap > closest.get(index, (0.0, None))[0]:
+            closest[index] = (overlap, box)
+    for index, (_, box) in closest.items():
+        _, text, score = found[index]
+        found[index] = (_points(box, width, height), text, score)
+    if not unsure:
+        return None
+    crops, _ = engine.cls_and_rotate([get_rotate_crop_image(pixels, box.copy()) for box in unsure])
+    recognised = engine.recognize_txt(crops)
+    return _Readings(boxes=unsure, txts=recognised.txts, scores=recognised.scores)
