@@ -232,8 +232,10 @@ class Regions:
     """A region this many times as wide as its shelf's median may hold two spines (an edge the image does not
     show): lines in it join only by their own geometry."""
 
-    def __init__(self, spines: Sequence[SpineRegion] = ()):
+    def __init__(self, spines: Sequence[SpineRegion] = (), aspect: float = 1.0):
         self.spines = [spine for spine in spines if len(spine.polygon) == 4]
+        self.aspect = aspect
+        self._of_line: dict[int, int | None] = {}
         widths: dict[int, list[float]] = {}
         for spine in self.spines:
             widths.setdefault(spine.shelf, []).append(_width(spine))
@@ -242,6 +244,13 @@ class Regions:
 
     def __bool__(self) -> bool:
         return bool(self.spines)
+
+    def of_line(self, line: OcrLine) -> int | None:
+        """The region holding the middle of a line (looked up once per line)."""
+        if line.id not in self._of_line:
+            stroke = segment(line, self.aspect)
+            self._of_line[line.id] = self.of(stroke.cx / self.aspect, stroke.cy)
+        return self._of_line[line.id]
 
     def of(self, x: float, y: float) -> int | None:
         """Index of the region holding the point (normalised to the photo), or None."""
@@ -268,7 +277,7 @@ def group_lines(
     their text: the edge between them says they are two; and lines running the same way in one region are one
     book, however far apart (a title in display type and its author's name in small print across the spine)."""
     segments = [segment(line, aspect) for line in lines]
-    region = [regions.of(s.cx / aspect, s.cy) if regions else None for s in segments]
+    region = [regions.of_line(line) if regions else None for line in lines]
 
     def apart(i: int, j: int) -> bool:
         return region[i] is not None and region[j] is not None and region[i] != region[j]
@@ -402,20 +411,19 @@ class OfflineCandidateBuilder:
         photo: PhotoReader | None = None,
     ) -> CandidateSet:
         """Lines grouped by geometry and the spine regions; the photo itself is not needed."""
-        regions = Regions(spines)
+        regions = Regions(spines, aspect)
         groups = group_lines(lines, aspect, regions)
         kept = [group for group in groups if not _is_noise(group)]
         dropped = [line.text for group in groups if _is_noise(group) for line in group]
-        candidates = [self._outlined(candidate_from_lines(group, aspect), group, regions, aspect) for group in kept]
-        candidates += unread_spines(regions, lines, aspect)
+        candidates = [self._outlined(candidate_from_lines(group, aspect), group, regions) for group in kept]
+        candidates += unread_spines(regions, lines)
         candidates.sort(key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0))
         return CandidateSet(candidates=candidates, unassigned_lines=dropped, provider=self.name, model=None)
 
-
     @staticmethod
-    def _outlined(candidate: Candidate, group: Sequence[OcrLine], regions: Regions, aspect: float) -> Candidate:
+    def _outlined(candidate: Candidate, group: Sequence[OcrLine], regions: Regions) -> Candidate:
         """A book whose lines lie in one spine region is outlined by the region: the whole spine, not its text."""
-        inside = {regions.of(s.cx / aspect, s.cy) for s in (segment(line, aspect) for line in group)}
+        inside = {regions.of_line(line) for line in group}
         if len(inside) == 1 and None not in inside:
             candidate.polygon = list(regions.spines[inside.pop()].polygon)
             if candidate.box is not None:
@@ -428,9 +436,9 @@ def _bounds(points: Sequence[Point]) -> BoundingBox:
     return BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
 
 
-def unread_spines(regions: Regions, lines: Sequence[OcrLine], aspect: float = 1.0) -> list[Candidate]:
+def unread_spines(regions: Regions, lines: Sequence[OcrLine]) -> list[Candidate]:
     """A candidate with no text for every spine region no line of text falls in: a book is there, and the result
     says so (with its outline), even though nothing on it could be read."""
-    used = {regions.of(s.cx / aspect, s.cy) for s in (segment(line, aspect) for line in lines)}
+    used = {regions.of_line(line) for line in lines}
     return [Candidate(text="", box=_bounds(spine.polygon), polygon=list(spine.polygon), confidence=0.0)
             for index, spine in enumerate(regions.spines) if index not in used]
