@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Point, SpineRegion
 from workers.bedrock.builder import CandidateSet, PhotoReader
+from workers.common.groups import DisjointSets
 
 _CODE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2}[.,;:]?$")
 _COLLECTION = re.compile(r"^(?:[IJ]?N[EFDIP]?|I[EFDPN]?|P|T|L|D|E|I\*{2,3})$")
@@ -192,28 +193,6 @@ def _is_label(s: Segment) -> bool:
     return not s.vertical and len(text) <= 8
 
 
-class _Groups:
-    """Union-find over line indices."""
-
-    def __init__(self, size: int):
-        self.parent = list(range(size))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        self.parent[self.find(i)] = self.find(j)
-
-    def members(self) -> list[list[int]]:
-        groups: dict[int, list[int]] = {}
-        for i in range(len(self.parent)):
-            groups.setdefault(self.find(i), []).append(i)
-        return list(groups.values())
-
-
 def _width(spine: SpineRegion) -> float:
     top_left, top_right, bottom_right, bottom_left = spine.polygon
     return ((top_right.x - top_left.x) + (bottom_right.x - bottom_left.x)) / 2
@@ -283,7 +262,7 @@ def group_lines(
         return region[i] is not None and region[j] is not None and region[i] != region[j]
 
     labels = {i for i, s in enumerate(segments) if _is_label(s)}
-    groups = _Groups(len(segments))
+    groups = DisjointSets(len(segments))
     bodies = [i for i in range(len(segments)) if i not in labels]
     for n, i in enumerate(bodies):
         for j in bodies[n + 1:]:

@@ -19,6 +19,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from models import Book, Candidate, Unidentified
+from workers.common.groups import DisjointSets
 from workers.validation.catalog_base import Catalog, CatalogBook, CatalogQuery
 
 _STOPWORD_TEXT = """a al als amb an and as at d de del dels des di du e el els en et for from i in l la las le les
@@ -768,81 +769,53 @@ def _jointly(ranked: list[list[Scored]], chosen: dict[int, Scored], min_posterio
     spines' own posteriors, no copy given twice; a work present in assignments holding at least `min_posterior`
     of the weight is named, on the spine the likeliest assignment gives it to, with that probability."""
     taken = {s.book.book_id for s in chosen.values()}
-    options: dict[int, list[Scored]] = {}
+    unnamed, options = [], []
     for index, scored in enumerate(ranked):
-        if index in chosen:
-            continue
-        free = [s for s in scored if s.book.book_id not in taken]
-        works = list({profile(s.book).work: s for s in reversed(free)}.values())
+        works = list({profile(s.book).work: s for s in reversed(scored) if s.book.book_id not in taken}.values())
         works.sort(key=lambda s: -s.posterior)
-        if works and works[0].posterior >= JOINT_MIN_SHARE:
-            options[index] = works[:JOINT_OPTIONS]
-    groups = _Clusters(options)
+        if index not in chosen and works and works[0].posterior >= JOINT_MIN_SHARE:
+            unnamed.append(index)
+            options.append(works[:JOINT_OPTIONS])
+    sets = DisjointSets(len(unnamed))
+    first_with: dict[tuple[str, str], int] = {}
+    for k, works in enumerate(options):
+        for s in works:
+            if s.posterior >= JOINT_MIN_SHARE:
+                sets.union(k, first_with.setdefault(profile(s.book).work, k))
     found: dict[int, Scored] = {}
-    for members in groups.sets():
-        if not 2 <= len(members) <= JOINT_MAX_SPINES:
-            continue
-        copies: dict[tuple[str, str], int] = {}
-        for index in members:
-            for s in ranked[index]:
-                if s.book.book_id not in taken:
-                    copies.setdefault(profile(s.book).work, 0)
-        for work in copies:
-            copies[work] = len({s.book.book_id for index in members for s in ranked[index]
-                                if profile(s.book).work == work and s.book.book_id not in taken})
-        weights: list[tuple[float, tuple[Scored | None, ...]]] = []
-        choices = [[*options[index], None] for index in members]
-        for assignment in itertools.product(*choices):
-            used: dict[tuple[str, str], int] = {}
-            for s in assignment:
-                if s is not None:
-                    used[profile(s.book).work] = used.get(profile(s.book).work, 0) + 1
-            if any(count > copies[work] for work, count in used.items()):
-                continue
-            weight = 1.0
-            for index, s in zip(members, assignment, strict=True):
-                weight *= s.posterior if s is not None else max(1.0 - sum(o.posterior for o in options[index]), 1e-9)
-            weights.append((weight, assignment))
-        total = sum(weight for weight, _ in weights)
-        if total <= 0:
-            continue
-        presence: dict[tuple[str, str], float] = {}
-        for weight, assignment in weights:
-            for work in {profile(s.book).work for s in assignment if s is not None}:
-                presence[work] = presence.get(work, 0.0) + weight / total
-        _, best = max(weights, key=lambda item: item[0])
-        for index, s in zip(members, best, strict=True):
-            if s is not None and presence[profile(s.book).work] >= min_posterior:
-                found[index] = Scored(s.book, s.evidence, presence[profile(s.book).work])
+    for members in sets.members():
+        if 2 <= len(members) <= JOINT_MAX_SPINES:
+            found |= _resolve_set([unnamed[k] for k in members], [options[k] for k in members], ranked, taken,
+                                  min_posterior)
     return found
 
 
-class _Clusters:
-    """Spines joined when their options share a work."""
-
-    def __init__(self, options: dict[int, list[Scored]]):
-        self.options = options
-
-    def sets(self) -> list[list[int]]:
-        by_work: dict[tuple[str, str], list[int]] = {}
-        for index, works in self.options.items():
-            for s in works:
-                if s.posterior >= JOINT_MIN_SHARE:
-                    by_work.setdefault(profile(s.book).work, []).append(index)
-        parent = {index: index for index in self.options}
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                i = parent[i]
-            return i
-
-        for indices in by_work.values():
-            for other in indices[1:]:
-                parent[find(other)] = find(indices[0])
-        sets: dict[int, list[int]] = {}
-        for index in self.options:
-            sets.setdefault(find(index), []).append(index)
-        return [sorted(members) for members in sets.values()]
+def _resolve_set(
+    indices: list[int], options: list[list[Scored]], ranked: list[list[Scored]], taken: set[str], min_posterior: float
+) -> dict[int, Scored]:
+    """The works a set of spines holds (see `_jointly`), each on the spine the likeliest assignment gives it."""
+    copies: dict[tuple[str, str], set[str]] = {}
+    for index in indices:
+        for s in ranked[index]:
+            if s.book.book_id not in taken:
+                copies.setdefault(profile(s.book).work, set()).add(s.book.book_id)
+    rest = [max(1.0 - sum(s.posterior for s in works), 1e-9) for works in options]
+    weighed: list[tuple[float, tuple[Scored | None, ...]]] = []
+    for assignment in itertools.product(*([*works, None] for works in options)):
+        used = [profile(s.book).work for s in assignment if s is not None]
+        if any(used.count(work) > len(copies[work]) for work in set(used)):
+            continue
+        weight = math.prod(s.posterior if s is not None else none for s, none in zip(assignment, rest, strict=True))
+        weighed.append((weight, assignment))
+    total = sum(weight for weight, _ in weighed)
+    presence: dict[tuple[str, str], float] = {}
+    for weight, assignment in weighed:
+        for work in {profile(s.book).work for s in assignment if s is not None}:
+            presence[work] = presence.get(work, 0.0) + weight / total
+    _, likeliest = max(weighed, key=lambda item: item[0])
+    return {index: Scored(s.book, s.evidence, presence[profile(s.book).work])
+            for index, s in zip(indices, likeliest, strict=True)
+            if s is not None and presence[profile(s.book).work] >= min_posterior}
 
 
 def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Scored]:
