@@ -28,12 +28,17 @@ VARIANTS = (
 )
 
 
+def upright_photo(photo: Path, purpose: str) -> Image.Image:
+    """The photo as RGB with its EXIF orientation applied; a file that is not one is refused with its name."""
+    try:
+        return ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"cannot {purpose} {photo}: {error}") from error
+
+
 def write_variants(photo: Path, out_dir: Path, variants: tuple[Variant, ...] = VARIANTS) -> list[tuple[Variant, Path]]:
     """JPEG copies of `photo` (EXIF orientation applied), one per variant, in `out_dir`."""
-    try:
-        upright = ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
-    except (OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"cannot make variants of {photo}: {error}") from error
+    upright = upright_photo(photo, "make variants of")
     written = []
     for index, variant in enumerate(variants):
         picture = upright

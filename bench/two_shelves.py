@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from bench.photo_variants import upright_photo
 
 TRUTH_DIR = Path(__file__).resolve().parent / "truth"
 
@@ -32,10 +32,7 @@ SHELVES = (Shelf("top", 0.0, 0.5), Shelf("bottom", 0.5, 1.0))
 
 def write_shelf_photos(photo: Path, out_dir: Path, shelves: tuple[Shelf, ...] = SHELVES) -> list[tuple[Shelf, Path]]:
     """A JPEG per shelf of the shared photo (EXIF orientation applied), cut at full resolution, in `out_dir`."""
-    try:
-        upright = ImageOps.exif_transpose(Image.open(photo)).convert("RGB")
-    except (OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"cannot cut {photo} into shelves: {error}") from error
+    upright = upright_photo(photo, "cut into shelves")
     written = []
     for shelf in shelves:
         box = (0, round(shelf.top * upright.height), upright.width, round(shelf.bottom * upright.height))
