@@ -148,3 +148,33 @@ def test_a_title_and_its_author_far_apart_across_one_spine_are_one_book():
     together = builder.build([title, author], profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=spines)
     assert len(alone.candidates) == 2
     assert [c.text for c in together.candidates if c.text] == ["NAVARRA José María Domench"]
+
+
+def test_a_shelf_whose_titles_and_authors_leave_a_gap_between_them_is_one_shelf():
+    # Given spines whose titles sit high and authors low, with no line of text spanning the gap between
+    lines = [_vertical_line(i, f"Title {i}", (left + right) / 2, top_px=230, length_px=250)
+             for i, (left, right) in enumerate(SPINES)]
+    lines += [_vertical_line(10 + i, f"Author {i}", (left + right) / 2, top_px=620, length_px=250)
+              for i, (left, right) in enumerate(SPINES)]
+    regions = find_spines(_shelf(), lines)
+    # Then the two bands of text are one shelf, its regions spanning both
+    assert regions and {r.shelf for r in regions} == {0}
+    assert all(r.polygon[0].y <= 0.24 and r.polygon[3].y >= 0.86 for r in regions)
+
+
+def test_two_shelves_of_other_books_stay_two_shelves():
+    # Given a photo with two shelves whose spines stand at different places
+    upper = [(100, 180), (180, 230), (230, 330), (330, 400), (400, 520)]
+    lower = [(140, 200), (200, 290), (290, 350), (350, 470), (470, 540)]
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), (235, 235, 228))
+    draw = ImageDraw.Draw(canvas)
+    for (top, bottom), spines in (((60, 440), upper), ((560, 940), lower)):
+        for index, (left, right) in enumerate(spines):
+            draw.rectangle([left, top, right, bottom], fill=[(40, 60, 120), (200, 190, 150), (150, 30, 30)][index % 3])
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=92)
+    lines = [_vertical_line(i, "Title", (a + b) / 2, top_px=100, length_px=300) for i, (a, b) in enumerate(upper)]
+    lines += [_vertical_line(10 + i, "Title", (a + b) / 2, top_px=600, length_px=300) for i, (a, b) in enumerate(lower)]
+    regions = find_spines(buffer.getvalue(), lines)
+    # Then each keeps its own regions
+    assert {r.shelf for r in regions} == {0, 1}

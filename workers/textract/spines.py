@@ -154,6 +154,50 @@ def _cuts_text(edge: Edge, middle: float, strokes: Sequence[_Stroke]) -> bool:
     )
 
 
+class _Band:
+    """A band of spine text and the spine edges across it."""
+
+    def __init__(self, strokes: list[_Stroke], contrast, mask):
+        import numpy as np
+
+        self.strokes = strokes
+        self.top = int(min(s.top for s in strokes))
+        self.bottom = int(math.ceil(max(s.bottom for s in strokes)))
+        self.middle = (self.top + self.bottom) / 2
+        self.thickness = float(np.median([s.thickness for s in strokes]))
+        self.edges = [e for e in band_edges(contrast, mask, self.top, self.bottom, MIN_SPINE * self.thickness)
+                      if not _cuts_text(e, self.middle, strokes)]
+
+    def continues(self, lower: _Band) -> bool:
+        """Whether the band below is the same shelf: a band can end between a spine's title and its author (no
+        line spans both), and then most of its edges go on, at the same place, in the band below; on the next
+        shelf down stand other books, with edges elsewhere."""
+        if not self.edges or not lower.edges:
+            return False
+        seam = (self.bottom + lower.top) / 2
+        reach = MIN_SPINE * min(self.thickness, lower.thickness) / 2
+        ours = [e.at(seam, self.middle) for e in self.edges]
+        theirs = [e.at(seam, lower.middle) for e in lower.edges]
+        fewer, more = sorted((ours, theirs), key=len)
+        matched = sum(any(abs(x - y) <= reach for y in more) for x in fewer)
+        return matched >= SAME_SHELF_EDGES * len(fewer)
+
+
+SAME_SHELF_EDGES = 0.6
+"""Share of a band's edges that must go on in the band below for the two to be one shelf."""
+
+
+def _shelves(bands: list[_Band], contrast, mask) -> list[_Band]:
+    """Bands top to bottom, each joined to the one above when it continues it."""
+    shelves: list[_Band] = []
+    for band in bands:
+        if shelves and shelves[-1].continues(band):
+            shelves[-1] = _Band(shelves[-1].strokes + band.strokes, contrast, mask)
+        else:
+            shelves.append(band)
+    return shelves
+
+
 def find_spines(image: bytes, lines: Sequence[OcrLine]) -> list[SpineRegion]:
     """The spine regions of a shelf photo (upright, EXIF applied), each bounded by two edges, per shelf band.
 
@@ -176,14 +220,10 @@ def find_spines(image: bytes, lines: Sequence[OcrLine]) -> list[SpineRegion]:
     contrast = np.zeros_like(grey)
     contrast[:, 1:-1] = np.abs(grey[:, 2:] - grey[:, :-2]) / 2
     mask = _text_mask(lines, width, height)
+    shelves = _shelves([_Band(band, contrast, mask) for band in bands], contrast, mask)
     regions: list[SpineRegion] = []
-    for shelf, band in enumerate(bands):
-        top = int(min(s.top for s in band))
-        bottom = int(math.ceil(max(s.bottom for s in band)))
-        middle = (top + bottom) / 2
-        thickness = float(np.median([s.thickness for s in band]))
-        edges = [e for e in band_edges(contrast, mask, top, bottom, MIN_SPINE * thickness)
-                 if not _cuts_text(e, middle, band)]
+    for shelf, found in enumerate(shelves):
+        top, bottom, middle, thickness, edges = found.top, found.bottom, found.middle, found.thickness, found.edges
         for left, right in zip(edges, edges[1:], strict=False):
             if right.x - left.x < MIN_SPINE * thickness:
                 continue
