@@ -36,6 +36,8 @@ EDGE_CONTRAST = 80.0
 own contrast, so a dim photo is not a photo without edges."""
 MIN_SPINE = 0.8
 """Narrowest spine, in thicknesses of the band's typical line of spine text: two edges closer than this are one."""
+CUTS_TEXT = 0.35
+"""An edge this close to a line of text's axis (in its heights) runs through the text, not beside it."""
 MIN_TEXT_LINES = 2
 """Vertical text lines a band needs to be a shelf of spines (a cover or a sign has none)."""
 
@@ -147,11 +149,7 @@ def band_edges(contrast, mask, top: int, bottom: int, min_gap: float) -> list[Ed
 
 def _cuts_text(edge: Edge, middle: float, strokes: Sequence[_Stroke]) -> bool:
     """Whether the edge runs through a line of spine text: then it is a mark on one spine, not between two."""
-    return any(
-        abs(edge.at(s.cy, middle) - s.cx) < 0.35 * s.thickness and s.top < edge_y < s.bottom
-        for s in strokes
-        for edge_y in (s.cy,)
-    )
+    return any(abs(edge.at(s.cy, middle) - s.cx) < CUTS_TEXT * s.thickness for s in strokes)
 
 
 class _Band:
