@@ -158,7 +158,7 @@ def test_a_shelf_whose_titles_and_authors_leave_a_gap_between_them_is_one_shelf(
               for i, (left, right) in enumerate(SPINES)]
     regions = find_spines(_shelf(), lines)
     # Then the two bands of text are one shelf, its regions spanning both
-    assert regions and {r.shelf for r in regions} == {0}
+    assert len(regions) >= len(SPINES) - 2 and {r.shelf for r in regions} == {0}
     assert all(r.polygon[0].y <= 0.24 and r.polygon[3].y >= 0.86 for r in regions)
 
 

@@ -166,6 +166,20 @@ class _Band:
         self.edges = [e for e in band_edges(contrast, mask, self.top, self.bottom, MIN_SPINE * self.thickness)
                       if not _cuts_text(e, self.middle, strokes)]
 
+    @classmethod
+    def joined(cls, upper: _Band, lower: _Band, contrast, mask) -> _Band:
+        """One band of both. Its edges are measured again over the whole height, and an edge either part showed
+        that the whole does not (a short book's edge runs over too few of the taller band's rows) is kept too."""
+        band = cls(upper.strokes + lower.strokes, contrast, mask)
+        reach = MIN_SPINE * band.thickness
+        for part in (upper, lower):
+            for edge in part.edges:
+                x = edge.at(band.middle, part.middle)
+                if all(abs(x - other.x) > reach for other in band.edges):
+                    band.edges.append(Edge(x, edge.slope, edge.share))
+        band.edges.sort(key=lambda e: e.x)
+        return band
+
     def continues(self, lower: _Band) -> bool:
         """Whether the band below is the same shelf: a band can end between a spine's title and its author (no
         line spans both), and then most of its edges go on, at the same place, in the band below; on the next
@@ -190,7 +204,7 @@ def _shelves(bands: list[_Band], contrast, mask) -> list[_Band]:
     shelves: list[_Band] = []
     for band in bands:
         if shelves and shelves[-1].continues(band):
-            shelves[-1] = _Band(shelves[-1].strokes + band.strokes, contrast, mask)
+            shelves[-1] = _Band.joined(shelves[-1], band, contrast, mask)
         else:
             shelves.append(band)
     return shelves
