@@ -64,22 +64,9 @@ class CropList(BaseModel):
 
 def crop_tool() -> dict[str, Any]:
     """`record_books` keyed by spine number: an unread spine has no OCR line ids to cite."""
-    book = {
-        "type": "object",
-        "properties": {
-            "spine": {"type": "integer"},
-            "title": {"type": ["string", "null"]},
-            "author": {"type": ["string", "null"]},
-            "tag": {"type": ["string", "null"]},
-        },
-        "required": ["spine", "title"],
-    }
-    return {
-        "name": "record_books",
-        "description": "Record the books read on the spine images.",
-        "input_schema": {"type": "object", "properties": {"books": {"type": "array", "items": book}},
-                         "required": ["books"]},
-    }
+    from workers.bedrock.hybrid import compact_books_tool
+
+    return compact_books_tool("Record the books read on the spine images.", "spine", {"type": "integer"})
 
 
 # --- which pixels ----------------------------------------------------------------------------------

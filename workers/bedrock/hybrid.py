@@ -67,24 +67,31 @@ def title_letters(text: str) -> int:
     return sum(len(word) for word in _TITLE_WORD.findall(text))
 
 
-def residue_tool() -> dict[str, Any]:
-    """`record_books` with only the fields a residue answer needs (a smaller schema is fewer tokens)."""
+def compact_books_tool(description: str, key: str, key_schema: dict[str, Any]) -> dict[str, Any]:
+    """`record_books` with only the fields a compact answer needs (a smaller schema is fewer tokens), each book
+    tied to what it was read from by `key`."""
     book = {
         "type": "object",
         "properties": {
+            key: key_schema,
             "title": {"type": ["string", "null"]},
             "author": {"type": ["string", "null"]},
             "tag": {"type": ["string", "null"]},
-            "evidence": {"type": "array", "items": {"type": "integer"}},
         },
-        "required": ["title", "evidence"],
+        "required": [key, "title"],
     }
     return {
         "name": "record_books",
-        "description": "Record the books read in the groups.",
+        "description": description,
         "input_schema": {"type": "object", "properties": {"books": {"type": "array", "items": book}},
                          "required": ["books"]},
     }
+
+
+def residue_tool() -> dict[str, Any]:
+    """The residue's `record_books`: each book cites the ids of the rows it was read from."""
+    return compact_books_tool("Record the books read in the groups.", "evidence",
+                              {"type": "array", "items": {"type": "integer"}})
 
 
 def residue_message(groups: Sequence[Sequence[OcrLine]]) -> dict[str, Any]:
