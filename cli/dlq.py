@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from workers.common.batch import THROTTLED_ATTRIBUTE
+from workers.deadletter.logic import FAILURE_ATTRIBUTES as PARKING_ATTRIBUTES
+from workers.deadletter.logic import job_of_body
 
 STACK_FILE = "stack.json"
 STAGE_STATUS = {"ingest": "created", "textract": "uploaded", "bedrock": "ocr", "validation": "candidates"}
 # what a redrive strips: why it failed, and the throttle count (a redriven message starts afresh)
-FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count", THROTTLED_ATTRIBUTE)
+FAILURE_ATTRIBUTES = (*PARKING_ATTRIBUTES, THROTTLED_ATTRIBUTE)
 
 
 def load_target(work_dir: Path, outputs_file: Path | None) -> tuple[dict[str, Any], str | None]:
@@ -99,36 +101,21 @@ def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: i
 
 
 def _job_of(body: str) -> str | None:
-    from models import recover_job_id
-
-    job_id = recover_job_id(body)
-    if job_id:
-        return job_id
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    if isinstance(data.get("Message"), str):  # a results notification in SNS's envelope (the webhook queue)
-        return recover_job_id(data["Message"])
-    try:  # an S3 notification names the job in its key
-        key = data["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
-        return key.split("/")[1] if key.startswith("uploads/") else None
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return None
+    return job_of_body(body)
 
 
 def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: int) -> dict[str, int]:
     """Move messages back to their stage's queue; a failed job is reopened so it can finish."""
     from models import JobStatus
+    from workers.common.attempts import DynamoAttemptLog
     from workers.common.aws import JobStore
 
     sqs = _client("sqs", endpoint)
     urls = _queues(outputs, stage)[stage]
     jobs = JobStore(outputs["jobs_table"])
+    attempts = DynamoAttemptLog(outputs["jobs_table"])
     if endpoint is not None:
-        jobs._table = _resource_table(endpoint, outputs["jobs_table"])
+        jobs._table = attempts._table = _resource_table(endpoint, outputs["jobs_table"])
     moved = reopened = 0
     while moved < limit:
         batch = sqs.receive_message(QueueUrl=urls["dlq_url"], MaxNumberOfMessages=min(10, limit - moved),
@@ -141,6 +128,7 @@ def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit
             # a pipeline stage's message reopens its failed job; a webhook delivery leaves the job as it ended
             if record is not None and record.status == JobStatus.FAILED and stage in STAGE_STATUS:
                 jobs.reopen(job_id, JobStatus(STAGE_STATUS[stage]))
+                attempts.forget(job_id)
                 reopened += 1
             kept = {k: v for k, v in (message.get("MessageAttributes") or {}).items() if k not in FAILURE_ATTRIBUTES}
             sqs.send_message(QueueUrl=urls["url"], MessageBody=message["Body"], MessageAttributes=kept)

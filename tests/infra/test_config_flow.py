@@ -213,6 +213,7 @@ OPTIONAL_SETTINGS = {
     "fault_rate",
     "fault_kinds",
     "fault_seed",
+    "fault_poison",
 }
 
 

@@ -12,10 +12,15 @@ poison record never fails the batch, and each failure routed by its type.
 - anything else         -> retried the same way; on the last receive before the queue's redrive, the
                            job is failed with the reason and the message parked in the DLQ with it,
                            so nothing ends silently.
+
+A worker that dies or times out cannot do any of that: SQS redrives the message after its last receive
+and the dead-letter handler (`workers/deadletter`) ends the job. For it to say why, each failed attempt's
+error is noted beside the job (`workers/common/attempts.py`), and so is a deadline about to pass.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from models import MessageRejected, Stage, parse_message
+from workers.common.attempts import TIMED_OUT, AttemptLog, DynamoAttemptLog
 from workers.common.aws import SqsSender, client
 from workers.common.errors import PermanentError, RetryableError, ThrottledError
 from workers.common.faults import FaultInjector
@@ -41,6 +47,8 @@ MAX_THROTTLED = 20
 about an hour of a provider refusing us."""
 THROTTLED_ATTRIBUTE = "bookimg_throttled"
 THROTTLE_DELAY_CAP_S = 300
+DEADLINE_MARGIN_S = (0.3, 2.0)
+"""How long before the function's deadline the watch notes a timeout: a tenth of the time left, within these."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +77,26 @@ def process_sqs_batch(
     faults: FaultInjector | None = None,
     job_id_of: Callable[[Any], str | None] = lambda message: getattr(message, "job_id", None),
     fail_jobs: bool = True,
+    attempts: Callable[[], AttemptLog | None] = lambda: None,
 ) -> dict[str, Any]:
     """With `fail_jobs` false (a stage after the job has ended, e.g. webhook delivery) a failure never
     touches the job: what cannot be done is parked in the DLQ with its reason."""
+    watch = DeadlineWatch(stage, attempts, context)
+
     def handle(record: SqsRecord) -> None:
         _handle(record)
+        watch.current = None
         if faults is not None:  # this record's side effects are done, the batch's deletes are not
             faults.maybe_crash("after record")
+
+    def note_attempt(job_id: str | None, what: str, log: Any) -> None:
+        log_of_attempts = attempts() if job_id else None
+        if log_of_attempts is None:
+            return
+        try:
+            log_of_attempts.note(job_id, stage.value, what)
+        except Exception:  # the retry matters more than the note
+            log.warning("could not note the failed attempt", exc_info=True)
 
     def give_up(job_id: str | None, reason: str, body: str, info: RecordInfo, *, park: bool) -> None:
         """Fail the job with the reason (when this stage may) and, with `park` or no job to fail, keep the
@@ -103,6 +124,16 @@ def process_sqs_batch(
         job_id = job_id_of(message)
         bind_record_context(job_id=job_id, stage=stage.value)
         log = log.bind(job_id=job_id)
+        watch.current = job_id
+        if faults is not None and faults.enabled:
+            faults.before_record(
+                job_id or info.message_id,
+                stage.value,
+                remaining_s=watch.remaining_s(),
+                deliver_again=lambda: SqsSender().send_raw(
+                    queue_url_from_arn(info.queue_arn), record.body, record.attributes
+                ),
+            )
         try:
             process(message, info)
         except PermanentError as exc:
@@ -123,6 +154,7 @@ def process_sqs_batch(
             retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
             if isinstance(exc, ThrottledError) and _requeue_throttled(record, info, retry_after, log):
                 return
+            note_attempt(job_id, f"{type(exc).__name__}: {exc}", log)
             delay = backoff_delay(info.receive_count - 1, base=1.0, cap=60.0, retry_after=retry_after)
             log.warning("will retry", kind=kind, error=str(exc), delay_s=round(delay, 2))
             try:
@@ -131,7 +163,52 @@ def process_sqs_batch(
                 log.warning("could not shorten visibility")
             raise
 
-    return partial_batch_response(event, handle)
+    with watch:
+        return partial_batch_response(event, handle)
+
+
+class DeadlineWatch:
+    """Notes, just before the function's deadline, that the record in hand is about to time out: the
+    runtime's kill leaves no other trace of it."""
+
+    def __init__(self, stage: Stage, attempts: Callable[[], AttemptLog | None], context: Any):
+        self.stage = stage
+        self.attempts = attempts
+        self.context = context
+        self.current: str | None = None
+        self._timer: threading.Timer | None = None
+
+    def remaining_s(self) -> float | None:
+        remaining = getattr(self.context, "get_remaining_time_in_millis", None)
+        return remaining() / 1000 if callable(remaining) else None
+
+    def __enter__(self) -> DeadlineWatch:
+        remaining = self.remaining_s()
+        if remaining is not None and remaining > 0:
+            low, high = DEADLINE_MARGIN_S
+            self._timer = threading.Timer(max(0.0, remaining - min(high, max(low, remaining / 10))), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self) -> None:
+        job_id, log_of_attempts = self.current, self.attempts()
+        if not job_id or log_of_attempts is None:
+            return
+        get_logger(self.stage.value, job_id).error("about to time out")
+        try:
+            log_of_attempts.note(job_id, self.stage.value, TIMED_OUT)
+        except Exception:  # about to be killed anyway
+            return
+
+
+@lru_cache(maxsize=4)
+def attempt_log(table_name: str) -> DynamoAttemptLog:
+    return DynamoAttemptLog(table_name)
 
 
 def process_stage_batch(
@@ -157,6 +234,7 @@ def process_stage_batch(
         max_receives=ctx.settings.max_receive_count,
         faults=ctx.faults,
         job_id_of=job_id_of,
+        attempts=lambda: attempt_log(ctx.settings.jobs_table),
     )
 
 

@@ -1,46 +1,65 @@
 """Fault injection for the embedded stack: make providers and AWS calls fail at a given rate.
 
-Off unless `BOOKIMG_FAULT_RATE` > 0. The faults are the real ones a pipeline meets — provider
-throttling (429/529, `ThrottlingException`, `ProvisionedThroughputExceededException`), timeouts,
-5xx, and a worker process dying mid-batch — raised where the real ones would be: provider faults as
-our typed errors at the provider interface, AWS faults inside botocore (so its own retry policy sees
-them exactly as it would see AWS's), crashes between the records of a batch.
+Off unless `BOOKIMG_FAULT_RATE` > 0 (or `BOOKIMG_FAULT_POISON` names messages). The faults are the real
+ones a pipeline meets, raised where the real ones would be:
+- provider throttling (429/529, `ThrottlingException`, `ProvisionedThroughputExceededException`),
+  timeouts and 5xx: as our typed errors at the provider interface, and inside botocore for AWS calls
+  (so its own retry policy sees them exactly as it would see AWS's);
+- `crash`: the worker process dies between the records of a batch;
+- `hang`: the function sleeps past its timeout, so the runtime kills it (as Lambda does);
+- `oom`: it allocates past its memory size, so the runtime kills it as out of memory;
+- `poison`: a given message crashes the worker on every attempt (chosen per message, so the same
+  ones every time; `BOOKIMG_FAULT_POISON` names them outright: `{"<job id>": "<stage>"}`);
+- `duplicate`: a message is delivered twice (at-least-once SQS, S3 events sent twice).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from workers.common.errors import ProviderTimeoutError, ProviderUnavailableError, ThrottledError
 
-FAULT_KINDS = ("throttle", "timeout", "server_error", "crash")
+FAULT_KINDS = ("throttle", "timeout", "server_error", "crash", "hang", "oom", "poison", "duplicate")
 _PROVIDER_THROTTLES = ("429 Too Many Requests", "529 Overloaded", "ProvisionedThroughputExceededException")
 _AWS_THROTTLES = ("ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded")
 CRASH_EXIT_CODE = 137
 FAULT_LOG_EVENT = "fault injected"
+HANG_PAST_TIMEOUT_S = 5.0
+"""How long past its deadline a hanging function sleeps: the runtime's kill comes well before."""
+OOM_CHUNK_BYTES = 32 * 1024 * 1024
 
 
 class FaultInjector:
     """Decides, call by call, whether to fail and how; counts what it injected."""
 
-    def __init__(self, rate: float, kinds: list[str] | tuple[str, ...] = FAULT_KINDS, seed: int | None = None):
+    def __init__(
+        self,
+        rate: float,
+        kinds: list[str] | tuple[str, ...] = FAULT_KINDS,
+        seed: int | None = None,
+        poison: dict[str, str] | None = None,
+    ):
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
         self.rate = rate
         self.kinds = tuple(kinds)
+        self.seed = seed or 0
+        self.poison = dict(poison or {})
         self._random = random.Random(None if seed is None else seed * 100_003 + os.getpid())
         self._lock = threading.Lock()
         self.injected: dict[str, int] = {}
 
     @property
     def enabled(self) -> bool:
-        return self.rate > 0 and bool(self.kinds)
+        return (self.rate > 0 and bool(self.kinds)) or bool(self.poison)
 
     def _draw(self, kinds: tuple[str, ...]) -> str | None:
         """At `rate`, one of the configured kinds; a fault only if this call site can suffer that kind."""
@@ -51,9 +70,7 @@ class FaultInjector:
             if kind not in kinds:
                 return None
             self.injected[kind] = self.injected.get(kind, 0) + 1
-        from workers.common.log import get_logger
-
-        get_logger("faults").warning(FAULT_LOG_EVENT, fault=kind)
+        _log_fault(kind)
         return kind
 
     def provider_call(self, provider: str) -> None:
@@ -70,12 +87,44 @@ class FaultInjector:
             raise ProviderUnavailableError(f"injected fault: {provider} 503 Service Unavailable", provider=provider)
 
     def maybe_crash(self, where: str) -> None:
-        """Kill the worker process outright, as an out-of-memory kill or a Lambda timeout would."""
+        """Kill the worker process outright, as a segfault or a dying sandbox would."""
         if self._draw(("crash",)):
-            import sys
+            _exit_now()
 
-            sys.stderr.flush()
-            os._exit(CRASH_EXIT_CODE)
+    def is_poisoned(self, message_key: str, stage: str) -> bool:
+        """The same answer for the same message on every attempt: named in `poison`, or (with the `poison`
+        kind) one message in `rate / len(kinds)` at each stage, drawn from a hash of the seed, stage and key."""
+        if message_key in self.poison:
+            return self.poison[message_key] == stage
+        if "poison" not in self.kinds or self.rate <= 0:
+            return False
+        digest = hashlib.sha256(f"{self.seed}|{stage}|{message_key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.rate / len(self.kinds)
+
+    def before_record(
+        self,
+        message_key: str,
+        stage: str,
+        *,
+        remaining_s: float | None,
+        deliver_again: Callable[[], None],
+    ) -> None:
+        """Before a record is processed: crash on a poisoned message, or (at the rate) hang past the
+        deadline, allocate past the memory size, or have the message delivered a second time."""
+        if self.is_poisoned(message_key, stage):
+            with self._lock:
+                self.injected["poison"] = self.injected.get("poison", 0) + 1
+            _log_fault("poison")
+            _exit_now()
+        kind = self._draw(("hang", "oom", "duplicate"))
+        if kind == "hang":
+            if remaining_s is None:
+                remaining_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+            time.sleep(remaining_s + HANG_PAST_TIMEOUT_S)
+        elif kind == "oom":
+            _exhaust_memory(int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")))
+        elif kind == "duplicate":
+            deliver_again()
 
     def wrap(self, target: Any, method: str, provider: str) -> Any:
         """Put fault injection in front of one method of a provider object."""
@@ -108,6 +157,29 @@ class FaultInjector:
         session.register("before-send", before_send)  # a botocore session: clients made from it see faults
 
 
+def _log_fault(kind: str) -> None:
+    from workers.common.log import get_logger
+
+    get_logger("faults").warning(FAULT_LOG_EVENT, fault=kind)
+
+
+def _exit_now() -> None:
+    import sys
+
+    sys.stderr.flush()
+    os._exit(CRASH_EXIT_CODE)
+
+
+def _exhaust_memory(memory_mb: int) -> None:
+    """Touch memory a chunk at a time until the runtime kills us for it (Lambda counts what is resident).
+    Where nothing enforces the limit, stop at four times the size and fail as Python would."""
+    held = []
+    for _ in range(4 * memory_mb * 1024 * 1024 // OOM_CHUNK_BYTES + 1):
+        held.append(b"\x01" * OOM_CHUNK_BYTES)
+        time.sleep(0.01)  # a real leak grows; the runtime's watch sees it pass the limit
+    raise MemoryError(f"injected fault: allocated {len(held) * OOM_CHUNK_BYTES // 2**20} MB and was not stopped")
+
+
 class _Body:
     def __init__(self, data: bytes):
         self._data = data
@@ -138,5 +210,7 @@ def _error_response(url: str, service: str, *, throttle: bool) -> Any:
 _NO_FAULTS = FaultInjector(0.0, ())
 
 
-def injector_from(rate: float, kinds: list[str], seed: int | None) -> FaultInjector:
-    return FaultInjector(rate, kinds or FAULT_KINDS, seed) if rate > 0 else _NO_FAULTS
+def injector_from(
+    rate: float, kinds: list[str], seed: int | None, poison: dict[str, str] | None = None
+) -> FaultInjector:
+    return FaultInjector(rate, kinds or FAULT_KINDS, seed, poison) if rate > 0 or poison else _NO_FAULTS

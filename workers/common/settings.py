@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     results_topic_arn: str = ""
     next_queue_url: str = ""
     dead_letter_queue_url: str = ""
+    # the dead-letter handler's inboxes, by queue ARN: {stage, dlq_url, max_receive_count, timeout_s, memory_mb}
+    dead_letter_sources: dict[str, dict[str, str | int]] = Field(default_factory=dict)
 
     # upload limits, enforced by the presigned POST and re-checked at ingest
     max_upload_bytes: int = 25 * 1024 * 1024
@@ -80,6 +82,7 @@ class Settings(BaseSettings):
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_kinds: list[str] = Field(default_factory=list)
     fault_seed: int | None = None
+    fault_poison: dict[str, str] = Field(default_factory=dict)  # job id -> the stage whose worker it crashes
     max_receive_count: int = 5
 
     # list prices for the cost breakdown (USD)

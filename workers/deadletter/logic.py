@@ -1,0 +1,114 @@
+"""Dead letters end jobs: a message SQS gave up on fails its job with the reason, once, and is kept.
+
+SQS moves a message to a dead-letter queue after `maxReceiveCount` receives when its worker never
+answered for it: it timed out, ran out of memory or crashed on every attempt (a worker that raises
+fails the job itself on the last receive, `workers/common/batch.py`). Nothing else would ever tell the
+job, so each stage queue redrives to an inbox this handler drains: it fails the job with a reason built
+from what is known (the stage, the attempts, the last error noted, the function's limits), notifies
+like any failed job, and parks the message in the stage's DLQ with that reason, where
+`bookimg dlq show|redrive` finds it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from models import Stage, recover_job_id
+from workers.common.attempts import TIMED_OUT, AttemptLog
+from workers.common.outcome import JobOutcomes
+
+FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count")
+"""What parking adds to a message (and a redrive strips)."""
+
+WORKER_LABELS = {Stage.OCR: "OCR", Stage.CANDIDATES: "candidate", Stage.NOTIFY: "webhook"}
+"""How a reason names a stage's worker, where its name alone would not say it."""
+
+
+@dataclass(frozen=True)
+class DeadLetterSource:
+    """One inbox the handler drains: whose messages they were and that worker's limits."""
+
+    stage: Stage
+    dlq_url: str
+    max_receive_count: int
+    timeout_s: int
+    memory_mb: int
+
+    @property
+    def ends_jobs(self) -> bool:
+        """A pipeline stage's message fails its job; a webhook delivery comes after the job ended."""
+        return self.stage != Stage.NOTIFY
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    body: str
+    message_id: str
+    attributes: dict[str, str]
+
+
+def job_of_body(body: str) -> str | None:
+    """The job a parked message is about: one of our messages, a results notification in SNS's envelope
+    (the webhooks queue), or an S3 notification (its key names the job)."""
+    job_id = recover_job_id(body)
+    if job_id:
+        return job_id
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("Message"), str):
+        return recover_job_id(data["Message"])
+    try:
+        key = data["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
+        return key.split("/")[1] if key.startswith("uploads/") else None
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def dead_letter_reason(source: DeadLetterSource, last_note: str | None) -> str:
+    """Why the job failed, from what is known: the last error noted, a deadline seen passing, or neither."""
+    worker = f"the {WORKER_LABELS.get(source.stage, source.stage.value)} worker"
+    attempts = source.max_receive_count
+    if last_note == TIMED_OUT:
+        return f"{worker} timed out {attempts} times (limit {source.timeout_s} s)"
+    if last_note:
+        return f"{worker} failed {attempts} times and then stopped answering; last error: {last_note}"
+    return (
+        f"{worker} stopped without an answer {attempts} times (a crash, or more than its {source.memory_mb} MB "
+        f"of memory; limit {source.timeout_s} s)"
+    )
+
+
+def end_dead_letter(
+    letter: DeadLetter,
+    source: DeadLetterSource,
+    *,
+    outcomes: JobOutcomes,
+    attempts: AttemptLog,
+    park: Callable[[str, str, dict[str, str]], None],
+) -> str:
+    """Fail the job (once; a job already ended stays as it ended) and park the message with the reason.
+    Parking comes last: redelivered after a crash, this does nothing twice but park a second copy."""
+    job_id = job_of_body(letter.body)
+    note = attempts.last(job_id, source.stage.value) if job_id else None
+    reason = dead_letter_reason(source, note)
+    if job_id and source.ends_jobs:
+        outcomes.fail(job_id, source.stage, reason)
+    kept = {name: value for name, value in letter.attributes.items() if name not in FAILURE_ATTRIBUTES}
+    park(
+        source.dlq_url,
+        letter.body,
+        {
+            **kept,
+            "failure_reason": reason,
+            "failed_stage": source.stage.value,
+            "original_message_id": letter.message_id,
+            "receive_count": str(source.max_receive_count),
+        },
+    )
+    return reason
