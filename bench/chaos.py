@@ -23,7 +23,7 @@ from models import JobStatus
 from workers.common.faults import FAULT_KINDS, FAULT_LOG_EVENT
 from workers.textract.embedded_text import image_with_lines
 
-TERMINAL = {JobStatus.COMPLETED, JobStatus.FAILED}
+TERMINAL = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED}
 
 
 def _spine_lines(book: dict[str, str], left: float) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""`StageQueue`: the input queue of one pipeline stage, its dead-letter queue and their alarms."""
+"""`StageQueue`: the input queue of one pipeline stage, its dead-letter queue, the queue its dead letters
+are parked in once their job has been ended, and their alarms."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pulumi_aws as aws
 
 DAY = 24 * 60 * 60
 MAX_VISIBILITY_TIMEOUT = 12 * 60 * 60
+DLQ_MAX_RECEIVES = 10
+"""Receives of a dead letter before it is parked as it is: the dead-letter handler kept failing on it."""
 VISIBILITY_FACTOR = 6
 """AWS's rule for Lambda event sources: visibility >= 6 x function timeout (+ batching window), so
 a message is not redelivered while a retried invocation still holds it."""
@@ -25,11 +28,14 @@ class StageQueue(pulumi.ComponentResource):
     """A stage's SQS queue with redrive to a DLQ, SSE, and alarms on DLQ depth and message age.
 
     Poison messages land in the DLQ after `max_receive_count` receives instead of looping; the
-    alarms make both a stuck stage (old messages) and a failing one (DLQ not empty) visible.
+    alarms make both a stuck stage (old messages) and a failing one (DLQ not empty) visible. The
+    dead-letter handler (`workers/deadletter`) drains the DLQ: it ends each message's job and parks the
+    message in `parked`, with the reason, for `bookimg dlq show|redrive`.
     """
 
     queue: aws.sqs.Queue
     dlq: aws.sqs.Queue
+    parked: aws.sqs.Queue
     visibility_timeout_seconds: int
 
     def __init__(
@@ -49,11 +55,21 @@ class StageQueue(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.visibility_timeout_seconds = visibility_timeout_for(worker_timeout, batching_window_seconds)
 
+        self.parked = aws.sqs.Queue(
+            f"{name}-parked",
+            name=f"{name}-parked",
+            message_retention_seconds=dlq_retention_days * DAY,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
         self.dlq = aws.sqs.Queue(
             f"{name}-dlq",
             name=f"{name}-dlq",
             message_retention_seconds=dlq_retention_days * DAY,
             sqs_managed_sse_enabled=True,
+            redrive_policy=self.parked.arn.apply(
+                lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": DLQ_MAX_RECEIVES})
+            ),
             opts=child,
         )
         self.queue = aws.sqs.Queue(
@@ -110,5 +126,6 @@ class StageQueue(pulumi.ComponentResource):
                 "arn": self.queue.arn,
                 "dlq_url": self.dlq.url,
                 "dlq_arn": self.dlq.arn,
+                "parked_url": self.parked.url,
             }
         )

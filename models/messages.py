@@ -50,6 +50,7 @@ class JobStatus(StrEnum):
     VALIDATED = "validated"
     COMPLETED = "completed"
     FAILED = "failed"
+    EXPIRED = "expired"  # the upload never arrived before its upload URL expired (workers/sweeper)
 
 
 class AnalysisProfile(StrEnum):

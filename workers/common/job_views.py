@@ -8,7 +8,7 @@ from typing import Any
 
 from models import JobRecord, JobResult, JobStatus
 
-TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED)
+TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED)
 STATUS_RANK = {
     JobStatus.CREATED: 0,
     JobStatus.UPLOADED: 1,
@@ -17,6 +17,7 @@ STATUS_RANK = {
     JobStatus.VALIDATED: 4,
     JobStatus.COMPLETED: 5,
     JobStatus.FAILED: 5,
+    JobStatus.EXPIRED: 5,
 }
 """How far along a status is: a subscriber shown one state is never shown an earlier one afterwards."""
 MAX_PUSH_BYTES = 120_000

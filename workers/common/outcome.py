@@ -70,7 +70,7 @@ class JobOutcomes:
         """Store the result, mark the job completed and notify subscribers (once). `job` is the record as
         the completing stage last saw it, which spares a read; without it the job is read here."""
         job = job if job is not None else self.jobs.snapshot(result.job_id)
-        if job.record is not None and job.record.status == JobStatus.FAILED:
+        if job.record is not None and job.record.status in (JobStatus.FAILED, JobStatus.EXPIRED):
             return
         self._store(result)
         self.jobs.advance(
@@ -85,7 +85,7 @@ class JobOutcomes:
     def fail(self, job_id: str, stage: Stage, reason: str, image: ImageRef | None = None) -> None:
         """Fail the job with a reason users can act on; a job that already ended is left as it is."""
         record = self.jobs.get(job_id)
-        if record is not None and record.status == JobStatus.COMPLETED:
+        if record is not None and record.status in (JobStatus.COMPLETED, JobStatus.EXPIRED):
             return
         if record is not None and record.status == JobStatus.FAILED:
             reason, stage = record.error or reason, record.failed_stage or stage

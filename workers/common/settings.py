@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     upload_url_ttl_s: int = 900
     websocket_connection_ttl_s: int = 3 * 60 * 60  # API Gateway closes WebSocket connections after 2 h
 
+    # the sweeper (workers/sweeper): each stage's Lambda timeout, and how many of them make a job stuck
+    stage_timeouts: dict[str, int] = Field(default_factory=dict)
+    stuck_after_timeouts: int = Field(default=40, ge=1)
+
     # signed webhooks (workers/realtime/webhooks.py): where to POST, and the secret's name, never its value
     webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret_name: str = ""
