@@ -109,6 +109,13 @@ class BookImgConfig(_CamelModel):
     oldest_message_alarm_seconds: int = Field(default=900, ge=60)
     alarm_topic_arn: str | None = None
     alarm_emails: list[str] = Field(default_factory=list)
+    duration_alarm_share: float = Field(default=0.8, gt=0, le=1)
+    """A function alarms when an invocation runs longer than this share of its timeout."""
+
+    # the sweeper (infra/sweeper.py): how often it runs, and after how many of a stage's timeouts a job
+    # that has not advanced is failed as stuck
+    sweep_interval_minutes: int = Field(default=5, ge=1, le=1440)
+    stuck_after_timeouts: int = Field(default=40, ge=2)
 
     # providers
     ocr_engine: Literal["textract", "rapidocr", "embedded-text"] = "textract"

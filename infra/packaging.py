@@ -78,11 +78,13 @@ def platform_tags(arch: str) -> list[str]:
     return [f"manylinux2014_{tag}", f"manylinux_2_28_{tag}", f"manylinux_2_34_{tag}"]
 
 
-EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"bedrock": ("validation",)}
-"""Other workers' packages a worker imports: the hybrid candidate builder checks the catalog first."""
+EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"bedrock": ("validation",), "sweeper": ("deadletter",)}
+"""Other workers' packages a worker imports: the hybrid candidate builder checks the catalog first; the
+sweeper names stages as the dead-letter handler does."""
 
-EDGE_WORKERS: tuple[str, ...] = ("api", "realtime")
-"""Functions outside the queue pipeline: the HTTP API and the WebSocket API (handlers + notifier)."""
+EDGE_WORKERS: tuple[str, ...] = ("api", "realtime", "deadletter", "sweeper")
+"""Functions outside the queue pipeline: the HTTP API, the WebSocket API (handlers + notifier), the
+dead-letter handler and the sweeper."""
 
 
 def requirements_file(worker: str) -> Path:

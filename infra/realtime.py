@@ -5,7 +5,9 @@
 - A connections table (TTL `expires_at`): connection -> subscribed jobs, GSI `by_job` for the reverse.
 - A notifier Lambda (`workers.realtime.notifier`) fed by the jobs table's DynamoDB stream: every status
   change is posted to each subscribed connection through the `@connections` management API. Its event
-  source mapping passes only records of jobs someone subscribed to (`watched`, set by `subscribe`).
+  source mapping passes only records of jobs someone subscribed to (`watched`, set by `subscribe`),
+  splits a failing batch in two to find the record at fault, skips records too old to be worth
+  pushing, and sends what it gives up on to a queue (`stream_failures`) rather than dropping it.
 Both functions may call `execute-api:ManageConnections` on this API's stage only.
 """
 
@@ -28,6 +30,10 @@ NOTIFIER_HANDLER = "workers.realtime.notifier.handler"
 WATCHED_STREAM_FILTER = {"dynamodb": {"NewImage": {"watched": {"BOOL": [True]}}}}
 """The same filter as `workers.common.job_access.WATCHED_STREAM_FILTER` (tests/infra holds them equal): the
 program does not import the workers."""
+STREAM_RETRY_ATTEMPTS = 5
+STREAM_MAX_RECORD_AGE_S = 900
+"""A status change older than this is not pushed: by then a subscriber has given up or reconnected, and a
+subscription answers with the job's current state anyway."""
 
 
 def management_endpoint(api_endpoint: str, stage: str) -> str:
@@ -143,6 +149,15 @@ class JobsWebSocketApi(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        # what the stream mapping gives up on (after its retries, or too old): Lambda sends each batch's
+        # shard and sequence numbers here, with the execution role
+        self.stream_failures = aws.sqs.Queue(
+            f"{name}-stream-failures",
+            name=f"{name}-stream-failures",
+            message_retention_seconds=14 * 24 * 60 * 60,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
         self.notifier = EdgeFunction(
             f"{name}-notifier",
             cfg=cfg,
@@ -167,6 +182,7 @@ class JobsWebSocketApi(pulumi.ComponentResource):
                     ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
                     [self.connections.arn],
                 ),
+                PolicyStatement("ReportStreamFailures", ["sqs:SendMessage"], [self.stream_failures.arn]),
                 read_results,
                 manage,
                 *kms,
@@ -180,7 +196,13 @@ class JobsWebSocketApi(pulumi.ComponentResource):
             starting_position="LATEST",
             batch_size=100,
             maximum_batching_window_in_seconds=0,
-            maximum_retry_attempts=5,
+            maximum_retry_attempts=STREAM_RETRY_ATTEMPTS,
+            maximum_record_age_in_seconds=STREAM_MAX_RECORD_AGE_S,
+            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                    destination_arn=self.stream_failures.arn
+                )
+            ),
             filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
                 filters=[
                     aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(WATCHED_STREAM_FILTER))
