@@ -9,15 +9,41 @@ succeeds first time costs nothing.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Protocol
 
+from models import recover_job_id
 from workers.common.aws import JOB_TTL, DynamoTable
 
 ATTEMPT_PREFIX = "attempt#"
 TIMED_OUT = "timed out"
 """The note written by the deadline watch (`workers/common/batch.py`)."""
+STARTED = "started"
+"""The note written before a redelivered message is tried again: still there on its next receive, it says
+that attempt died in the middle (`workers/common/batch.py` then tries that message after the others)."""
+
+
+def job_of_body(body: str) -> str | None:
+    """The job a parked message is about: one of our messages, a results notification in SNS's envelope
+    (the webhooks queue), or an S3 notification (its key names the job)."""
+    job_id = recover_job_id(body)
+    if job_id:
+        return job_id
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("Message"), str):
+        return recover_job_id(data["Message"])
+    try:
+        key = data["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
+        return key.split("/")[1] if key.startswith("uploads/") else None
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
 
 
 class AttemptLog(Protocol):

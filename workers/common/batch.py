@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from models import MessageRejected, Stage, parse_message
-from workers.common.attempts import TIMED_OUT, AttemptLog, DynamoAttemptLog
+from workers.common.attempts import STARTED, TIMED_OUT, AttemptLog, DynamoAttemptLog, job_of_body
 from workers.common.aws import SqsSender, client
 from workers.common.errors import PermanentError, RetryableError, ThrottledError
 from workers.common.faults import FaultInjector
@@ -164,7 +164,34 @@ def process_sqs_batch(
             raise
 
     with watch:
-        return partial_batch_response(event, handle)
+        return partial_batch_response(_suspects_last(event, stage, attempts()), handle)
+
+
+def _suspects_last(event: dict[str, Any], stage: Stage, attempts: AttemptLog | None) -> dict[str, Any]:
+    """A batch that came back after its worker died: the records whose last attempt began and never ended
+    go last, each redelivered record is marked as begun, so one message that kills the worker every time
+    (a poison message) stops taking the others of its batch down with it until they too are dead letters."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if attempts is None or not isinstance(records, list) or len(records) < 2:
+        return event
+    receive = [int(((r.get("attributes") or {}).get("ApproximateReceiveCount")) or 1) for r in records]
+    if max(receive) < 2:
+        return event
+    suspects = set()
+    for index, (record, count) in enumerate(zip(records, receive, strict=True)):
+        job_id = job_of_body(record.get("body", "")) if count > 1 else None
+        if not job_id:
+            continue
+        try:
+            if attempts.last(job_id, stage.value) == STARTED:
+                suspects.add(index)
+            attempts.note(job_id, stage.value, STARTED)
+        except Exception:  # an order is a nicety; the batch goes on in the order it came
+            get_logger(stage.value, job_id).warning("could not mark a redelivered record", exc_info=True)
+    if not suspects:
+        return event
+    ordered = [r for i, r in enumerate(records) if i not in suspects] + [records[i] for i in sorted(suspects)]
+    return {**event, "Records": ordered}
 
 
 class DeadlineWatch:

@@ -11,13 +11,14 @@ like any failed job, and parks the message in the stage's DLQ with that reason, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models import Stage, recover_job_id
-from workers.common.attempts import TIMED_OUT, AttemptLog
+from models import Stage
+from workers.common.attempts import STARTED, TIMED_OUT, AttemptLog, job_of_body
 from workers.common.outcome import JobOutcomes
+
+__all__ = ["DeadLetter", "DeadLetterSource", "dead_letter_reason", "end_dead_letter", "job_of_body"]
 
 FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count")
 """What parking adds to a message (and a redrive strips)."""
@@ -49,31 +50,12 @@ class DeadLetter:
     attributes: dict[str, str]
 
 
-def job_of_body(body: str) -> str | None:
-    """The job a parked message is about: one of our messages, a results notification in SNS's envelope
-    (the webhooks queue), or an S3 notification (its key names the job)."""
-    job_id = recover_job_id(body)
-    if job_id:
-        return job_id
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    if isinstance(data.get("Message"), str):
-        return recover_job_id(data["Message"])
-    try:
-        key = data["Records"][0]["s3"]["object"]["key"].replace("%2F", "/")
-        return key.split("/")[1] if key.startswith("uploads/") else None
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return None
-
-
 def dead_letter_reason(source: DeadLetterSource, last_note: str | None) -> str:
     """Why the job failed, from what is known: the last error noted, a deadline seen passing, or neither."""
     worker = f"the {WORKER_LABELS.get(source.stage, source.stage.value)} worker"
     attempts = source.max_receive_count
+    if last_note == STARTED:  # the attempt began and never ended: no error to tell
+        last_note = None
     if last_note == TIMED_OUT:
         return f"{worker} timed out {attempts} times (limit {source.timeout_s} s)"
     if last_note:
