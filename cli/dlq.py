@@ -58,21 +58,31 @@ def _queues(outputs: dict[str, Any], stage: str | None) -> dict[str, dict[str, s
     return {stage: queues[stage]}
 
 
+def kept_url(urls: dict[str, str]) -> str:
+    """Where a queue's dead letters are kept: the queue the dead-letter handler parks them in, once it has
+    ended their jobs (`parked_url`), or the DLQ itself for a stack without one."""
+    return urls.get("parked_url") or urls["dlq_url"]
+
+
 def dlq_list(outputs: dict[str, Any], endpoint: str | None, stage: str | None) -> list[dict[str, Any]]:
     sqs = _client("sqs", endpoint)
     rows = []
     for name, urls in _queues(outputs, stage).items():
-        attributes = sqs.get_queue_attributes(QueueUrl=urls["dlq_url"], AttributeNames=["All"])["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=kept_url(urls), AttributeNames=["All"])["Attributes"]
+        in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+        if urls.get("parked_url"):  # dead letters the handler has not ended yet
+            transit = sqs.get_queue_attributes(QueueUrl=urls["dlq_url"], AttributeNames=["All"])["Attributes"]
+            in_flight += sum(int(transit.get(n, 0)) for n in
+                             ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"))
         rows.append({"stage": name, "messages": int(attributes.get("ApproximateNumberOfMessages", 0)),
-                     "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-                     "dlq_url": urls["dlq_url"]})
+                     "in_flight": in_flight, "dlq_url": kept_url(urls)})
     return rows
 
 
 def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: int) -> list[dict[str, Any]]:
     """Peek at messages: received, then made visible again, so they stay in the queue as they were."""
     sqs = _client("sqs", endpoint)
-    url = _queues(outputs, stage)[stage]["dlq_url"]
+    url = kept_url(_queues(outputs, stage)[stage])
     seen: dict[str, dict[str, Any]] = {}
     handles: list[str] = []
     deadline = time.monotonic() + 5
@@ -118,7 +128,7 @@ def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit
         jobs._table = attempts._table = _resource_table(endpoint, outputs["jobs_table"])
     moved = reopened = 0
     while moved < limit:
-        batch = sqs.receive_message(QueueUrl=urls["dlq_url"], MaxNumberOfMessages=min(10, limit - moved),
+        batch = sqs.receive_message(QueueUrl=kept_url(urls), MaxNumberOfMessages=min(10, limit - moved),
                                     VisibilityTimeout=30, MessageAttributeNames=["All"]).get("Messages", [])
         if not batch:
             break
@@ -132,7 +142,7 @@ def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit
                 reopened += 1
             kept = {k: v for k, v in (message.get("MessageAttributes") or {}).items() if k not in FAILURE_ATTRIBUTES}
             sqs.send_message(QueueUrl=urls["url"], MessageBody=message["Body"], MessageAttributes=kept)
-            sqs.delete_message(QueueUrl=urls["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=kept_url(urls), ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     return {"moved": moved, "jobs_reopened": reopened}
 

@@ -32,7 +32,8 @@ def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
     pulumi.export(
         "queues",
         {
-            stage: {"url": q.queue.url, "arn": q.queue.arn, "dlq_url": q.dlq.url, "dlq_arn": q.dlq.arn}
+            stage: {"url": q.queue.url, "arn": q.queue.arn, "dlq_url": q.dlq.url, "dlq_arn": q.dlq.arn,
+                    "parked_url": q.parked.url}
             for stage, q in pipeline.queues.items()
         },
     )
@@ -40,7 +41,9 @@ def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
     if pipeline.webhooks is not None:
         q = pipeline.webhooks.queue
         pulumi.export(
-            "webhook_queue", {"url": q.queue.url, "arn": q.queue.arn, "dlq_url": q.dlq.url, "dlq_arn": q.dlq.arn}
+            "webhook_queue",
+            {"url": q.queue.url, "arn": q.queue.arn, "dlq_url": q.dlq.url, "dlq_arn": q.dlq.arn,
+             "parked_url": q.parked.url},
         )
     pulumi.export("max_upload_bytes", cfg.max_upload_bytes)
     pipeline.edge = declare_edge(cfg, pipeline)  # HTTP API, WebSocket API, web page (infra/edge.py)

@@ -158,6 +158,8 @@ def test_stack_outputs_name_every_resource_clients_need(default_stack):
             "arn": queue.outputs["arn"],
             "dlq_url": default_stack.dlq_of(queue).outputs["url"],
             "dlq_arn": default_stack.dlq_of(queue).outputs["arn"],
+            # where the dead-letter handler keeps a DLQ's messages once it has ended their jobs
+            "parked_url": default_stack.dlq_of(default_stack.dlq_of(queue)).outputs["url"],
         }
         assert outputs["functions"][stage] == default_stack.functions[stage].outputs["name"]
 

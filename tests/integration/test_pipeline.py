@@ -79,7 +79,7 @@ def test_file_that_is_not_an_image_fails_the_job_with_a_reason_and_is_not_retrie
     record = stack.job(job_id)
     assert record.status == JobStatus.FAILED and record.failed_stage == "ingest"
     # and nothing went round the retry loop into the dead-letter queue
-    assert _queue_depth(stack, stack.outputs["queues"]["ingest"]["dlq_url"]) == 0
+    assert _queue_depth(stack, stack.outputs["queues"]["ingest"]["parked_url"]) == 0
 
 
 def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
@@ -100,12 +100,12 @@ def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
     assert notification["status"] == "failed"
     assert "invalid OcrResult message" in notification["error"]
     assert stack.job(job_id).failed_stage == "bedrock"
-    assert _queue_depth(stack, stack.outputs["queues"]["bedrock"]["dlq_url"]) == 0
+    assert _queue_depth(stack, stack.outputs["queues"]["bedrock"]["parked_url"]) == 0
 
 
 def test_message_without_a_job_id_is_parked_in_the_dlq_with_its_reason(stack):
     # Given a message no job can be blamed for
-    dlq = stack.outputs["queues"]["textract"]["dlq_url"]
+    dlq = stack.outputs["queues"]["textract"]["parked_url"]
     stack.client("sqs").send_message(QueueUrl=stack.outputs["queues"]["textract"]["url"], MessageBody="{not json")
 
     # When the OCR worker receives it, then it lands in the DLQ at once, saying why
@@ -146,7 +146,7 @@ def test_a_notification_from_an_unknown_topic_is_not_signed_or_sent_but_parked_w
     stack.client("sqs").send_message(QueueUrl=queue["url"], MessageBody=json.dumps(envelope))
 
     # Then the sender parks it with the reason, and no subscriber receives it
-    messages = _parked(stack, queue["dlq_url"])
+    messages = _parked(stack, queue["parked_url"])
     assert messages, "the forged notification never reached the webhook DLQ"
     reason = messages[0]["MessageAttributes"]["failure_reason"]["StringValue"]
     assert "someone-elses-topic" in reason and "not signed" in reason
@@ -184,7 +184,7 @@ def test_upload_key_outside_a_job_folder_is_refused_with_a_reason(stack):
     stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key="uploads/stray.jpg", Body=DEMO_PHOTO.read_bytes())
 
     # Then ingest parks the event in its DLQ, saying why
-    dlq = stack.outputs["queues"]["ingest"]["dlq_url"]
+    dlq = stack.outputs["queues"]["ingest"]["parked_url"]
     deadline = time.monotonic() + 30
     reasons: list[str] = []
     while time.monotonic() < deadline and not reasons:

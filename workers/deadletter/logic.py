@@ -75,7 +75,11 @@ def end_dead_letter(
     park: Callable[[str, str, dict[str, str]], None],
 ) -> str:
     """Fail the job (once; a job already ended stays as it ended) and park the message with the reason.
-    Parking comes last: redelivered after a crash, this does nothing twice but park a second copy."""
+    Parking comes last: redelivered after a crash, this does nothing twice but park a second copy. A message
+    a worker parked itself already says why, and its job was already dealt with: it is parked as it is."""
+    if letter.attributes.get("failure_reason"):
+        park(source.dlq_url, letter.body, letter.attributes)
+        return letter.attributes["failure_reason"]
     job_id = job_of_body(letter.body)
     note = attempts.last(job_id, source.stage.value) if job_id else None
     reason = dead_letter_reason(source, note)
