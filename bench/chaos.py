@@ -2,8 +2,9 @@
 
 The run is judged from the outside, the way a user would judge it: every job uploaded must end
 completed or failed with a reason, its subscribers must hear about it exactly once, and nothing may
-be left in flight. Faults (throttling, timeouts, 5xx, worker crashes mid-batch) are injected inside
-the worker processes by `workers/common/faults.py` and counted from their logs.
+be left in flight. Faults (throttling, timeouts, 5xx, worker crashes mid-batch, hangs past the timeout,
+memory exhausted, poison messages, duplicate deliveries) are injected inside the worker processes by
+`workers/common/faults.py` and counted from their logs.
 """
 
 from __future__ import annotations
@@ -67,6 +68,24 @@ def count_faults(log_dir: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+CHAOS_TIMEOUTS_S = {"ingest": 8, "textract": 10, "bedrock": 10, "validation": 10}
+"""Each stage's Lambda timeout in a chaos run: `hang` sleeps past it, so it sets what a hang costs. Ample for
+the embedded-text OCR engine the run uses, small beside the defaults."""
+PLANNED_KINDS = ("crash", "hang", "oom", "poison", "duplicate")
+"""Worker faults each given outright to one job's message at one stage, besides those drawn at the rate:
+a run of any size meets every kind."""
+
+
+def fault_plan(job_ids: list[str], good: list[bool], kinds: tuple[str, ...], seed: int) -> dict[str, str]:
+    """One readable job per planned kind in `kinds`, each at a stage of its own choosing."""
+    rng = random.Random(seed)
+    stages = list(CHAOS_TIMEOUTS_S)
+    candidates = [job for job, ok in zip(job_ids, good, strict=True) if ok]
+    planned = [kind for kind in PLANNED_KINDS if kind in kinds]
+    return {job: f"{rng.choice(stages)}:{kind}" for job, kind in zip(rng.sample(candidates, len(planned)), planned,
+                                                                    strict=True)}
+
+
 def run_chaos(
     jobs: int,
     *,
@@ -80,11 +99,16 @@ def run_chaos(
     with tempfile.TemporaryDirectory() as scratch, WebhookReceiver() as webhook:
         scratch_dir = Path(scratch)
         photos = make_photos(jobs, scratch_dir, seed=seed, bad_share=bad_share)
+        job_ids = [f"chaos-{seed}-{i:04d}" for i in range(jobs)]  # from the seed: the same poisoned ones each run
+        plan = fault_plan(job_ids, [ok for _, ok in photos], kinds, seed) if jobs >= len(PLANNED_KINDS) else {}
         stack = LocalStack(
             work_dir=scratch_dir / "stack",
             webhooks=[webhook.url],
             emails=["chaos@example.com"],
-            config={"ocrEngine": "embedded-text"},
+            config={
+                "ocrEngine": "embedded-text",
+                "workers": {stage: {"timeout": seconds} for stage, seconds in CHAOS_TIMEOUTS_S.items()},
+            },
             concurrency=concurrency,
             crash_visibility_s=1,
             http_retry_delays=[0.1, 0.3, 1.0],
@@ -92,17 +116,23 @@ def run_chaos(
                 "BOOKIMG_FAULT_RATE": str(fault_rate),
                 "BOOKIMG_FAULT_KINDS": json.dumps(list(kinds)),
                 "BOOKIMG_FAULT_SEED": str(seed),
+                "BOOKIMG_FAULT_PLAN": json.dumps(plan),
             },
         )
-        started = time.perf_counter()
         with stack:
-            job_ids = [stack.upload(path) for path, _ in photos]
+            started = time.perf_counter()
+            for (path, _), job_id in zip(photos, job_ids, strict=True):
+                stack.upload(path, job_id=job_id)
             deadline = time.monotonic() + timeout_s
             pending = set(job_ids)
             while pending and time.monotonic() < deadline:
                 pending = {job for job in pending if not webhook.for_job(job)}
                 time.sleep(0.5)
-            time.sleep(2.0)  # late duplicates, if any, would arrive now
+            settled = time.perf_counter() - started
+            # late duplicates, if any, come from messages still in flight: wait until none is
+            while time.monotonic() < deadline and _in_flight(stack):
+                time.sleep(0.5)
+            time.sleep(1.0)
             records = {job: stack.job(job) for job in job_ids}
             emails = Counter()
             for path in stack.outbox():
@@ -110,11 +140,10 @@ def run_chaos(
                 for job in job_ids:
                     if job in text:
                         emails[job] += 1
-            in_flight = {
-                stage: _depth(stack, urls["url"]) for stage, urls in stack.outputs["queues"].items()
-            }
+            in_flight = _in_flight(stack)
             dead_letters = {
-                stage: _depth(stack, urls["dlq_url"]) for stage, urls in stack.outputs["queues"].items()
+                stage: _depth(stack, urls.get("parked_url") or urls["dlq_url"])
+                for stage, urls in stack.outputs["queues"].items()
             }
             runtime_stats = stack.runtime.stats
         elapsed = time.perf_counter() - started
@@ -126,30 +155,41 @@ def run_chaos(
     lost = [
         job
         for job, r in records.items()
-        if r is None or (r.status in TERMINAL and deliveries[job] == 0)
+        if r is None or (r.status in (JobStatus.COMPLETED, JobStatus.FAILED) and deliveries[job] == 0)
     ]
     failed = [r for r in records.values() if r is not None and r.status == JobStatus.FAILED]
     return {
         "jobs": jobs,
         "completed": statuses.get(JobStatus.COMPLETED.value, 0),
         "failed": len(failed),
+        "expired": statuses.get(JobStatus.EXPIRED.value, 0),
         "failed_without_reason": sum(1 for r in failed if not r.error),
         "lost": len(lost),
         "stuck": len(stuck),
         "duplicate_notifications": sum(n - 1 for n in deliveries.values() if n > 1),
         "duplicate_emails": sum(n - 1 for n in emails.values() if n > 1),
         "faults": faults,
-        "failure_reasons": dict(Counter((r.error or "")[:80] for r in failed).most_common(5)),
-        "messages_in_flight": sum(in_flight.values()),
+        "planned_faults": plan,
+        "failure_reasons": dict(Counter((r.error or "")[:80] for r in failed).most_common(8)),
+        "messages_in_flight": in_flight,
         "dead_letters": dead_letters,
         "invocation_errors": runtime_stats.invocation_errors,
+        "seconds_to_settle": round(settled, 1),
         "seconds": round(elapsed, 1),
         "fault_rate": fault_rate,
     }
 
 
+def _in_flight(stack: LocalStack) -> int:
+    """Messages waiting, delayed or being handled in any stage queue, DLQ or the webhooks queue."""
+    queues = [*stack.outputs["queues"].values(), *([stack.outputs["webhook_queue"]] if stack.outputs.get(
+        "webhook_queue") else [])]
+    return sum(_depth(stack, url) for q in queues for url in (q["url"], q["dlq_url"]))
+
+
 def _depth(stack: LocalStack, url: str) -> int:
     attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                                      "ApproximateNumberOfMessagesDelayed"]
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return sum(int(value) for value in attributes.values())

@@ -70,8 +70,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _cmd_chaos(args: argparse.Namespace) -> int:
     from bench.chaos import run_chaos
+    from workers.common.faults import FAULT_KINDS
 
-    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip()) or FAULT_KINDS
     result = run_chaos(args.jobs, fault_rate=args.rate, kinds=kinds, seed=args.seed, timeout_s=args.timeout)
     if args.json:
         print(json.dumps(result))
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos = commands.add_parser("chaos", help="run jobs with faults injected at every stage")
     chaos.add_argument("--jobs", type=int, default=200)
     chaos.add_argument("--rate", type=float, default=0.1, help="share of provider/AWS calls that fail")
-    chaos.add_argument("--kinds", default="throttle,timeout,server_error,crash")
+    chaos.add_argument("--kinds", default="", help="comma-separated fault kinds to inject (default: every kind)")
     chaos.add_argument("--seed", type=int, default=7)
     chaos.add_argument("--timeout", type=float, default=600)
     chaos.add_argument("--json", action="store_true")

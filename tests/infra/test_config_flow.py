@@ -215,7 +215,7 @@ OPTIONAL_SETTINGS = {
     "fault_rate",
     "fault_kinds",
     "fault_seed",
-    "fault_poison",
+    "fault_plan",
 }
 
 

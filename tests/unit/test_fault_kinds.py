@@ -18,11 +18,20 @@ def test_poison_picks_the_same_messages_every_time_and_about_the_share_asked_for
     assert picked != [f"job-{i}" for i in range(4000) if injector.is_poisoned(f"job-{i}", "bedrock")]
 
 
-def test_a_message_named_poison_is_poisoned_at_its_stage_only():
-    injector = FaultInjector(0.0, (), poison={"job-1": "bedrock"})
+def test_a_message_planned_poison_is_poisoned_at_its_stage_only():
+    injector = FaultInjector(0.0, (), plan={"job-1": "bedrock:poison"})
     assert injector.enabled
     assert injector.is_poisoned("job-1", "bedrock")
     assert not injector.is_poisoned("job-1", "textract") and not injector.is_poisoned("job-2", "bedrock")
+
+
+def test_a_planned_fault_other_than_poison_strikes_the_first_receive_only():
+    injector = FaultInjector(0.0, (), plan={"job-1": "ingest:duplicate"})
+    delivered = []
+    for receive in (1, 2):
+        injector.before_record("job-1", "ingest", receive_count=receive, remaining_s=10,
+                               deliver_again=lambda: delivered.append(1))
+    assert delivered == [1]
 
 
 def test_a_duplicate_is_delivered_again_before_the_record_is_processed():
@@ -35,7 +44,7 @@ def test_a_duplicate_is_delivered_again_before_the_record_is_processed():
 def test_a_poisoned_message_kills_the_worker_process_on_every_attempt():
     code = (
         "from workers.common.faults import FaultInjector\n"
-        "f = FaultInjector(0.0, (), poison={'job-1': 'ingest'})\n"
+        "f = FaultInjector(0.0, (), plan={'job-1': 'ingest:poison'})\n"
         "for _ in range(2):\n"
         "    f.before_record('job-1', 'ingest', remaining_s=1, deliver_again=lambda: None)\n"
         "print('survived')\n"

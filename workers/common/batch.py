@@ -129,6 +129,7 @@ def process_sqs_batch(
             faults.before_record(
                 job_id or info.message_id,
                 stage.value,
+                receive_count=info.receive_count,
                 remaining_s=watch.remaining_s(),
                 deliver_again=lambda: SqsSender().send_raw(
                     queue_url_from_arn(info.queue_arn), record.body, record.attributes

@@ -26,7 +26,7 @@ class WorkerContext:
 def worker_context() -> WorkerContext:
     settings = get_settings()
     configure_logging(settings.log_level)
-    faults = injector_from(settings.fault_rate, settings.fault_kinds, settings.fault_seed, settings.fault_poison)
+    faults = injector_from(settings.fault_rate, settings.fault_kinds, settings.fault_seed, settings.fault_plan)
     if faults.enabled:
         faults.install_in_botocore(session())
     objects = S3Store()

@@ -1,6 +1,6 @@
 """Fault injection for the embedded stack: make providers and AWS calls fail at a given rate.
 
-Off unless `BOOKIMG_FAULT_RATE` > 0 (or `BOOKIMG_FAULT_POISON` names messages). The faults are the real
+Off unless `BOOKIMG_FAULT_RATE` > 0 (or `BOOKIMG_FAULT_PLAN` names messages). The faults are the real
 ones a pipeline meets, raised where the real ones would be:
 - provider throttling (429/529, `ThrottlingException`, `ProvisionedThroughputExceededException`),
   timeouts and 5xx: as our typed errors at the provider interface, and inside botocore for AWS calls
@@ -9,8 +9,11 @@ ones a pipeline meets, raised where the real ones would be:
 - `hang`: the function sleeps past its timeout, so the runtime kills it (as Lambda does);
 - `oom`: it allocates past its memory size, so the runtime kills it as out of memory;
 - `poison`: a given message crashes the worker on every attempt (chosen per message, so the same
-  ones every time; `BOOKIMG_FAULT_POISON` names them outright: `{"<job id>": "<stage>"}`);
+  ones every time);
 - `duplicate`: a message is delivered twice (at-least-once SQS, S3 events sent twice).
+
+Besides the draws at `rate`, a plan (`BOOKIMG_FAULT_PLAN`, `{"<job id>": "<stage>:<kind>"}`) gives a job's
+message a fault of its own at one stage: `poison` on every attempt, any other kind on its first receive.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class FaultInjector:
         rate: float,
         kinds: list[str] | tuple[str, ...] = FAULT_KINDS,
         seed: int | None = None,
-        poison: dict[str, str] | None = None,
+        plan: dict[str, str] | None = None,
     ):
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown:
@@ -52,14 +55,17 @@ class FaultInjector:
         self.rate = rate
         self.kinds = tuple(kinds)
         self.seed = seed or 0
-        self.poison = dict(poison or {})
+        self.plan = {key: tuple(value.split(":", 1)) for key, value in (plan or {}).items()}
+        unplanned = {kind for _, kind in self.plan.values()} - set(FAULT_KINDS)
+        if unplanned:
+            raise ValueError(f"unknown planned fault kinds {sorted(unplanned)}; choose from {FAULT_KINDS}")
         self._random = random.Random(None if seed is None else seed * 100_003 + os.getpid())
         self._lock = threading.Lock()
         self.injected: dict[str, int] = {}
 
     @property
     def enabled(self) -> bool:
-        return (self.rate > 0 and bool(self.kinds)) or bool(self.poison)
+        return (self.rate > 0 and bool(self.kinds)) or bool(self.plan)
 
     def _draw(self, kinds: tuple[str, ...]) -> str | None:
         """At `rate`, one of the configured kinds; a fault only if this call site can suffer that kind."""
@@ -91,11 +97,15 @@ class FaultInjector:
         if self._draw(("crash",)):
             _exit_now()
 
+    def planned(self, message_key: str, stage: str) -> str | None:
+        planned_stage, kind = self.plan.get(message_key, ("", ""))
+        return kind if planned_stage == stage else None
+
     def is_poisoned(self, message_key: str, stage: str) -> bool:
-        """The same answer for the same message on every attempt: named in `poison`, or (with the `poison`
-        kind) one message in `rate / len(kinds)` at each stage, drawn from a hash of the seed, stage and key."""
-        if message_key in self.poison:
-            return self.poison[message_key] == stage
+        """The same answer for the same message on every attempt: planned, or (with the `poison` kind) one
+        message in `rate / len(kinds)` at each stage, drawn from a hash of the seed, stage and key."""
+        if message_key in self.plan:
+            return self.planned(message_key, stage) == "poison"
         if "poison" not in self.kinds or self.rate <= 0:
             return False
         digest = hashlib.sha256(f"{self.seed}|{stage}|{message_key}".encode()).digest()
@@ -106,17 +116,22 @@ class FaultInjector:
         message_key: str,
         stage: str,
         *,
+        receive_count: int = 1,
         remaining_s: float | None,
         deliver_again: Callable[[], None],
     ) -> None:
-        """Before a record is processed: crash on a poisoned message, or (at the rate) hang past the
-        deadline, allocate past the memory size, or have the message delivered a second time."""
+        """Before a record is processed: crash on a poisoned message, or (planned, or at the rate) hang past
+        the deadline, allocate past the memory size, or have the message delivered a second time."""
         if self.is_poisoned(message_key, stage):
-            with self._lock:
-                self.injected["poison"] = self.injected.get("poison", 0) + 1
-            _log_fault("poison")
+            self._count("poison")
             _exit_now()
-        kind = self._draw(("hang", "oom", "duplicate"))
+        kind = self.planned(message_key, stage) if receive_count == 1 else None
+        if kind is not None:
+            self._count(kind)
+        else:
+            kind = self._draw(("hang", "oom", "duplicate"))
+        if kind == "crash":
+            _exit_now()
         if kind == "hang":
             if remaining_s is None:
                 remaining_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
@@ -125,6 +140,11 @@ class FaultInjector:
             _exhaust_memory(int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")))
         elif kind == "duplicate":
             deliver_again()
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+        _log_fault(kind)
 
     def wrap(self, target: Any, method: str, provider: str) -> Any:
         """Put fault injection in front of one method of a provider object."""
@@ -211,6 +231,6 @@ _NO_FAULTS = FaultInjector(0.0, ())
 
 
 def injector_from(
-    rate: float, kinds: list[str], seed: int | None, poison: dict[str, str] | None = None
+    rate: float, kinds: list[str], seed: int | None, plan: dict[str, str] | None = None
 ) -> FaultInjector:
-    return FaultInjector(rate, kinds or FAULT_KINDS, seed, poison) if rate > 0 or poison else _NO_FAULTS
+    return FaultInjector(rate, kinds or FAULT_KINDS, seed, plan) if rate > 0 or plan else _NO_FAULTS

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fault_kinds: list[str] = Field(default_factory=list)
     fault_seed: int | None = None
-    fault_poison: dict[str, str] = Field(default_factory=dict)  # job id -> the stage whose worker it crashes
+    fault_plan: dict[str, str] = Field(default_factory=dict)  # job id -> "<stage>:<kind>", its own fault
     max_receive_count: int = 5
 
     # list prices for the cost breakdown (USD)
