@@ -125,6 +125,8 @@ def process_sqs_batch(
         bind_record_context(job_id=job_id, stage=stage.value)
         log = log.bind(job_id=job_id)
         watch.current = job_id
+        if info.receive_count > 1:  # a redelivery: if this attempt dies too, the next batch tries it last
+            note_attempt(job_id, STARTED, log)
         if faults is not None and faults.enabled:
             faults.before_record(
                 job_id or info.message_id,
@@ -170,8 +172,9 @@ def process_sqs_batch(
 
 def _suspects_last(event: dict[str, Any], stage: Stage, attempts: AttemptLog | None) -> dict[str, Any]:
     """A batch that came back after its worker died: the records whose last attempt began and never ended
-    go last, each redelivered record is marked as begun, so one message that kills the worker every time
-    (a poison message) stops taking the others of its batch down with it until they too are dead letters."""
+    (each redelivered record is marked as begun, `STARTED`, just before it is tried) go last, so one message
+    that kills the worker every time (a poison message) stops taking the others of its batch down with it
+    until they too are dead letters."""
     records = event.get("Records") if isinstance(event, dict) else None
     if attempts is None or not isinstance(records, list) or len(records) < 2:
         return event
@@ -186,9 +189,8 @@ def _suspects_last(event: dict[str, Any], stage: Stage, attempts: AttemptLog | N
         try:
             if attempts.last(job_id, stage.value) == STARTED:
                 suspects.add(index)
-            attempts.note(job_id, stage.value, STARTED)
         except Exception:  # an order is a nicety; the batch goes on in the order it came
-            get_logger(stage.value, job_id).warning("could not mark a redelivered record", exc_info=True)
+            get_logger(stage.value, job_id).warning("could not read a redelivered record's attempts", exc_info=True)
     if not suspects:
         return event
     ordered = [r for i, r in enumerate(records) if i not in suspects] + [records[i] for i in sorted(suspects)]
