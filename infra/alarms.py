@@ -3,8 +3,7 @@ and the sweeper's stuck jobs, all to the alarm topic."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -12,13 +11,6 @@ import pulumi_aws as aws
 from infra.sweeper import METRIC_NAMESPACE, STUCK_METRIC
 
 PERIOD_S = 300
-
-
-@dataclass(frozen=True)
-class WatchedFunction:
-    name: str  # the alarm names' stem
-    function: aws.lambda_.Function
-    timeout: int
 
 
 class FunctionAlarms(pulumi.ComponentResource):
@@ -29,7 +21,7 @@ class FunctionAlarms(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        watched: WatchedFunction,
+        function: aws.lambda_.Function,
         duration_share: float,
         alarm_topic_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
@@ -37,10 +29,10 @@ class FunctionAlarms(pulumi.ComponentResource):
         super().__init__("bookimg:alarms:FunctionAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         actions = [alarm_topic_arn]
-        dimensions = {"FunctionName": watched.function.name}
-        near_timeout_ms = int(watched.timeout * 1000 * duration_share)
+        dimensions = {"FunctionName": function.name}
+        near_timeout_ms = function.timeout.apply(lambda seconds: int((seconds or 3) * 1000 * duration_share))
 
-        def alarm(suffix: str, metric: str, statistic: str, threshold: float, description: str):
+        def alarm(suffix: str, metric: str, statistic: str, threshold: pulumi.Input[float], description: str):
             return aws.cloudwatch.MetricAlarm(
                 f"{name}-{suffix}",
                 alarm_description=description,
@@ -58,19 +50,19 @@ class FunctionAlarms(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.errors = alarm("errors", "Errors", "Sum", 0, f"{watched.name} failed invocations (crashes, "
-                            "timeouts, out of memory): messages are being retried or dead-lettered.")
+        self.errors = alarm("errors", "Errors", "Sum", 0, f"{name}: failed invocations (crashes, timeouts, "
+                            "out of memory): messages are being retried or dead-lettered.")
         self.throttles = alarm("throttles", "Throttles", "Sum", 0,
-                               f"{watched.name} invocations throttled: concurrency is exhausted.")
+                               f"{name}: invocations throttled, concurrency is exhausted.")
         self.duration = alarm("near-timeout", "Duration", "Maximum", near_timeout_ms,
-                              f"{watched.name} ran past {duration_share:.0%} of its {watched.timeout} s timeout.")
+                              f"{name}: an invocation ran past {duration_share:.0%} of the timeout.")
         self.register_outputs({})
 
 
 def declare_alarms(
     base: str,
     *,
-    functions: Iterable[WatchedFunction],
+    functions: Mapping[str, aws.lambda_.Function],
     duration_share: float,
     alarm_topic_arn: pulumi.Input[str],
     stack: str,
@@ -78,13 +70,13 @@ def declare_alarms(
 ) -> list[pulumi.Resource]:
     declared: list[pulumi.Resource] = [
         FunctionAlarms(
-            f"{watched.name}-alarms",
-            watched=watched,
+            f"{name}-alarms",
+            function=function,
             duration_share=duration_share,
             alarm_topic_arn=alarm_topic_arn,
             opts=opts,
         )
-        for watched in functions
+        for name, function in functions.items()
     ]
     declared.append(
         aws.cloudwatch.MetricAlarm(

@@ -15,9 +15,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import STAGES, BookImgConfig
+from infra.deadletter import DeadLetterHandler, DeadLetterSource
 from infra.packaging import WorkerPackage
 from infra.queue import StageQueue
-from infra.webhooks import SignedWebhooks
+from infra.sweeper import JobSweeper
+from infra.webhooks import SENDER_TIMEOUT_S, SignedWebhooks
 from infra.worker import EventSourceSpec, FunctionSpec, PolicyStatement, Worker
 
 UPLOAD_PREFIX = "uploads/"
@@ -501,6 +503,8 @@ class BookImgPipeline(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self._end_every_job(base, cfg, child)
+
         self.register_outputs(
             {
                 "uploads_bucket": self.uploads.bucket.id,
@@ -508,6 +512,29 @@ class BookImgPipeline(pulumi.ComponentResource):
                 "jobs_table": self.jobs_table.name,
                 "results_topic_arn": self.results_topic.arn,
             }
+        )
+
+    def _end_every_job(self, base: str, cfg: BookImgConfig, opts: pulumi.ResourceOptions) -> None:
+        """What ends the jobs no worker could: the dead-letter handler over every DLQ, and the sweeper."""
+        sources = [
+            DeadLetterSource(stage, self.queues[stage], cfg.worker(stage).timeout, cfg.worker(stage).memory_size,
+                             cfg.max_receive_count)
+            for stage in STAGES
+        ]
+        if self.webhooks is not None:
+            sources.append(DeadLetterSource("notify", self.webhooks.queue, SENDER_TIMEOUT_S, 256,
+                                            cfg.max_receive_count))
+        ends = {
+            "cfg": cfg,
+            "jobs_table": self.jobs_table,
+            "results_bucket_arn": self.results.bucket.arn,
+            "results_bucket": self.results.bucket.id,
+            "results_topic_arn": self.results_topic.arn,
+            "opts": opts,
+        }
+        self.dead_letters = DeadLetterHandler(f"{base}-deadletter", sources=sources, **ends)
+        self.sweeper = JobSweeper(
+            f"{base}-sweeper", stage_timeouts={stage: cfg.worker(stage).timeout for stage in STAGES}, **ends
         )
 
     def _alarm_topic(self, base: str, cfg: BookImgConfig, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from infra.alarms import declare_alarms
 from infra.config import STAGES, BookImgConfig, load_config
 from infra.edge import declare_edge
 from infra.packaging import WorkerPackage, worker_package
@@ -47,4 +48,30 @@ def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
         )
     pulumi.export("max_upload_bytes", cfg.max_upload_bytes)
     pipeline.edge = declare_edge(cfg, pipeline)  # HTTP API, WebSocket API, web page (infra/edge.py)
+    pulumi.export("dead_letter_function", pipeline.dead_letters.function.function.name)
+    pulumi.export("sweeper_function", pipeline.sweeper.function.function.name)
+    pipeline.alarms = declare_alarms(
+        pipeline.base_name,
+        functions=every_function(pipeline),
+        duration_share=cfg.duration_alarm_share,
+        alarm_topic_arn=pipeline.alarm_topic_arn,
+        stack=pulumi.get_stack(),
+        opts=pulumi.ResourceOptions(parent=pipeline),
+    )
     return pipeline
+
+
+def every_function(pipeline: BookImgPipeline) -> dict[str, pulumi.Resource]:
+    """Every Lambda of the stack, by a name for its alarms."""
+    base, edge = pipeline.base_name, pipeline.edge
+    functions = {f"{base}-{stage}": worker.function for stage, worker in pipeline.workers.items()}
+    functions |= {
+        f"{base}-deadletter": pipeline.dead_letters.function.function,
+        f"{base}-sweeper": pipeline.sweeper.function.function,
+        f"{base}-api": edge.http.handler.function,
+        f"{base}-ws-routes": edge.websocket.routes_handler.function,
+        f"{base}-ws-notifier": edge.websocket.notifier.function,
+    }
+    if pipeline.webhooks is not None:
+        functions[f"{base}-webhooks"] = pipeline.webhooks.sender.function
+    return functions

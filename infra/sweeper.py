@@ -82,6 +82,7 @@ class JobSweeper(pulumi.ComponentResource):
         )
         self.schedule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
+            name=f"{name}-schedule",
             description="BookImg: end stuck and abandoned jobs",
             schedule_expression=schedule_expression(cfg.sweep_interval_minutes),
             opts=child,
