@@ -25,6 +25,17 @@ def read_stack_config(stack: str = LOCAL_STACK, root: Path = PROJECT_ROOT) -> di
     return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
 
 
+def merge_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides over the stack file; objects merge key by key (`workers: {textract: {batchSize: 1}}` keeps the
+    file's textract memory), as the config model merges them over its defaults."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = merge_config(merged[key], value)
+        merged[key] = value
+    return merged
+
+
 def _config_value(value: Any) -> str:
     """Pulumi hands structured config to programs as JSON text and scalars as strings."""
     if isinstance(value, str):
@@ -46,7 +57,7 @@ def deploy(
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    config = {**read_stack_config(stack, root), **{f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}}
+    config = merge_config(read_stack_config(stack, root), {f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()})
     live = pulumi_config.CONFIG.get()
     live.clear()
     for key, value in config.items():
