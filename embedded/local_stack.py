@@ -42,6 +42,7 @@ class LocalStack:
         crash_visibility_s: int | None = None,
         http_retry_delays: list[float] | None = None,
         extra_env: dict[str, str] | None = None,
+        schedule_every_s: float | None = None,
         log=None,
     ):
         self.work_dir = Path(work_dir).resolve()
@@ -58,6 +59,7 @@ class LocalStack:
         self.crash_visibility_s = crash_visibility_s
         self.http_retry_delays = http_retry_delays
         self.extra_env = extra_env
+        self.schedule_every_s = schedule_every_s
         self._log = log
         self.emulator = Emulator()
         self.endpoint: EmulatorEndpoint | None = None
@@ -88,6 +90,7 @@ class LocalStack:
             crash_visibility_s=self.crash_visibility_s,
             http_retry_delays=self.http_retry_delays,
             extra_env=self.extra_env,
+            schedule_every_s=self.schedule_every_s,
             log=self._log,
         )
         self.gateway.attach(self.record, self.runtime.invoke).start()

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 
 from embedded.emulator import ACCOUNT_ID, REGION, EmulatorEndpoint
+from embedded.schedules import ScheduleRecord
 
 
 @dataclass
@@ -54,6 +55,9 @@ class EventSourceSpec:
     max_concurrency: int | None = None
     starting_position: str | None = None  # streams only: LATEST | TRIM_HORIZON
     maximum_retry_attempts: int = -1  # streams only: -1 retries until the record expires
+    maximum_record_age_s: int = -1  # streams only: older records are not delivered (-1: no limit)
+    bisect_on_error: bool = False  # streams only: a failing batch is split in two and each half retried
+    on_failure_arn: str | None = None  # streams only: where a batch given up on is described (an SQS queue)
     filter_patterns: list[dict[str, Any]] = field(default_factory=list)  # FilterCriteria: any one must match
 
     @property
@@ -150,6 +154,7 @@ class StackRecord:
     outputs: dict[str, Any] = field(default_factory=dict)  # what the program exported
     apis: dict[str, ApiSpec] = field(default_factory=dict)  # API Gateway v2, by id
     streams: dict[str, str] = field(default_factory=dict)  # table name -> stream ARN
+    schedules: dict[str, ScheduleRecord] = field(default_factory=dict)  # EventBridge rules, by name
 
     def api(self, protocol: str) -> ApiSpec | None:
         found = [a for a in self.apis.values() if a.protocol == protocol]
@@ -389,12 +394,28 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             max_concurrency=int(scaling["maximumConcurrency"]) if scaling.get("maximumConcurrency") else None,
             starting_position=inputs.get("startingPosition"),
             maximum_retry_attempts=int(inputs.get("maximumRetryAttempts", -1)),
+            maximum_record_age_s=int(inputs.get("maximumRecordAgeInSeconds", -1)),
+            bisect_on_error=bool(inputs.get("bisectBatchOnFunctionError", False)),
+            on_failure_arn=((inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn"),
             filter_patterns=[
                 json.loads(f["pattern"]) for f in (inputs.get("filterCriteria") or {}).get("filters") or []
             ],
         )
         self.record.event_sources.append(spec)
         return f"esm-{logical}", {"uuid": f"esm-{logical}", "functionArn": spec.function_name}
+
+    def _create_EventRule(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        arn = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{name}"
+        if inputs.get("scheduleExpression"):
+            self.record.schedules[name] = ScheduleRecord(name=name, arn=arn, expression=inputs["scheduleExpression"])
+        return name, {"arn": arn, "name": name}
+
+    def _create_EventTarget(self, logical: str, inputs: dict[str, Any]):
+        schedule = self.record.schedules.get(inputs["rule"])
+        if schedule is not None:
+            schedule.function_arn = inputs["arn"]
+        return f"{inputs['rule']}-{logical}", {}
 
     def _create_Secret(self, logical: str, inputs: dict[str, Any]):
         name = inputs.get("name") or f"{inputs.get('namePrefix') or logical}{uuid.uuid4().hex[:8]}"

@@ -1,9 +1,12 @@
 """The local runtime: plays Lambda, the SQS event source mappings and SNS delivery.
 
-- Each function runs in its own process (`function_host`) with the environment the program gave it.
+- Each function runs in its own process (`function_host`) with the environment the program gave it,
+  killed past its timeout or its memory size, failing as Lambda reports it.
 - Each event source mapping long-polls its queue, honours batch size and the queue's visibility
   timeout, deletes only the records the function did not report in `batchItemFailures`, and leaves
   the rest to SQS's own redrive to the dead-letter queue after `maxReceiveCount` receives.
+- Stream mappings split a failing batch (bisect), skip records past their maximum age and describe
+  what they give up on to the mapping's on-failure queue. EventBridge `rate(...)` schedules run.
 - SNS: moto fans a topic out to SQS itself; for email, HTTP(S) and Lambda subscribers (which moto
   would drop or post without retries) the runtime subscribes a private queue and delivers from it:
   HTTP POSTs with retries, email as `.eml` files in an outbox folder, Lambda through its host.
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -28,13 +32,21 @@ from typing import Any
 import httpx
 
 from embedded.emulator import REGION, EmulatorEndpoint
+from embedded.memory_limit import OUT_OF_MEMORY, MemoryWatch, out_of_memory_message
 from embedded.mocks import EventSourceSpec, FunctionSpec, StackRecord, SubscriptionSpec
+from embedded.schedules import ScheduleRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class InvocationError(RuntimeError):
-    """The function raised, crashed, or ran past its timeout: the whole batch is retried."""
+    """The function raised, crashed, or ran past its timeout or its memory: the whole batch is retried.
+    `error_type` is what Lambda reports (`Runtime.OutOfMemory`, `Sandbox.Timedout`, `Runtime.ExitError`, or
+    the exception's class)."""
+
+    def __init__(self, message: str, error_type: str = "Runtime.Error"):
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
 
 
 class FunctionHost:
@@ -49,6 +61,8 @@ class FunctionHost:
         self._lock = threading.Lock()
         self.cold_starts = 0
         self.init_ms: float | None = None
+        self.peak_mb = 0.0
+        self._watch: MemoryWatch | None = None
 
     def _environment(self) -> dict[str, str]:
         return {
@@ -76,6 +90,7 @@ class FunctionHost:
             bufsize=1,
         )
         log.close()
+        self._watch = MemoryWatch(self._process.pid, self.spec.memory_mb).start()
         self._lines = queue.Queue()
         threading.Thread(target=self._pump, args=(self._process, self._lines), daemon=True).start()
         self.cold_starts += 1
@@ -83,7 +98,7 @@ class FunctionHost:
         status = json.loads(ready)
         if not status.get("ready"):
             self._kill()
-            raise InvocationError(f"{self.spec.name} failed to initialise: {status.get('error')}")
+            raise InvocationError(f"{self.spec.name} failed to initialise: {status.get('error')}", "Runtime.InitError")
         self.init_ms = status.get("init_ms")
 
     @staticmethod
@@ -97,11 +112,17 @@ class FunctionHost:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
             self._kill()
-            raise InvocationError(f"{self.spec.name} timed out after {timeout:.0f} s") from None
+            raise InvocationError(
+                f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds", "Sandbox.Timedout"
+            ) from None
         if line is None:
             code = self._process.wait() if self._process else None
             self._process = None
-            raise InvocationError(f"{self.spec.name} process exited (code {code})")
+            if self._watch is not None and self._watch.killed.is_set():
+                raise InvocationError(out_of_memory_message(str(uuid.uuid4())), OUT_OF_MEMORY)
+            reason = f"signal: {-code}" if code is not None and code < 0 else f"exit status {code}"
+            raise InvocationError(f"RequestId: {uuid.uuid4()} Error: Runtime exited with error: {reason}",
+                                  "Runtime.ExitError")
         return line
 
     def invoke_warm(self) -> None:
@@ -123,7 +144,7 @@ class FunctionHost:
                 raise InvocationError(f"{self.spec.name} process is gone: {exc}") from exc
             response = json.loads(self._read_line(timeout=self.spec.timeout + 1))
         if not response["ok"]:
-            raise InvocationError(f"{response['error']}: {response['message']}")
+            raise InvocationError(response["message"], response["error"])
         return response["result"]
 
     def _kill(self) -> None:
@@ -131,6 +152,13 @@ class FunctionHost:
             self._process.kill()
             self._process.wait()
             self._process = None
+        self._forget_watch()
+
+    def _forget_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self.peak_mb = max(self.peak_mb, self._watch.peak_mb)
+            self._watch = None
 
     def stop(self) -> None:
         with self._lock:
@@ -237,7 +265,10 @@ class QueuePoller(threading.Thread):
 class StreamPoller(threading.Thread):
     """A DynamoDB stream event source mapping: reads every shard from where the mapping starts
     (`LATEST` or `TRIM_HORIZON`), invokes the function with batches in order, retries a failed batch
-    (from the first `batchItemFailures` sequence number) up to `maximumRetryAttempts`, then moves on."""
+    (from the first `batchItemFailures` sequence number, or split in two when the function itself failed
+    and `bisectBatchOnFunctionError` is set) up to `maximumRetryAttempts`, then moves on. Records older
+    than `maximumRecordAgeInSeconds` are not delivered; what is given up on is described, as Lambda
+    describes it, to the on-failure destination."""
 
     def __init__(self, runtime: LocalRuntime, mapping: EventSourceSpec, host: FunctionHost, idle_s: float = 0.1):
         super().__init__(daemon=True, name=f"stream-{host.spec.name}")
@@ -286,7 +317,7 @@ class StreamPoller(threading.Thread):
             records = [self.lambda_record(r) for r in response.get("Records", [])]
             wanted = [r for r in records if matches_event_pattern(self.mapping.filter_patterns, r)]
             if wanted:  # as Lambda does, records no filter matches are dropped, not delivered
-                self.deliver(wanted)
+                self.deliver(wanted, shard_id)
             read += len(records)
             self.iterators[shard_id] = response.get("NextShardIterator") or iterator
         return read
@@ -299,9 +330,18 @@ class StreamPoller(threading.Thread):
             change["ApproximateCreationDateTime"] = int(created.timestamp())
         return {**record, "dynamodb": change, "eventSourceARN": self.mapping.queue_arn}
 
-    def deliver(self, records: list[dict[str, Any]]) -> None:
+    def deliver(self, records: list[dict[str, Any]], shard_id: str = "") -> None:
+        max_age = self.mapping.maximum_record_age_s
+        if max_age >= 0:
+            oldest_kept = time.time() - max_age
+            stale = [r for r in records if _created_s(r) < oldest_kept]
+            if stale:
+                self.give_up(stale, shard_id, "record is older than maximumRecordAgeInSeconds")
+                records = [r for r in records if _created_s(r) >= oldest_kept]
+        self._deliver(records, shard_id)
+
+    def _deliver(self, records: list[dict[str, Any]], shard_id: str, attempt: int = 0) -> None:
         attempts = self.mapping.maximum_retry_attempts
-        attempt = 0
         while records and not self.runtime.stopping.is_set():
             self.runtime.stats.invocations += 1
             try:
@@ -310,6 +350,7 @@ class StreamPoller(threading.Thread):
                 self.runtime.stats.invocation_errors += 1
                 failed_from = 0
                 problem = str(exc)
+                function_failed = True
             else:
                 failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
                 if not (self.mapping.report_batch_item_failures and failures):
@@ -318,14 +359,59 @@ class StreamPoller(threading.Thread):
                 failed = {f.get("itemIdentifier") for f in failures}
                 failed_from = min((numbers.index(n) for n in failed if n in numbers), default=0)
                 problem = f"{len(failed)} record(s) reported failed"
+                function_failed = False
             attempt += 1
             if 0 <= attempts < attempt:
-                self.runtime.log(f"{self.host.spec.name}: dropping {len(records) - failed_from} stream record(s) "
-                                 f"after {attempt} attempts ({problem})")
+                self.give_up(records[failed_from:], shard_id, f"after {attempt} attempts ({problem})")
                 return
             self.runtime.log(f"{self.host.spec.name}: stream batch retried ({problem})")
             records = records[failed_from:]
             time.sleep(min(2.0, 0.1 * 2**attempt))
+            if function_failed and self.mapping.bisect_on_error and len(records) > 1:
+                half = len(records) // 2
+                self._deliver(records[:half], shard_id, attempt)
+                self._deliver(records[half:], shard_id, attempt)
+                return
+
+    def give_up(self, records: list[dict[str, Any]], shard_id: str, problem: str) -> None:
+        """Skip records, describing them to the on-failure destination (Lambda sends the batch's shard and
+        sequence numbers, not the records) when the mapping has one."""
+        self.runtime.log(f"{self.host.spec.name}: giving up on {len(records)} stream record(s): {problem}")
+        target = self.mapping.on_failure_arn
+        if not target or not records:
+            return
+        numbers = [r["dynamodb"].get("SequenceNumber") for r in records]
+        created = [_created_s(r) for r in records]
+        description = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.host.spec.arn,
+                "condition": "RecordAgeExceeded" if "older than" in problem else "RetryAttemptsExhausted",
+                "approximateInvokeCount": 1,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": problem[:256]},
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": numbers[0],
+                "endSequenceNumber": numbers[-1],
+                "approximateArrivalOfFirstRecord": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(min(created))),
+                "approximateArrivalOfLastRecord": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(max(created))),
+                "batchSize": len(records),
+                "streamArn": self.mapping.queue_arn,
+            },
+        }
+        try:
+            queue_url = self.runtime.record.queues[target].url
+            self.runtime.endpoint.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(description))
+        except Exception as exc:  # the destination is best effort, as in Lambda
+            self.runtime.log(f"{self.host.spec.name}: could not reach the on-failure destination: {exc}")
+
+
+def _created_s(record: dict[str, Any]) -> float:
+    created = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    return float(created) if isinstance(created, int | float) else time.time()
 
 
 def matches_event_pattern(patterns: list[dict[str, Any]], event: dict[str, Any]) -> bool:
@@ -504,9 +590,11 @@ class LocalRuntime:
         http_retry_delays: list[float] | None = None,
         crash_visibility_s: int | None = None,
         extra_env: dict[str, str] | None = None,
+        schedule_every_s: float | None = None,
         log: Callable[[str], None] | None = None,
     ):
         self.endpoint = endpoint
+        self.schedule_every_s = schedule_every_s  # schedules at their own rate, unless a test asks for faster
         self.record = record
         self.work_dir = work_dir
         self.outbox = work_dir / "outbox"
@@ -557,6 +645,11 @@ class LocalRuntime:
             by_topic.setdefault(subscription.topic_arn, []).append(subscription)
         for topic_arn, subscriptions in by_topic.items():
             self._threads.append(SnsDelivery(self, topic_arn, subscriptions))
+        for schedule in self.record.schedules.values():
+            if schedule.function_arn:
+                self._threads.append(
+                    ScheduleRunner(schedule, self.invoke, self.stopping, every_s=self.schedule_every_s, log=self.log)
+                )
         for thread in self._threads:
             thread.start()
 
@@ -567,6 +660,14 @@ class LocalRuntime:
             self.disabled_sources.discard(queue_arn)
         else:
             self.disabled_sources.add(queue_arn)
+
+    def update_environment(self, changes: dict[str, str]) -> None:
+        """Change every function's environment, as `update-function-configuration` does: the running
+        processes finish what they hold and are replaced; the next invocation starts a new one."""
+        self.base_env.update(changes)
+        for hosts in self.hosts.values():
+            for host in hosts:
+                host.stop()
 
     def warm_up(self) -> None:
         """Start every function process now, so the first job does not pay the cold starts."""
