@@ -107,18 +107,22 @@ class FunctionHost:
             lines.put(line)
         lines.put(None)
 
-    def _read_line(self, timeout: float) -> str:
+    def _read_line(self, timeout: float, limit_s: float | None = None) -> str:
+        """The process's next line; `limit_s`, the timeout a timed-out invocation reports (Lambda's own)."""
         try:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
             self._kill()
             raise InvocationError(
-                f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds", "Sandbox.Timedout"
+                f"RequestId: {uuid.uuid4()} Error: Task timed out after {limit_s or timeout:.2f} seconds",
+                "Sandbox.Timedout",
             ) from None
         if line is None:
             code = self._process.wait() if self._process else None
             self._process = None
-            if self._watch is not None and self._watch.killed.is_set():
+            killed_for_memory = self._watch is not None and self._watch.killed.is_set()
+            self._forget_watch()
+            if killed_for_memory:
                 raise InvocationError(out_of_memory_message(str(uuid.uuid4())), OUT_OF_MEMORY)
             reason = f"signal: {-code}" if code is not None and code < 0 else f"exit status {code}"
             raise InvocationError(f"RequestId: {uuid.uuid4()} Error: Runtime exited with error: {reason}",
@@ -142,7 +146,7 @@ class FunctionHost:
             except (BrokenPipeError, OSError) as exc:
                 self._kill()
                 raise InvocationError(f"{self.spec.name} process is gone: {exc}") from exc
-            response = json.loads(self._read_line(timeout=self.spec.timeout + 1))
+            response = json.loads(self._read_line(timeout=self.spec.timeout + 1, limit_s=self.spec.timeout))
         if not response["ok"]:
             raise InvocationError(response["message"], response["error"])
         return response["result"]
