@@ -46,6 +46,8 @@ MAX_THROTTLED = 20
 """Throttled requeues of one message before the job fails: with delays of full jitter up to 5 minutes,
 about an hour of a provider refusing us."""
 THROTTLED_ATTRIBUTE = "bookimg_throttled"
+DUPLICATE_ATTRIBUTE = "bookimg_duplicate"
+"""On the second copy of a message the `duplicate` fault delivers: a copy is not copied again."""
 THROTTLE_DELAY_CAP_S = 300
 DEADLINE_MARGIN_S = (0.3, 2.0)
 """How long before the function's deadline the watch notes a timeout: a tenth of the time left, within these."""
@@ -86,6 +88,8 @@ def process_sqs_batch(
     def handle(record: SqsRecord) -> None:
         _handle(record)
         watch.current = None
+        if int(record.receive_count or 1) > 1:
+            _delete_now(record)  # a batch that came back once may die again: its finished records go now
         if faults is not None:  # this record's side effects are done, the batch's deletes are not
             faults.maybe_crash("after record")
 
@@ -131,10 +135,10 @@ def process_sqs_batch(
             faults.before_record(
                 job_id or info.message_id,
                 stage.value,
-                receive_count=info.receive_count,
+                receive_count=info.receive_count if DUPLICATE_ATTRIBUTE not in record.attributes else 0,
                 remaining_s=watch.remaining_s(),
                 deliver_again=lambda: SqsSender().send_raw(
-                    queue_url_from_arn(info.queue_arn), record.body, record.attributes
+                    queue_url_from_arn(info.queue_arn), record.body, {**record.attributes, DUPLICATE_ATTRIBUTE: "1"}
                 ),
             )
         try:
@@ -301,6 +305,17 @@ class SqsRecord:
             return int(self.attributes.get(THROTTLED_ATTRIBUTE, "0"))
         except ValueError:
             return 0
+
+
+def _delete_now(record: SqsRecord) -> None:
+    """Delete a handled record of a redelivered batch at once rather than with the batch: if the worker dies
+    on a later record (a poison message), this one does not come back and spend its receives for nothing.
+    Deleting again afterwards (the event source mapping does) is harmless."""
+    try:
+        client("sqs").delete_message(QueueUrl=queue_url_from_arn(record.event_source_arn),
+                                     ReceiptHandle=record.receipt_handle)
+    except Exception:  # the mapping deletes it with the batch anyway
+        get_logger("batch", message_id=record.message_id).warning("could not delete a handled record early")
 
 
 def _requeue_throttled(record: SqsRecord, info: RecordInfo, retry_after: float | None, log: Any) -> bool:

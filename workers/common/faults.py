@@ -116,7 +116,7 @@ class FaultInjector:
         message_key: str,
         stage: str,
         *,
-        receive_count: int = 1,
+        receive_count: int = 1,  # 0 for a copy this injector delivered (never given a fault of its own)
         remaining_s: float | None,
         deliver_again: Callable[[], None],
     ) -> None:
@@ -130,6 +130,8 @@ class FaultInjector:
             self._count(kind)
         else:
             kind = self._draw(("hang", "oom", "duplicate"))
+            if kind == "duplicate" and receive_count == 0:  # a copy is not copied again
+                kind = None
         if kind == "crash":
             _exit_now()
         if kind == "hang":

@@ -51,6 +51,10 @@ def handler(event, context):
             attempts=attempts(),
             park=lambda url, body, attributes: SqsSender().send_raw(url, body, attributes),
         )
-        get_logger(source.stage.value, message_id=record.message_id).error("dead letter ended", reason=reason)
+        log = get_logger(source.stage.value, message_id=record.message_id)
+        if reason is None:
+            log.info("dead letter of finished work dropped")
+        else:
+            log.error("dead letter ended", reason=reason)
 
     return partial_batch_response(event, handle)

@@ -73,14 +73,18 @@ def end_dead_letter(
     outcomes: JobOutcomes,
     attempts: AttemptLog,
     park: Callable[[str, str, dict[str, str]], None],
-) -> str:
+) -> str | None:
     """Fail the job (once; a job already ended stays as it ended) and park the message with the reason.
     Parking comes last: redelivered after a crash, this does nothing twice but park a second copy. A message
-    a worker parked itself already says why, and its job was already dealt with: it is parked as it is."""
+    a worker parked itself already says why, and its job was already dealt with: it is parked as it is.
+    A copy of a message its stage already finished (redelivered with a batch that kept dying) ends nothing
+    and is dropped: None."""
     if letter.attributes.get("failure_reason"):
         park(source.dlq_url, letter.body, letter.attributes)
         return letter.attributes["failure_reason"]
     job_id = job_of_body(letter.body)
+    if job_id and source.ends_jobs and outcomes.jobs.is_done(job_id, source.stage):
+        return None  # a copy of a message whose work was done: the job goes on, nothing to keep
     note = attempts.last(job_id, source.stage.value) if job_id else None
     reason = dead_letter_reason(source, note)
     if job_id and source.ends_jobs:
