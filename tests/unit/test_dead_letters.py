@@ -34,3 +34,24 @@ def test_the_job_is_found_in_each_kind_of_message_a_dlq_holds():
     s3 = {"Records": [{"s3": {"object": {"key": "uploads%2Fjob-3%2Fshelf.jpg"}}}]}
     assert job_of_body(json.dumps(s3)) == "job-3"
     assert job_of_body("{not json") is None
+
+
+def _record(job_id: str, receives: int) -> dict:
+    return {"messageId": job_id, "body": json.dumps({"job_id": job_id}),
+            "attributes": {"ApproximateReceiveCount": str(receives)}}
+
+
+def test_a_redelivered_batch_tries_the_record_whose_last_attempt_died_after_the_others():
+    from tests.fakes.attempts import InMemoryAttemptLog
+    from workers.common.attempts import STARTED
+    from workers.common.batch import _suspects_last
+
+    attempts = InMemoryAttemptLog()
+    attempts.note("poison", Stage.OCR.value, STARTED)  # began on its last receive and never ended
+    attempts.note("retried", Stage.OCR.value, "ProviderTimeoutError: slow")  # failed, and said so
+    event = {"Records": [_record("poison", 3), _record("retried", 3), _record("fresh", 1)]}
+    ordered = _suspects_last(event, Stage.OCR, attempts)
+    assert [r["messageId"] for r in ordered["Records"]] == ["retried", "fresh", "poison"]
+    # a first delivery is never reordered (nothing is known of it yet)
+    first = {"Records": [_record("poison", 1), _record("fresh", 1)]}
+    assert _suspects_last(first, Stage.OCR, attempts) is first
