@@ -306,7 +306,7 @@ STICKER_LINES = 2.0
 
 def stickers(segments: Sequence[Segment], labels: set[int]) -> list[list[int]]:
     """The call-number stickers among the label lines: labels stacked close together are one sticker, and a
-    sticker shows its code ('Pal'); a number alone (a series number, a page count) or a stray fragment is not one."""
+    sticker shows a code ('Pal') or a class number; a stray short fragment is not one."""
     ordered = sorted(labels)
     joined = DisjointSets(len(ordered))
     for n, i in enumerate(ordered):
@@ -319,7 +319,7 @@ def stickers(segments: Sequence[Segment], labels: set[int]) -> list[list[int]]:
     for members in joined.members():
         indices = [ordered[n] for n in members]
         words = [word for i in indices for word in segments[i].line.text.split()]
-        if any(_CODE.match(word) for word in words):
+        if any(_CODE.match(word) or _is_class(word) for word in words):
             found.append(indices)
     return found
 
