@@ -190,8 +190,8 @@ def _is_label(s: Segment) -> bool:
     text = s.line.text.strip()
     if len(text) <= 16 and find_call_number(f"x {text}") is not None:
         return True
-    if len(text) <= 8 and all(_COLLECTION.match(word) or _is_class(word) for word in text.split()):
-        return True  # a sticker's first line read apart ('N' over 'Pal'), square enough to pass for vertical
+    if len(text) <= 16 and all(_COLLECTION.match(word) or _is_class(word) for word in text.split()):
+        return True  # a sticker's first line read apart ('N' or '91(026)(52)' over its code)
     return not s.vertical and len(text) <= 8
 
 
