@@ -28,7 +28,11 @@ from models import OcrLine, Point, SpineRegion
 WORK_SIDE = 1200
 """Longer side of the image the edges are measured on: a thin spine is still several pixels wide there."""
 TILTS = tuple(range(-12, 13, 1))
-"""Degrees from vertical an edge may lean (books lean on each other); 2-degree steps over a band's height."""
+"""Degrees from vertical an edge may lean (books lean on each other), in 1-degree steps: over a tall band a
+coarser step puts the edge a few pixels off at the band's ends, through the small print beside it."""
+ROW_STEP = 2
+"""Every other row of a band is enough to count the share of rows an edge shows on (a spine's edge runs the
+band's height), and halves the cost of trying every tilt."""
 EDGE_SHARE = 0.45
 """Share of a band's unmasked rows that must show contrast in one column for it to be a spine's edge."""
 EDGE_CONTRAST = 80.0
@@ -108,13 +112,13 @@ def band_edges(contrast, mask, top: int, bottom: int, min_gap: float) -> list[Ed
     """The spine edges across rows top..bottom of a horizontal-contrast image, left to right."""
     import numpy as np
 
-    rows = np.arange(top, bottom)
+    rows = np.arange(top, bottom, ROW_STEP)
     if len(rows) < 4:
         return []
     width = contrast.shape[1]
     middle = (top + bottom) / 2
-    band = contrast[top:bottom]
-    free = ~mask[top:bottom]
+    band = contrast[top:bottom:ROW_STEP]
+    free = ~mask[top:bottom:ROW_STEP]
     if not free.any():
         return []
     strong = band > max(np.percentile(band[free], EDGE_CONTRAST), 1.0)
