@@ -124,13 +124,15 @@ def test_a_catalog_without_word_statistics_still_identifies_a_clear_match():
     assert [b.book.book_id for b in outcome.identified] == ["1"]
 
 
-def test_forty_spines_are_matched_well_under_a_second(catalog):
-    import time
-
+def test_forty_spines_of_one_photo_are_each_accounted_for(catalog):
+    """How fast is a benchmark figure (`bench quality`: match_ms_per_spine), never a test's: a busy machine."""
     texts = ["Alan Parks Gener de Sang N Par", "Eckhart Tolle EL PODER DEL AHORA 155 Tol", "zzqx"] * 14
-    started = time.perf_counter()
-    _identify(catalog, *texts)
-    assert time.perf_counter() - started < 1.0
+    outcome = _identify(catalog, *texts)
+    # each spine is named or said to be unidentified; the catalog's one copy of each book is named once
+    accounted = [item.candidate_index for item in outcome.identified if item.part == 0]
+    accounted += [item.candidate_index for item in outcome.unidentified]
+    assert sorted(accounted) == list(range(42))
+    assert sorted(item.book.author for item in outcome.identified) == ["Parks, Alan", "Tolle, Eckhart"]
 
 
 def test_ocr_slips_in_a_call_number_code_are_folded_away():
