@@ -162,7 +162,7 @@ def spine_photos(spines_csv: Path, limit: int | None = None) -> list[list[dict[s
 
 def demo_photo_lines(count: int, *, books_per_photo: int = 3) -> list[list[dict[str, Any]]]:
     """Small shelves of demo-catalog books (title, surname, call number per spine)."""
-    from embedded.local_stack import DEMO_CATALOG
+    from embedded.embedded_stack import DEMO_CATALOG
 
     with open(DEMO_CATALOG, encoding="utf-8") as handle:
         books = list(csv.DictReader(handle))
@@ -202,7 +202,7 @@ class EventFactory:
     """A fresh, real first event for each worker: its job, object and message exist in the emulator."""
 
     def __init__(self, stack: Any):
-        from workers.common.aws import JobStore
+        from workers.common.job_store import JobStore
 
         self.stack = stack
         self.jobs = JobStore(stack.jobs_table)
@@ -219,7 +219,7 @@ class EventFactory:
         return key, body
 
     def _sqs(self, stage: str, body: str) -> dict[str, Any]:
-        from embedded.runtime import sqs_event
+        from embedded.queue_poller import sqs_event
 
         message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": uuid.uuid4().hex, "Body": body,
                    "Attributes": {"ApproximateReceiveCount": "1"}, "MD5OfBody": ""}
@@ -289,7 +289,7 @@ class EventFactory:
 
 
 def worker_functions(stack: Any) -> dict[str, Any]:
-    """worker name -> the FunctionSpec the program declared for it."""
+    """worker name -> the FunctionRecord the program declared for it."""
     specs = {}
     by_handler = {spec.handler: spec for spec in stack.record.functions.values()}
     for worker in PIPELINE_WORKERS:
@@ -304,7 +304,7 @@ def worker_functions(stack: Any) -> dict[str, Any]:
 
 def measure_cold_starts(stack: Any, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     from bench.package_modules import hidden_modules, modules_outside
-    from embedded.runtime import FunctionHost
+    from embedded.function_host import FunctionHost
 
     specs = worker_functions(stack)
     hidden = {worker: hidden_modules(worker) for worker in specs}
@@ -500,9 +500,9 @@ def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
                  log: Callable[[str], None]) -> dict[str, Any]:
     """The default cloud profile on the embedded stack: the Textract engine and the Claude builder
     (inside `provider`), their clients pointed at the fake servers; cost from the job records."""
+    from embedded.embedded_stack import DEMO_CATALOG, EmbeddedStack
     from embedded.fakes.anthropic_server import FakeClaude
     from embedded.fakes.textract_server import FakeLine, FakeTextract
-    from embedded.local_stack import DEMO_CATALOG, LocalStack
     from embedded.webhook import WebhookReceiver
     from workers.textract.embedded_text import TEXT_CHUNK
 
@@ -528,7 +528,7 @@ def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
         FakeClaude(schema_following_responder, min_cache_tokens=HAIKU_MIN_CACHE_TOKENS,
                    tool_overhead_tokens=HAIKU_TOOL_OVERHEAD_TOKENS) as claude,
         WebhookReceiver() as receiver,
-        LocalStack(
+        EmbeddedStack(
             work_dir=scratch / f"cost-{provider}", catalog_csv=catalog, webhooks=[receiver.url], emails=[],
             concurrency=concurrency,
             config={"ocrEngine": "textract", "candidateProvider": provider, "claudeClient": "anthropic",
@@ -575,7 +575,7 @@ def machine() -> dict[str, Any]:
 
 
 def run_perf_benchmark(args: argparse.Namespace) -> int:
-    from embedded.local_stack import LocalStack
+    from embedded.embedded_stack import EmbeddedStack
     from embedded.webhook import WebhookReceiver
 
     as_json = getattr(args, "json", False)
@@ -591,7 +591,7 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bookimg-perf-") as scratch_dir:
         scratch = Path(scratch_dir)
         with WebhookReceiver() as receiver:
-            stack = LocalStack(work_dir=scratch / "stack", webhooks=[receiver.url], emails=[],
+            stack = EmbeddedStack(work_dir=scratch / "stack", webhooks=[receiver.url], emails=[],
                                config={**INSTANT_PROVIDERS, "logLevel": "WARNING"}, concurrency=concurrency)
             try:
                 stack.start(warm=False, pollers=False)

@@ -122,7 +122,7 @@ def _job_of(body: str) -> str | None:
 def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: int) -> dict[str, int]:
     """Move messages back to their stage's queue; a failed job is reopened so it can finish."""
     from models import JobStatus
-    from workers.common.aws import JobStore
+    from workers.common.job_store import JobStore
 
     sqs = _client("sqs", endpoint)
     urls = _queues(outputs, stage)[stage]

@@ -26,14 +26,14 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from embedded.local_stack import LocalStack, describe_json
+    from embedded.embedded_stack import EmbeddedStack, describe_json
     from workers.validation.local_catalog import CatalogFormatError
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     webhooks = list(args.webhook or [])
-    stack = LocalStack(
+    stack = EmbeddedStack(
         work_dir=Path(args.work_dir),
         catalog_csv=Path(args.catalog) if args.catalog else None,
         webhooks=webhooks,

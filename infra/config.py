@@ -20,6 +20,9 @@ from pydantic.alias_generators import to_camel, to_snake
 
 STAGES: tuple[str, ...] = ("ingest", "textract", "bedrock", "validation")
 """Pipeline stages in order; each has one queue and one worker."""
+NEXT_STAGE: dict[str, str | None] = {
+    stage: (STAGES[i + 1] if i + 1 < len(STAGES) else None) for i, stage in enumerate(STAGES)
+}
 
 CONFIG_NAMESPACE = "bookimg"
 MiB = 1024 * 1024

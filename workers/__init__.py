@@ -5,7 +5,7 @@ hundred thousand long-lived objects (modules, classes, pydantic validators, boto
 next to no garbage cycles, yet with CPython's default thresholds (700, 10, 10) the cyclic collector runs
 hundreds of passes over them, some over the whole heap: a tenth to a fifth of a cold start. So in a Lambda
 function process (`AWS_LAMBDA_FUNCTION_NAME` is set; tests and the CLI are left alone) the collector waits for
-200,000 allocations until the first event has been served (`end_cold_start`, run by `lambda_handler`, which
+200,000 allocations until the first event has been served (`end_cold_start`, run by `entry_point`, which
 every entry point wears), then goes back to the interpreter's thresholds.
 """
 
@@ -28,7 +28,7 @@ def end_cold_start() -> None:
         _thresholds_after_cold_start = None
 
 
-def lambda_handler(function):
+def entry_point(function):
     """A Lambda entry point: the cold start ends when its first call returns (see `end_cold_start`)."""
     from functools import wraps
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from embedded.embedded_stack import DEMO_CATALOG
 from embedded.fakes.anthropic_server import FakeClaude, ocr_lines_in
-from embedded.local_stack import DEMO_CATALOG
 from models import AnalysisProfile, BoundingBox, OcrLine
 from workers.bedrock.claude import ClaudeCandidateBuilder, make_claude_client
 from workers.bedrock.hybrid import HybridCandidateBuilder, residue_message, title_letters

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
+from embedded.embedded_stack import DEMO_CATALOG
 from embedded.fakes.anthropic_server import FakeClaude, images_in, rate_limited
-from embedded.local_stack import DEMO_CATALOG
 from models import AnalysisProfile, BoundingBox, Candidate, ImageRef, OcrLine, OcrResult
 from workers.bedrock.builder import CandidateSet
 from workers.bedrock.claude import ClaudeCandidateBuilder, InvalidModelOutput, make_claude_client

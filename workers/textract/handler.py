@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from models import OcrRequest, Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.common.settings import Settings
@@ -35,7 +35,7 @@ def engine() -> OcrEngine:
     return ctx.faults.wrap(built, "read", provider="ocr") if ctx.faults.enabled else built
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     ctx = worker_context()
     return process_stage_batch(

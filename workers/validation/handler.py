@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from models import Candidates, Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.common.settings import Settings
@@ -48,7 +48,7 @@ def catalog() -> Catalog:
     return make_catalog(worker_context().settings)
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     ctx = worker_context()
     return process_stage_batch(
