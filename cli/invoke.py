@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from embedded.embedded_stack import DEMO_PHOTO, EmbeddedStack
-
-WORKER_FUNCTIONS = {"ingest": "ingest", "textract": "textract", "bedrock": "bedrock", "validation": "validation"}
+from models.stages import PIPELINE, pipeline_stage
 
 
 def fill_placeholders(text: str, outputs: dict) -> str:
@@ -35,14 +34,15 @@ def _seed_uploads(stack: EmbeddedStack, event_text: str) -> None:
     keys = {k.replace("%2F", "/") for k in re.findall(r"uploads(?:/|%2F)[\w.-]+(?:/|%2F)[\w.-]+", event_text)}
     for key in keys:
         stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key=key, Body=DEMO_PHOTO.read_bytes())
-    ingest = stack.outputs.get("queues", {}).get("ingest")
-    if keys and ingest:
-        stack.client("sqs").purge_queue(QueueUrl=ingest["url"])
+    first = stack.outputs.get("queues", {}).get(PIPELINE[0].name)
+    if keys and first:
+        stack.client("sqs").purge_queue(QueueUrl=first["url"])
 
 
 def _function_for(stack: EmbeddedStack, worker: str) -> str:
+    handler = pipeline_stage(worker).handler
     for name, spec in stack.record.functions.items():
-        if spec.handler == f"workers.{worker}.handler.handler":
+        if spec.handler == handler:
             return name
     raise KeyError(f"the program declares no function for worker {worker!r}")
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pulumi
 
-from infra.config import NEXT_STAGE, BookImgConfig
+from infra.config import BookImgConfig
 from infra.queue import StageQueue
 from infra.storage import RESULTS_PREFIX, UPLOAD_PREFIX
 from infra.worker import PolicyStatement
+from models.stages import next_stage, pipeline_stage
 
 INFERENCE_PROFILE_GEOS = ("us", "eu", "apac", "jp", "au", "ca", "us-gov", "global")
 
@@ -72,9 +73,51 @@ def s3_object_arn(cfg: BookImgConfig, uri: str) -> str | None:
     return f"arn:{cfg.partition}:s3:::{match.group(1)}/{match.group(2)}" if match else None
 
 
+def _read_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+    # s3:GetObject also authorises HeadObject; there is no separate IAM action for it
+    return [PolicyStatement("ReadUploads", ["s3:GetObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)])]
+
+
+def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+    catalog_arn = s3_object_arn(cfg, cfg.catalog_uri)
+    return [PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn])] if catalog_arn else []
+
+
+def _detect_text(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+    if cfg.ocr_engine != "textract":
+        return []
+    # Textract's DetectDocumentText has no resource-level permissions: "*" is the only option.
+    return [PolicyStatement("DetectText", ["textract:DetectDocumentText"], ["*"])]
+
+
+def _build_candidates(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+    statements = []
+    if cfg.sends_crops:  # the candidates stage reads the photo only to crop spines for Claude
+        statements += _read_uploads(cfg, refs)
+    if cfg.uses_bedrock:
+        statements.append(PolicyStatement("InvokeClaude", ["bedrock:InvokeModel"], bedrock_model_arns(cfg)))
+    if cfg.candidate_provider in ("claude", "hybrid") and cfg.anthropic_api_key_parameter:
+        statements.append(anthropic_key_statement(cfg, cfg.anthropic_api_key_parameter))
+    if cfg.candidate_provider == "hybrid":  # the hybrid builder checks the catalog before asking Claude
+        statements += _read_catalog(cfg, refs)
+    return statements
+
+
+NEED_STATEMENTS: dict[str, Callable[[BookImgConfig, PipelineRefs], list[PolicyStatement]]] = {
+    "upload_checks": _read_uploads,
+    "photo": _read_uploads,
+    "ocr_engine": _detect_text,
+    "candidate_builder": _build_candidates,
+    "catalog": _read_catalog,
+    "prices": lambda cfg, refs: [],
+}
+"""What each of a stage's `needs` (models/stages.py) may call, beyond what every stage gets."""
+
+
 def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
     """Exactly what each worker calls. Every worker can also mark its job failed (table update,
     results object, SNS publish) and park a message in its own DLQ."""
+    spec = pipeline_stage(stage)
     own = refs.queues[stage]
     statements = [
         PolicyStatement(
@@ -91,28 +134,12 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
         PolicyStatement("WriteResults", ["s3:PutObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)]),
         PolicyStatement("PublishResults", ["sns:Publish"], [refs.results_topic_arn]),
     ]
-    next_stage = NEXT_STAGE[stage]
-    if next_stage:
+    if (following := next_stage(spec.name)) is not None:
         statements.append(
-            PolicyStatement("ForwardToNextStage", ["sqs:SendMessage"], [refs.queues[next_stage].queue.arn])
+            PolicyStatement("ForwardToNextStage", ["sqs:SendMessage"], [refs.queues[following.name].queue.arn])
         )
-    if stage in ("ingest", "textract") or (stage == "bedrock" and cfg.sends_crops):
-        # s3:GetObject also authorises HeadObject; there is no separate IAM action for it. The candidates
-        # stage reads the photo only to crop spines for Claude.
-        statements.append(
-            PolicyStatement("ReadUploads", ["s3:GetObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)])
-        )
-    if stage == "textract" and cfg.ocr_engine == "textract":
-        # Textract's DetectDocumentText has no resource-level permissions: "*" is the only option.
-        statements.append(PolicyStatement("DetectText", ["textract:DetectDocumentText"], ["*"]))
-    if stage == "bedrock" and cfg.uses_bedrock:
-        statements.append(PolicyStatement("InvokeClaude", ["bedrock:InvokeModel"], bedrock_model_arns(cfg)))
-    if stage == "bedrock" and cfg.candidate_provider in ("claude", "hybrid") and cfg.anthropic_api_key_parameter:
-        statements.append(anthropic_key_statement(cfg, cfg.anthropic_api_key_parameter))
-    reads_catalog = stage == "validation" or (stage == "bedrock" and cfg.candidate_provider == "hybrid")
-    if reads_catalog and (catalog_arn := s3_object_arn(cfg, cfg.catalog_uri)):
-        statements.append(PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn]))
+    for need in spec.needs:
+        statements += NEED_STATEMENTS[need](cfg, refs)
     if cfg.kms_key_arn:
         statements.append(PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [cfg.kms_key_arn]))
     return statements
-

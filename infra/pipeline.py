@@ -1,4 +1,4 @@
-"""`BookImgPipeline`: buckets, job table, results topic, and the four queue -> worker stages.
+"""`BookImgPipeline`: buckets, job table, results topic, and the queue -> worker stages (models/stages.py).
 
 upload -> S3 event -> [ingest] -> [textract] -> [bedrock] -> [validation] -> results bucket + job
 table + SNS results topic -> e-mail / webhook subscribers. What each worker may do is in `iam`, what it
@@ -21,9 +21,7 @@ from infra.queue import StageQueue
 from infra.storage import RESULTS_PREFIX, UPLOAD_PREFIX, Expiry, PrivateBucket
 from infra.webhooks import SignedWebhooks
 from infra.worker import EventSourceSpec, FunctionSpec, Worker
-
-HANDLERS: dict[str, str] = {stage: f"workers.{stage}.handler.handler" for stage in STAGES}
-
+from models.stages import PIPELINE, pipeline_stage
 
 # --- the pipeline ------------------------------------------------------------------------------
 
@@ -198,7 +196,7 @@ class BookImgPipeline(pulumi.ComponentResource):
                 f"{base}-{stage}",
                 function=FunctionSpec(
                     function_name=f"{base}-{stage}",
-                    handler=HANDLERS[stage],
+                    handler=pipeline_stage(stage).handler,
                     package=packages[stage],
                     runtime=cfg.lambda_runtime,
                     architecture=cfg.lambda_architecture,
@@ -241,8 +239,8 @@ class BookImgPipeline(pulumi.ComponentResource):
         return topic.arn
 
     def _notify_ingest(self, base: str, opts: pulumi.ResourceOptions) -> aws.s3.BucketNotification:
-        """S3 ObjectCreated under uploads/ -> the ingest queue, which accepts S3 from this bucket only."""
-        ingest = self.queues["ingest"].queue
+        """S3 ObjectCreated under uploads/ -> the first stage's queue, which accepts S3 from this bucket only."""
+        ingest = self.queues[PIPELINE[0].name].queue
         queue_policy = aws.sqs.QueuePolicy(
             f"{base}-ingest-from-uploads",
             queue_url=ingest.url,

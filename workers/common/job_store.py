@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from models import CostBreakdown, JobRecord, JobStatus, Stage
 from workers.common.aws import DynamoTable
 
-_STATUS_ORDER = [
+STATUS_ORDER = [
     JobStatus.CREATED,
     JobStatus.UPLOADED,
     JobStatus.OCR,
@@ -147,7 +147,7 @@ class JobStore:
 
     def _advance_request(self, job_id: str, status: JobStatus, fields: dict[str, Any]) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        earlier = _STATUS_ORDER[: _STATUS_ORDER.index(status)]
+        earlier = STATUS_ORDER[: STATUS_ORDER.index(status)]
         names = {"#s": "status", "#t": "stage_times", "#st": status.value, "#u": "updated_at"}
         values: dict[str, Any] = {":s": status.value, ":now": now}
         sets = ["#s = :s", "#t.#st = :now", "#u = :now"]
