@@ -29,11 +29,15 @@ def end_cold_start() -> None:
 
 
 def entry_point(function):
-    """A Lambda entry point: the cold start ends when its first call returns (see `end_cold_start`)."""
+    """A Lambda entry point: every log line of the invocation carries its request id, and the cold start ends
+    when its first call returns (see `end_cold_start`)."""
     from functools import wraps
 
     @wraps(function)
     def entry(event, context):
+        from workers.common.log import bind_request
+
+        bind_request(getattr(context, "aws_request_id", None))
         try:
             return function(event, context)
         finally:
