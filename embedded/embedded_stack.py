@@ -211,8 +211,8 @@ class EmbeddedStack:
         return job_id
 
     def _uploader(self) -> httpx.Client:
-        """One HTTP client for every upload: a client per upload builds an SSL context each time (~18 ms,
-        six times the upload itself)."""
+        """One HTTP client for every upload: a client per upload builds an SSL context each time, which
+        costs more than the upload itself."""
         with self._clients_lock:
             if self._http is None:
                 self._http = httpx.Client()

@@ -3,7 +3,7 @@
 Garbage collection during a cold start: importing a worker and serving its first event allocates a few
 hundred thousand long-lived objects (modules, classes, pydantic validators, botocore's service models) and
 next to no garbage cycles, yet with CPython's default thresholds (700, 10, 10) the cyclic collector runs
-hundreds of passes over them, some over the whole heap: a tenth to a fifth of a cold start. So in a Lambda
+hundreds of passes over them, some over the whole heap, and finds nothing to free. So in a Lambda
 function process (`AWS_LAMBDA_FUNCTION_NAME` is set; tests and the CLI are left alone) the collector waits for
 200,000 allocations until the first event has been served (`end_cold_start`, run by `entry_point`, which
 every entry point wears), then goes back to the interpreter's thresholds.

@@ -13,7 +13,8 @@ raises `InvalidModelOutput`, a `PermanentError` the worker may answer by falling
 offline builder. An answer cut off at `max_tokens` is retried once with twice the budget, since a
 crowded shelf can need more.
 
-`anthropic` is imported only inside the functions that use it: importing it costs ~1.5 s of cold start.
+`anthropic` is imported only inside the functions that use it: it is a large import, and a cold start that
+never asks Claude (the hybrid builder's catalog-resolved photos) should not pay for it.
 """
 
 from __future__ import annotations

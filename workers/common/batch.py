@@ -258,7 +258,7 @@ def partial_batch_response(event: dict[str, Any], handle: Callable[[SqsRecord], 
     reported in `batchItemFailures` (by message id) for SQS to redeliver, the others deleted.
 
     A few lines of our own instead of Powertools' `BatchProcessor`, whose import builds Powertools' pydantic
-    event models (tens of ms at every cold start) for a loop this small.
+    event models at every cold start, for a loop this small.
     """
     if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
         raise ValueError("Invalid event format. Please ensure batch event is a valid SQS event.")

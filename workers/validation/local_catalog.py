@@ -1,7 +1,8 @@
 """A library's own inventory (CSV) as a Catalog: SQLite FTS5 in memory to pre-filter, rapidfuzz to re-rank.
 
-Everything is built once per process from the CSV (15k books in a fraction of a second) and lookups are
-cached, because the same spine text repeats across retries and across the two stages of one photo.
+Everything is built once per process from the CSV (an in-memory index is cheap next to a network catalog's
+round trips) and lookups are cached, because the same spine text repeats across retries and across the two
+stages of one photo.
 """
 
 from __future__ import annotations
