@@ -186,7 +186,7 @@ def _misses(found: list[dict], truth_csv: Path) -> tuple[list[dict], list[dict]]
     no truth row accounts for: what the engineer improving the recogniser needs to look at."""
     import csv
 
-    from workers.validation.matcher import normalise
+    from workers.catalog.matcher import normalise
 
     def key(row: dict) -> tuple[str, str]:
         return normalise(row.get("title") or ""), normalise(row.get("author") or "")

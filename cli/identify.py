@@ -15,7 +15,7 @@ from rich.table import Table
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
-from workers.validation.local_catalog import CatalogFormatError
+from workers.catalog.local import CatalogFormatError
 
 STAGE_LABELS = {
     None: "uploading",

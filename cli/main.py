@@ -27,7 +27,7 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 def _cmd_up(args: argparse.Namespace) -> int:
     from embedded.embedded_stack import EmbeddedStack, describe_json
-    from workers.validation.local_catalog import CatalogFormatError
+    from workers.catalog.local import CatalogFormatError
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -19,8 +19,8 @@ from embedded.mocks import StackRecord
 from embedded.runtime import LocalRuntime
 from embedded.stack import PROJECT, PROJECT_ROOT, deploy, read_stack_config
 from models import JobRecord, JobResult
+from workers.catalog.local import check_catalog_csv
 from workers.common.uploads import presigned_upload
-from workers.validation.local_catalog import check_catalog_csv
 
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_CATALOG = DEMO_DIR / "catalog.csv"

@@ -42,6 +42,8 @@ class PipelineStage:
     memory_mb: int
     """The worker's default Lambda memory (`bookimg:workers` overrides it)."""
     needs: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+    """Packages of `workers/` besides `common` that the worker imports; they ship in its deployment package."""
     batch_size: int = 5
     s3_gets: int = 0
     """S3 reads one job costs in this stage (HEAD counts as a GET), for the cost model."""
@@ -73,11 +75,12 @@ PIPELINE: tuple[PipelineStage, ...] = (
     ),
     PipelineStage(
         Stage.CANDIDATES, OcrResult, Candidates, JobStatus.CANDIDATES, JobStatus.CANDIDATES,
-        timeout_s=120, memory_mb=512, needs=("candidate_builder",),
+        timeout_s=120, memory_mb=512, needs=("candidate_builder",), libraries=("catalog",),
     ),
     PipelineStage(
         Stage.VALIDATION, Candidates, JobResult, JobStatus.VALIDATED, JobStatus.COMPLETED,
-        timeout_s=60, memory_mb=1024, needs=("catalog", "prices"), s3_puts=2,  # results/{job}.json and .csv
+        timeout_s=60, memory_mb=1024, needs=("catalog", "prices"), libraries=("catalog",),
+        s3_puts=2,  # results/{job}.json and .csv
     ),
 )
 """In order: each stage's output is the next one's input."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from embedded.embedded_stack import EmbeddedStack
-from workers.validation.local_catalog import CatalogFormatError
+from workers.catalog.local import CatalogFormatError
 
 
 def _catalog(tmp_path: Path) -> Path:

@@ -28,11 +28,11 @@ from workers.bedrock.crops import (
 )
 from workers.bedrock.hybrid import HybridCandidateBuilder
 from workers.bedrock.logic import find_candidates
+from workers.catalog.local import LocalCatalog, read_books
+from workers.catalog.matcher import identify_books, to_result_books
 from workers.common.errors import PermanentError
 from workers.common.settings import ProfileSettings, Settings
 from workers.validation.cost import job_cost
-from workers.validation.local_catalog import LocalCatalog, read_books
-from workers.validation.matcher import identify_books, to_result_books
 
 PROFILES = {"spines": ProfileSettings(model="claude-haiku-4-5", max_tokens=1024, prompt="spines")}
 CATALOG = LocalCatalog(read_books(DEMO_CATALOG))

@@ -99,3 +99,14 @@ def test_the_benchmarks_measure_every_stage(stage):
 
 def test_no_two_stages_share_a_name():
     assert len(set(STAGE_NAMES)) == len(STAGE_NAMES)
+
+
+def test_every_catalog_the_config_offers_has_a_provider_and_no_other():
+    import typing
+
+    from infra.config import BookImgConfig
+    from workers.catalog.factory import CATALOGS
+    from workers.common.settings import Settings
+
+    offered = set(typing.get_args(BookImgConfig.model_fields["catalog"].annotation))
+    assert offered == set(CATALOGS) == set(typing.get_args(Settings.model_fields["catalog"].annotation))

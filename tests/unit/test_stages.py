@@ -21,11 +21,12 @@ from models import (
 from tests.fakes.memory import MemoryObjects, StageContext
 from workers.bedrock.logic import find_candidates
 from workers.bedrock.offline import OfflineCandidateBuilder
+from workers.catalog.local import LocalCatalog, read_books
+from workers.catalog.statistics import WithoutStatistics
 from workers.common.stage import Handover, run_stage
 from workers.ingest.logic import ingest_upload
 from workers.textract.embedded_text import EmbeddedTextEngine, image_with_lines
 from workers.textract.logic import read_photo
-from workers.validation.local_catalog import LocalCatalog, read_books
 from workers.validation.logic import validate_candidates
 
 JOB = "job-1"
@@ -192,3 +193,24 @@ def test_work_that_ends_the_job_itself_hands_nothing_on_but_marks_the_stage_done
     assert ran == [JobStatus.OCR] and ctx.sender.sent == [] and ctx.jobs.is_done(JOB, Stage.OCR)
     assert run_stage(Stage.OCR, JOB, ctx, lambda job: Handover(_ocr_result(), "x"), duplicate="again") is None
     assert ran == [JobStatus.OCR]
+
+
+class _RemoteCatalog(WithoutStatistics):
+    """A remote catalog that knows none of the books and counts the requests it makes."""
+
+    name = "remote"
+
+    def __init__(self):
+        self.calls = 0
+
+    def search(self, query, *, limit=10):
+        self.calls += 1
+        return []
+
+
+def test_validation_counts_the_remote_catalogs_requests_in_the_jobs_cost():
+    ctx = _ctx()
+    catalog = _RemoteCatalog()
+    result = validate_candidates(_candidates(ctx), catalog, ctx)
+    assert result.books == [] and catalog.calls > 0
+    assert result.cost.catalog_calls == catalog.calls

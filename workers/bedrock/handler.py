@@ -34,11 +34,11 @@ def make_builder(settings: Settings) -> CandidateBuilder:
         from workers.bedrock.hybrid import HybridCandidateBuilder
 
         def catalog():
-            from workers.validation.handler import make_catalog
+            from workers.catalog.factory import make_catalog
 
             return make_catalog(settings)
 
-        return HybridCandidateBuilder(
+        return HybridCandidateBuilder.on_first_use(
             catalog, lambda: make_claude_builder(settings), crop_budget=settings.claude_crop_budget
         )
     if settings.candidate_provider == "claude":

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from workers.validation.catalog_base import CatalogBook, CatalogQuery
-from workers.validation.matcher import STOPWORDS, code_tokens, isbn_digits, normalise, split_tag, tag_key, tokens
+from workers.catalog.base import CatalogBook, CatalogQuery
+from workers.catalog.matcher import STOPWORDS, code_tokens, isbn_digits, normalise, split_tag, tag_key, tokens
 
 DEFAULT_COLUMNS: dict[str, str] = {
     "title": "title",
@@ -99,6 +99,7 @@ class LocalCatalog:
     """The Catalog protocol over an in-memory list of books, plus the token statistics the matcher weighs."""
 
     name = "local"
+    calls = 0  # it asks no remote service
 
     def __init__(self, books: Sequence[CatalogBook]):
         self.books: list[CatalogBook] = list(books)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from models import Candidates, JobResult, JobStatus, Stage, utc_now
+from workers.catalog.base import Catalog
+from workers.catalog.matcher import identify_books, to_result_books
 from workers.common.context import WorkerContext
 from workers.common.job_store import JobSnapshot
 from workers.common.settings import Settings
 from workers.common.stage import Handover, run_stage
-from workers.validation.catalog_base import Catalog
 from workers.validation.cost import job_cost, lambda_gb_seconds
-from workers.validation.matcher import identify_books, to_result_books
 
 
 def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerContext) -> JobResult | None:
@@ -27,7 +27,7 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
 
 def result_for(candidates: Candidates, catalog: Catalog, job: JobSnapshot, settings: Settings) -> JobResult:
     """The job's result: each candidate matched against the catalog, and the job priced."""
-    calls_before = getattr(catalog, "calls", 0)
+    calls_before = catalog.calls
     outcome = identify_books(candidates.candidates, catalog)
     books, unidentified = to_result_books(outcome)
     return JobResult(
@@ -39,7 +39,7 @@ def result_for(candidates: Candidates, catalog: Catalog, job: JobSnapshot, setti
         cost=job_cost(
             ocr_pages=candidates.ocr_pages,
             usage=candidates.usage,
-            catalog_calls=getattr(catalog, "calls", 0) - calls_before,
+            catalog_calls=catalog.calls - calls_before,
             settings=settings,
             lambda_gb_s=lambda_gb_seconds(job.record.stage_times if job.record else {}, job.done, utc_now(),
                                           settings.lambda_memory_mb),
