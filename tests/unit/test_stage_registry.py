@@ -110,3 +110,14 @@ def test_every_catalog_the_config_offers_has_a_provider_and_no_other():
 
     offered = set(typing.get_args(BookImgConfig.model_fields["catalog"].annotation))
     assert offered == set(CATALOGS) == set(typing.get_args(Settings.model_fields["catalog"].annotation))
+
+
+def test_every_ocr_engine_the_config_offers_has_a_provider_and_no_other():
+    import typing
+
+    from infra.config import BookImgConfig
+    from workers.common.settings import Settings
+    from workers.textract.handler import ENGINES
+
+    offered = set(typing.get_args(BookImgConfig.model_fields["ocr_engine"].annotation))
+    assert offered == set(ENGINES) == set(typing.get_args(Settings.model_fields["ocr_engine"].annotation))
