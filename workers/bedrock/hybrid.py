@@ -110,23 +110,10 @@ class HybridCandidateBuilder:
 
     name = "hybrid"
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        claude: ClaudeCandidateBuilder,
-        *,
-        resolve_at: float = RESOLVE_AT,
-        min_title_letters: int = MIN_TITLE_LETTERS,
-        cache_size: int = CACHE_SIZE,
-        score: Callable[[Candidate, Any], list[Any]] | None = None,
-        crop_budget: int = 0,
-        grouping: CandidateBuilder | None = None,
-    ):
-        """`crop_budget` is the most spines per job sent to Claude as image crops (0: none, the photo is never
-        read); `grouping` the `CandidateBuilder` that groups lines into spines (the offline builder by default).
-        `on_first_use` builds the catalog and Claude only when they are first needed."""
-        self._configure(lambda: catalog, lambda: claude, resolve_at=resolve_at, min_title_letters=min_title_letters,
-                        cache_size=cache_size, score=score, crop_budget=crop_budget, grouping=grouping)
+    def __init__(self, catalog: Catalog, claude: ClaudeCandidateBuilder, **options: Any):
+        """The builder over a catalog and a Claude builder already made; `on_first_use` makes them when first
+        needed. The options are `_configure`'s."""
+        self._configure(lambda: catalog, lambda: claude, **options)
 
     @classmethod
     def on_first_use(
@@ -150,6 +137,8 @@ class HybridCandidateBuilder:
         crop_budget: int = 0,
         grouping: CandidateBuilder | None = None,
     ) -> None:
+        """`crop_budget` is the most spines per job sent to Claude as image crops (0: none, the photo is never
+        read); `grouping` the `CandidateBuilder` that groups lines into spines (the offline builder by default)."""
         self._make_catalog = catalog
         self._make_claude = claude
         self._catalog: Catalog | None = None

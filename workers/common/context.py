@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from workers.common.aws import S3Store, SnsPublisher, SqsSender, session
 from workers.common.faults import FaultInjector, injector_from
@@ -21,6 +22,10 @@ class WorkerContext:
     jobs: JobStore
     outcomes: JobOutcomes
     faults: FaultInjector
+
+    def with_faults(self, collaborator: Any, method: str, provider: str) -> Any:
+        """`collaborator` with faults injected in front of its `method` when fault injection is on (chaos runs)."""
+        return self.faults.wrap(collaborator, method, provider=provider) if self.faults.enabled else collaborator
 
 
 @lru_cache(maxsize=1)

@@ -68,3 +68,27 @@ def run_stage(
         return None
     log.info(handover.event, **handover.fields)
     return handover.message
+
+
+def stage_handler(
+    stage: Stage,
+    process: Callable[[Any, WorkerContext], Any],
+    *,
+    job_id_of: Callable[[Any], str | None] | None = None,
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A stage's Lambda entry point: its batches of the registry's `message_in`, each message given to
+    `process` with the worker's context (built once per cold start)."""
+    from workers import entry_point
+    from workers.common.batch import process_stage_batch
+    from workers.common.context import worker_context
+
+    message_type = pipeline_stage(stage).message_in
+    extra = {"job_id_of": job_id_of} if job_id_of is not None else {}
+
+    @entry_point
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        ctx = worker_context()
+        return process_stage_batch(event, context, ctx, stage=stage, message_type=message_type,
+                                   process=lambda message: process(message, ctx), **extra)
+
+    return handler

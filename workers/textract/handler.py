@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from models import OcrRequest, Stage
-from workers import entry_point
-from workers.common.batch import process_stage_batch
+from models import Stage
 from workers.common.context import worker_context
 from workers.common.settings import Settings
+from workers.common.stage import stage_handler
 from workers.textract.engine import OcrEngine
 from workers.textract.logic import read_photo
 
@@ -48,18 +47,7 @@ def make_engine(settings: Settings) -> OcrEngine:
 @lru_cache(maxsize=1)
 def engine() -> OcrEngine:
     ctx = worker_context()
-    built = make_engine(ctx.settings)
-    return ctx.faults.wrap(built, "read", provider="ocr") if ctx.faults.enabled else built
+    return ctx.with_faults(make_engine(ctx.settings), "read", provider="ocr")
 
 
-@entry_point
-def handler(event, context):
-    ctx = worker_context()
-    return process_stage_batch(
-        event,
-        context,
-        ctx,
-        stage=Stage.OCR,
-        message_type=OcrRequest,
-        process=lambda request: read_photo(request, engine(), ctx),
-    )
+handler = stage_handler(Stage.OCR, lambda request, ctx: read_photo(request, engine(), ctx))

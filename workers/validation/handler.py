@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from models import Candidates, Stage
-from workers import entry_point
+from models import Stage
 from workers.catalog.base import Catalog
 from workers.catalog.factory import make_catalog
-from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
+from workers.common.stage import stage_handler
 from workers.validation.logic import validate_candidates
 
 
@@ -18,14 +17,4 @@ def catalog() -> Catalog:
     return make_catalog(worker_context().settings)
 
 
-@entry_point
-def handler(event, context):
-    ctx = worker_context()
-    return process_stage_batch(
-        event,
-        context,
-        ctx,
-        stage=Stage.VALIDATION,
-        message_type=Candidates,
-        process=lambda candidates: validate_candidates(candidates, catalog(), ctx),
-    )
+handler = stage_handler(Stage.VALIDATION, lambda candidates, ctx: validate_candidates(candidates, catalog(), ctx))
