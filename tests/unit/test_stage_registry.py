@@ -4,6 +4,7 @@ learns it from there, and each of these tests fails when a registered stage is u
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,15 @@ def test_every_ocr_engine_the_config_offers_has_a_provider_and_no_other():
 
     offered = set(typing.get_args(BookImgConfig.model_fields["ocr_engine"].annotation))
     assert offered == set(ENGINES) == set(typing.get_args(Settings.model_fields["ocr_engine"].annotation))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_web_page_shows_every_status_a_stage_enters(stage):
+    import re
+
+    script = (ROOT / "web" / "app.js").read_text()
+    shown = json.loads(re.search(r"const STAGES = (\[.*?\]);", script).group(1))
+    ranked = re.search(r"const STATUS_RANK = \{(.*?)\};", script).group(1)
+    for status in (stage.entry_status, stage.exit_status):
+        assert status.value in shown, f"web/app.js does not show the {status.value!r} step"
+        assert f"{status.value}:" in ranked

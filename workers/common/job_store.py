@@ -18,16 +18,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from models import CostBreakdown, JobRecord, JobStatus, Stage
+from models.stages import FIRST_STATUS, PIPELINE
 from workers.common.aws import DynamoTable
 
-STATUS_ORDER = [
-    JobStatus.CREATED,
-    JobStatus.UPLOADED,
-    JobStatus.OCR,
-    JobStatus.CANDIDATES,
-    JobStatus.VALIDATED,
-    JobStatus.COMPLETED,
-]
+STATUS_ORDER: list[JobStatus] = list(dict.fromkeys(
+    [FIRST_STATUS, *(status for stage in PIPELINE for status in (stage.entry_status, stage.exit_status))]
+))
+"""The order a job's status moves forward in, from the stages' order (models/stages.py); `failed` is outside
+it, as any status may end there."""
 JOB_TTL = timedelta(days=30)
 WATCHED = "watched"
 """Set on a job's item once a browser subscribes to it (`JobStore.mark_watched`)."""
