@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from embedded.local_stack import DEMO_CATALOG, LocalStack
+from embedded.embedded_stack import DEMO_CATALOG, EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus
 from workers.common.faults import FAULT_KINDS, FAULT_LOG_EVENT
@@ -101,7 +101,7 @@ def run_chaos(
         photos = make_photos(jobs, scratch_dir, seed=seed, bad_share=bad_share)
         job_ids = [f"chaos-{seed}-{i:04d}" for i in range(jobs)]  # from the seed: the same poisoned ones each run
         plan = fault_plan(job_ids, [ok for _, ok in photos], kinds, seed) if jobs >= len(PLANNED_KINDS) else {}
-        stack = LocalStack(
+        stack = EmbeddedStack(
             work_dir=scratch_dir / "stack",
             webhooks=[webhook.url],
             emails=["chaos@example.com"],
@@ -180,14 +180,14 @@ def run_chaos(
     }
 
 
-def _in_flight(stack: LocalStack) -> int:
+def _in_flight(stack: EmbeddedStack) -> int:
     """Messages waiting, delayed or being handled in any stage queue, DLQ or the webhooks queue."""
     queues = [*stack.outputs["queues"].values(), *([stack.outputs["webhook_queue"]] if stack.outputs.get(
         "webhook_queue") else [])]
     return sum(_depth(stack, url) for q in queues for url in (q["url"], q["dlq_url"]))
 
 
-def _depth(stack: LocalStack, url: str) -> int:
+def _depth(stack: EmbeddedStack, url: str) -> int:
     attributes = stack.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                                       "ApproximateNumberOfMessagesDelayed"]

@@ -29,6 +29,7 @@ from pathlib import Path
 import pulumi
 
 from infra.config import STAGES
+from models.stages import PIPELINE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS_DIR = Path(__file__).resolve().parent / "worker_requirements"
@@ -78,9 +79,11 @@ def platform_tags(arch: str) -> list[str]:
     return [f"manylinux2014_{tag}", f"manylinux_2_28_{tag}", f"manylinux_2_34_{tag}"]
 
 
-EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"bedrock": ("validation",), "sweeper": ("deadletter",)}
-"""Other workers' packages a worker imports: the hybrid candidate builder checks the catalog first; the
-sweeper names stages as the dead-letter handler does."""
+EXTRA_SOURCES: dict[str, tuple[str, ...]] = {stage.name: stage.libraries for stage in PIPELINE} | {
+    "sweeper": ("deadletter",)
+}
+"""Shared packages of `workers/` a worker imports besides `common` (models/stages.py): the catalog, for the
+hybrid candidate builder and for validation; the dead-letter handler's, for the sweeper (stage names)."""
 
 EDGE_WORKERS: tuple[str, ...] = ("api", "realtime", "deadletter", "sweeper")
 """Functions outside the queue pipeline: the HTTP API, the WebSocket API (handlers + notifier), the

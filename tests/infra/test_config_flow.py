@@ -216,6 +216,8 @@ OPTIONAL_SETTINGS = {
     "fault_kinds",
     "fault_seed",
     "fault_plan",
+    # read by the shared stage skeleton only when there is a next stage; checked exactly below
+    "next_queue_url",
 }
 
 
@@ -238,6 +240,17 @@ def test_every_setting_a_worker_reads_is_set_by_the_program(default_stack, stage
     # forgot would silently run the cloud worker with an embedded provider.
     given = {key.removeprefix("BOOKIMG_").lower() for key in default_stack.env_of(stage)}
     assert _settings_read_by(stage) - OPTIONAL_SETTINGS <= given
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_but_the_last_is_told_the_queue_it_hands_over_to(default_stack, stage):
+    from models.stages import next_stage
+
+    env = default_stack.env_of(stage)
+    if next_stage(stage) is None:
+        assert "BOOKIMG_NEXT_QUEUE_URL" not in env
+    else:
+        assert env["BOOKIMG_NEXT_QUEUE_URL"]
 
 
 def test_the_local_stack_file_deploys_the_embedded_providers_without_pip(deploy, monkeypatch):

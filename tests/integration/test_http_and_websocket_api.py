@@ -10,7 +10,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from embedded.local_stack import DEMO_PHOTO
+from embedded.embedded_stack import DEMO_PHOTO
 
 
 def create_job(stack) -> dict:

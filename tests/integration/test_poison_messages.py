@@ -11,7 +11,7 @@ import pytest
 
 from bench.chaos import make_photos
 from cli.dlq import dlq_list, dlq_redrive, dlq_show
-from embedded.local_stack import LocalStack
+from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from infra.config import STAGES
 from models import JobStatus
@@ -30,7 +30,7 @@ def _wait(predicate, timeout_s: float = 300):
     return predicate()
 
 
-def _settled(stack: LocalStack) -> bool:
+def _settled(stack: EmbeddedStack) -> bool:
     """No message waiting, delayed or in hand in any stage queue, DLQ or the webhooks queue."""
     sqs = stack.client("sqs")
     queues = [*stack.outputs["queues"].values(), stack.outputs["webhook_queue"]]
@@ -51,7 +51,7 @@ def test_a_poison_message_at_every_stage_fails_its_job_once_and_a_redrive_comple
     plan = {job: f"{stage}:poison" for stage, job in jobs.items()}
     with (
         WebhookReceiver() as receiver,
-        LocalStack(
+        EmbeddedStack(
             work_dir=tmp_path / "stack", webhooks=[receiver.url], emails=[],
             config={"ocrEngine": "embedded-text", "maxReceiveCount": 3},
             crash_visibility_s=1, extra_env={"BOOKIMG_FAULT_PLAN": json.dumps(plan)},

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from embedded.local_stack import LocalStack
+from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus, Stage
-from workers.common.aws import JobStore
+from workers.common.job_store import JobStore
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def _wait(predicate, timeout_s: float = 120):
     return predicate()
 
 
-def _backdate(stack: LocalStack, job_id: str, *, created: timedelta, updated: timedelta) -> None:
+def _backdate(stack: EmbeddedStack, job_id: str, *, created: timedelta, updated: timedelta) -> None:
     """The job as it stood after that long: its times moved back."""
     now = datetime.now(UTC)
     stamp = lambda ago: (now - ago).isoformat().replace("+00:00", "Z")  # noqa: E731
@@ -41,7 +41,7 @@ def _backdate(stack: LocalStack, job_id: str, *, created: timedelta, updated: ti
 def test_the_scheduled_sweep_expires_abandoned_uploads_and_fails_stuck_jobs_once(tmp_path):
     with (
         WebhookReceiver() as receiver,
-        LocalStack(work_dir=tmp_path, webhooks=[receiver.url], emails=[], config={"stuckAfterTimeouts": 10},
+        EmbeddedStack(work_dir=tmp_path, webhooks=[receiver.url], emails=[], config={"stuckAfterTimeouts": 10},
                    schedule_every_s=2) as stack,
     ):
         jobs = JobStore(stack.jobs_table)

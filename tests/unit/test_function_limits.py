@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from embedded.mocks import FunctionSpec
-from embedded.runtime import FunctionHost, InvocationError
+from embedded.function_host import FunctionHost, InvocationError
+from embedded.mocks import FunctionRecord as FunctionSpec
 
 
 def _host(tmp_path, handler: str, *, memory_mb: int = 256, timeout: int = 30) -> FunctionHost:

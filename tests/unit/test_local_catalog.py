@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pytest
 
-from workers.validation.catalog_base import CatalogQuery
-from workers.validation.local_catalog import CatalogFormatError, LocalCatalog, check_catalog_csv, read_books
+from workers.catalog.base import CatalogQuery
+from workers.catalog.local import CatalogFormatError, LocalCatalog, check_catalog_csv, read_books
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CATALOG_CSV = FIXTURES / "quality_catalog.csv"
@@ -103,7 +102,8 @@ def test_rare_words_weigh_more_than_common_ones(catalog: LocalCatalog):
     assert catalog.idf("quebradita") > catalog.idf("catalunya") > 0
 
 
-def test_fifteen_thousand_books_are_indexed_in_about_a_second(tmp_path: Path):
+def test_a_catalog_of_fifteen_thousand_books_is_indexed_whole_and_searchable(tmp_path: Path):
+    """How fast is a benchmark figure (`bench quality`: catalog_build_seconds), never a test's: a busy machine."""
     # Given a catalog the size of a public library branch
     path = tmp_path / "big.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -112,13 +112,10 @@ def test_fifteen_thousand_books_are_indexed_in_about_a_second(tmp_path: Path):
         for n in range(15_000):
             writer.writerow([f"Llibre {n} de la col·lecció {n % 97}", f"Autor{n % 503}, Nom", f"N Au{n % 7}", "", ""])
     # When it is loaded
-    started = time.perf_counter()
     catalog = LocalCatalog.from_csv(path)
-    elapsed = time.perf_counter() - started
-    # Then it is searchable and built fast enough for a cold start
+    # Then every book is in it and searchable
     assert len(catalog) == 15_000
     assert catalog.search(CatalogQuery(text="llibre 1234"), limit=1)[0].title.startswith("Llibre 1234 ")
-    assert elapsed < 2.0
 
 
 def test_search_finds_a_book_from_its_call_number_alone(catalog: LocalCatalog):

@@ -178,3 +178,72 @@ def test_two_shelves_of_other_books_stay_two_shelves():
     regions = find_spines(buffer.getvalue(), lines)
     # Then each keeps its own regions
     assert {r.shelf for r in regions} == {0, 1}
+
+
+def _region(x0: float, x1: float) -> SpineRegion:
+    return SpineRegion(polygon=[Point(x=x0 / WIDTH, y=0.2), Point(x=x1 / WIDTH, y=0.2), Point(x=x1 / WIDTH, y=0.7),
+                                Point(x=x0 / WIDTH, y=0.7)])
+
+
+def _sticker_lines(first_id: int, centre_px: float, code: str, top_px: float = 730) -> list[OcrLine]:
+    """A sticker read as two lines, the collection letter over the code ('N' over 'Bro')."""
+    return [OcrLine(id=first_id + k, text=text, confidence=0.9,
+                    box=BoundingBox(left=(centre_px - 16) / WIDTH, top=(top_px + 24 * k) / HEIGHT,
+                                    width=32 / WIDTH, height=20 / HEIGHT))
+            for k, text in enumerate(("N", code))]
+
+
+def test_a_wide_region_with_one_sticker_is_one_spine_its_title_and_author_at_either_end():
+    # Given a region far wider than the shelf's others, holding a title at the top, its author at the foot and
+    # one sticker read as two lines: by their own geometry, three books
+    lines = [_vertical_line(0, "Joe", 340, top_px=220, length_px=120, thickness_px=60),
+             _vertical_line(1, "Larry Brown", 372, top_px=560, length_px=110, thickness_px=30),
+             *_sticker_lines(2, 375, "Bro")]
+    spines = [_region(200, 240), _region(240, 280), _region(280, 440), _region(440, 480)]
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT,
+                                             spines=spines)
+    # Then the sticker says it is one spine: one book with its call number
+    [book] = [c for c in result.candidates if c.text]
+    assert book.text == "Joe Larry Brown N Bro" and book.tag == "N Bro"
+
+
+def test_a_region_holding_two_stickers_is_two_spines_split_where_the_stickers_are():
+    # Given one region over two spines whose edge the image did not show, each spine with its title and sticker
+    lines = [_vertical_line(0, "Inferno", 330, thickness_px=50), _vertical_line(1, "BROWN", 372, thickness_px=30),
+             _vertical_line(2, "Jane Eyre", 450, thickness_px=60), _vertical_line(3, "Charlotte", 500, thickness_px=30),
+             *_sticker_lines(4, 350, "Bro"), *_sticker_lines(6, 480, "Bro")]
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT,
+                                             spines=[_region(300, 540)])
+    # Then each line goes with the sticker nearest across the region
+    assert sorted(c.text for c in result.candidates if c.text) == ["Inferno BROWN N Bro", "Jane Eyre Charlotte N Bro"]
+
+
+def test_the_stickers_of_two_thin_spines_side_by_side_are_two_stickers():
+    from workers.bedrock.offline import _is_label, segment, stickers
+
+    lines = [*_sticker_lines(0, 300, "Bro"), *_sticker_lines(2, 340, "Bru")]
+    segments = [segment(line, WIDTH / HEIGHT) for line in lines]
+    found = stickers(segments, {i for i, s in enumerate(segments) if _is_label(s)})
+    assert sorted(sorted(lines[i].text for i in sticker) for sticker in found) == [["Bro", "N"], ["Bru", "N"]]
+
+
+def test_spine_edges_never_cross_within_a_shelf():
+    import math
+
+    import numpy as np
+
+    from workers.textract.spines import band_edges
+
+    # Given a band's contrast with an upright edge and, a few columns right of it at mid-height, a weaker
+    # edge leaning 10 degrees that crosses it near the band's top
+    rows, columns = 100, 120
+    rng = np.random.default_rng(3)
+    contrast = rng.uniform(0, 1, (rows, columns)).astype(np.float32)
+    contrast[:, 50] = 50.0
+    lean = math.tan(math.radians(10))
+    for row in range(rows):
+        if row % 10:  # shows on most rows, fewer than the upright one
+            contrast[row, round(56 + (row - rows / 2) * lean)] = 40.0
+    edges = band_edges(contrast, np.zeros((rows, columns), dtype=bool), 0, rows, min_gap=3)
+    # Then only the stronger of the two is an edge
+    assert [round(edge.x) for edge in edges] == [50]

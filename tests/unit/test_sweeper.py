@@ -11,7 +11,7 @@ import pytest
 from models import JobRecord, JobStatus, Stage
 from tests.fakes.fixtures import FAKE_AWS
 from workers.common import aws
-from workers.common.aws import JobSnapshot, JobStore
+from workers.common.job_store import JobSnapshot, JobStore
 from workers.sweeper.logic import SweepRules, sweep, waiting_on
 from workers.sweeper.store import SweptJobs
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from models import OcrResult, Stage
-from workers import lambda_handler
+from models import Stage
 from workers.bedrock.builder import CandidateBuilder
 from workers.bedrock.logic import find_candidates
-from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.common.settings import Settings
+from workers.common.stage import stage_handler
 
 
 def make_claude_builder(settings: Settings) -> CandidateBuilder:
@@ -34,11 +33,11 @@ def make_builder(settings: Settings) -> CandidateBuilder:
         from workers.bedrock.hybrid import HybridCandidateBuilder
 
         def catalog():
-            from workers.validation.handler import make_catalog
+            from workers.catalog.factory import make_catalog
 
             return make_catalog(settings)
 
-        return HybridCandidateBuilder(
+        return HybridCandidateBuilder.on_first_use(
             catalog, lambda: make_claude_builder(settings), crop_budget=settings.claude_crop_budget
         )
     if settings.candidate_provider == "claude":
@@ -51,18 +50,7 @@ def make_builder(settings: Settings) -> CandidateBuilder:
 @lru_cache(maxsize=1)
 def builder() -> CandidateBuilder:
     ctx = worker_context()
-    built = make_builder(ctx.settings)
-    return ctx.faults.wrap(built, "build", provider="candidates") if ctx.faults.enabled else built
+    return ctx.with_faults(make_builder(ctx.settings), "build", provider="candidates")
 
 
-@lambda_handler
-def handler(event, context):
-    ctx = worker_context()
-    return process_stage_batch(
-        event,
-        context,
-        ctx,
-        stage=Stage.CANDIDATES,
-        message_type=OcrResult,
-        process=lambda ocr: find_candidates(ocr, builder(), ctx),
-    )
+handler = stage_handler(Stage.CANDIDATES, lambda ocr, ctx: find_candidates(ocr, builder(), ctx))

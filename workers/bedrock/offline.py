@@ -190,6 +190,8 @@ def _is_label(s: Segment) -> bool:
     text = s.line.text.strip()
     if len(text) <= 16 and find_call_number(f"x {text}") is not None:
         return True
+    if len(text) <= 16 and all(_COLLECTION.match(word) or _is_class(word) for word in text.split()):
+        return True  # a sticker's first line read apart ('N' or '91(026)(52)' over its code)
     return not s.vertical and len(text) <= 8
 
 
@@ -234,17 +236,25 @@ class Regions:
     def of(self, x: float, y: float) -> int | None:
         """Index of the region holding the point (normalised to the photo), or None."""
         for index, spine in enumerate(self.spines):
-            top_left, top_right, bottom_right, bottom_left = spine.polygon
-            top, bottom = top_left.y, bottom_left.y
-            height = max(bottom - top, 1e-6)
-            if not top - self.REACH_ABOVE * height <= y <= bottom + self.REACH_BELOW * height:
+            top_left, _, _, bottom_left = spine.polygon
+            height = max(bottom_left.y - top_left.y, 1e-6)
+            if not top_left.y - self.REACH_ABOVE * height <= y <= bottom_left.y + self.REACH_BELOW * height:
                 continue
-            share = (y - top) / height
-            left = top_left.x + share * (bottom_left.x - top_left.x)
-            right = top_right.x + share * (bottom_right.x - top_right.x)
+            left, right = self._sides(index, y)
             if left <= x < right:
                 return index
         return None
+
+    def across(self, index: int, x: float, y: float) -> float:
+        """Where a point lies across a region at its own height: 0 on its left edge, 1 on its right (a leaning
+        spine's edges lean with it)."""
+        left, right = self._sides(index, y)
+        return (x - left) / max(right - left, 1e-6)
+
+    def _sides(self, index: int, y: float) -> tuple[float, float]:
+        top_left, top_right, bottom_right, bottom_left = self.spines[index].polygon
+        share = (y - top_left.y) / max(bottom_left.y - top_left.y, 1e-6)
+        return (top_left.x + share * (bottom_left.x - top_left.x), top_right.x + share * (bottom_right.x - top_right.x))
 
 
 def group_lines(
@@ -253,8 +263,12 @@ def group_lines(
     """OCR lines grouped into books: spine strokes joined first, then each label joined to its spine.
 
     With the spine regions found in the image, lines in two different regions are never one book, however close
-    their text: the edge between them says they are two; and lines running the same way in one region are one
-    book, however far apart (a title in display type and its author's name in small print across the spine)."""
+    their text: the edge between them says they are two. A library spine carries one call-number sticker, so
+    the stickers read in a region say how many spines it holds, whether or not the image shows the edges
+    between them: each line running along the region goes to the sticker nearest across it, however far from
+    its other lines (a title in display type and its author's name in small print at the other end). A region
+    without a sticker (a home shelf) is one spine when it is narrow; otherwise its lines join by their own
+    geometry."""
     segments = [segment(line, aspect) for line in lines]
     region = [regions.of_line(line) if regions else None for line in lines]
 
@@ -264,13 +278,16 @@ def group_lines(
     labels = {i for i, s in enumerate(segments) if _is_label(s)}
     groups = DisjointSets(len(segments))
     bodies = [i for i in range(len(segments)) if i not in labels]
+    placed = _place_by_stickers(segments, region, labels, bodies, regions, groups) if regions else set()
     for n, i in enumerate(bodies):
         for j in bodies[n + 1:]:
+            if i in placed and j in placed:
+                continue
             together = (region[i] is not None and region[i] == region[j] and regions.narrow[region[i]]
                         and segments[i].vertical == segments[j].vertical)
             if together or (not apart(i, j) and _same_book(segments[i], segments[j])):
                 groups.union(i, j)
-    for i in labels:
+    for i in labels - placed:
         same_spine = [j for j in bodies if region[i] is not None and region[j] == region[i]]
         owners = same_spine or [j for j in bodies if not apart(i, j)]
         owner = _spine_above(segments[i], [segments[j] for j in owners], owners)
@@ -281,6 +298,61 @@ def group_lines(
             groups.union(i, owner)
     split = [part for members in groups.members() for part in _one_sticker_each(members, segments)]
     return [_reading_order([segments[i] for i in members]) for members in split]
+
+
+STICKER_LINES = 2.0
+"""The lines of one call-number sticker ('N' over 'Pal') sit closer than this many text heights apart."""
+
+
+def stickers(segments: Sequence[Segment], labels: set[int]) -> list[list[int]]:
+    """The call-number stickers among the label lines: labels stacked close together are one sticker, and a
+    sticker shows a code ('Pal') or a class number; a stray short fragment is not one."""
+    ordered = sorted(labels)
+    joined = DisjointSets(len(ordered))
+    for n, i in enumerate(ordered):
+        for m in range(n + 1, len(ordered)):
+            a, b = segments[i], segments[ordered[m]]
+            overlap = abs(a.cx - b.cx) < max(a.length, b.length) / 2  # one above the other, not side by side
+            if overlap and abs(a.cy - b.cy) < STICKER_LINES * max(a.thickness, b.thickness):
+                joined.union(n, m)
+    found = []
+    for members in joined.members():
+        indices = [ordered[n] for n in members]
+        words = [word for i in indices for word in segments[i].line.text.split()]
+        if any(_CODE.match(word) or _is_class(word) for word in words):
+            found.append(indices)
+    return found
+
+
+def _place_by_stickers(
+    segments: Sequence[Segment], region: Sequence[int | None], labels: set[int], bodies: Sequence[int],
+    regions: Regions, groups: DisjointSets,
+) -> set[int]:
+    """Join each region's stickers and the lines running along it into one book per sticker; the lines so
+    placed (their book is decided)."""
+    by_region: dict[int, list[list[int]]] = {}
+    for sticker in stickers(segments, labels):
+        inside = [region[i] for i in sticker if region[i] is not None]
+        if inside:
+            by_region.setdefault(max(set(inside), key=inside.count), []).append(sticker)
+    placed: set[int] = set()
+
+    def across(index: int, i: int) -> float:
+        s = segments[i]
+        return regions.across(index, s.cx / regions.aspect, s.cy)
+
+    for index, found in by_region.items():
+        centres = [sum(across(index, i) for i in sticker) / len(sticker) for sticker in found]
+        for sticker in found:
+            for i in sticker:
+                groups.union(i, sticker[0])
+            placed.update(sticker)
+        for j in bodies:
+            if region[j] == index and segments[j].vertical:
+                nearest = min(range(len(found)), key=lambda k: abs(across(index, j) - centres[k]))
+                groups.union(j, found[nearest][0])
+                placed.add(j)
+    return placed
 
 
 def _is_sticker(s: Segment) -> bool:

@@ -15,7 +15,8 @@ from functools import cached_property
 from typing import Protocol
 
 from models import recover_job_id
-from workers.common.aws import JOB_TTL, DynamoTable
+from workers.common.aws import DynamoTable
+from workers.common.job_store import JOB_TTL
 
 ATTEMPT_PREFIX = "attempt#"
 TIMED_OUT = "timed out"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from workers.common.aws import JobStore, S3Store, SnsPublisher, SqsSender, session
+from workers.common.aws import S3Store, SnsPublisher, SqsSender, session
 from workers.common.faults import FaultInjector, injector_from
+from workers.common.job_store import JobStore
 from workers.common.log import configure_logging
 from workers.common.outcome import JobOutcomes
 from workers.common.settings import Settings, get_settings
@@ -20,6 +22,10 @@ class WorkerContext:
     jobs: JobStore
     outcomes: JobOutcomes
     faults: FaultInjector
+
+    def with_faults(self, collaborator: Any, method: str, provider: str) -> Any:
+        """`collaborator` with faults injected in front of its `method` when fault injection is on (chaos runs)."""
+        return self.faults.wrap(collaborator, method, provider=provider) if self.faults.enabled else collaborator
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from models import Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.attempts import DynamoAttemptLog
 from workers.common.aws import SqsSender
 from workers.common.batch import SqsRecord, partial_batch_response
@@ -35,7 +35,7 @@ def attempts() -> DynamoAttemptLog:
     return DynamoAttemptLog(worker_context().settings.jobs_table)
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     ctx = worker_context()
 

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from models import S3EventNotification, Stage
-from workers import lambda_handler
-from workers.common.batch import process_stage_batch
-from workers.common.context import worker_context
+from models import Stage
+from workers.common.stage import stage_handler
 from workers.ingest.logic import ingest_notification, job_id_of_notification
 
-
-@lambda_handler
-def handler(event, context):
-    ctx = worker_context()
-    return process_stage_batch(
-        event,
-        context,
-        ctx,
-        stage=Stage.INGEST,
-        message_type=S3EventNotification,
-        process=lambda notification: ingest_notification(notification, ctx),
-        job_id_of=job_id_of_notification,
-    )
+handler = stage_handler(Stage.INGEST, ingest_notification, job_id_of=job_id_of_notification)

@@ -15,9 +15,13 @@ from models import (
     is_valid_job_id,
     utc_now,
 )
+from workers.common.aws import ObjectStore
 from workers.common.context import WorkerContext
 from workers.common.errors import PermanentError
+from workers.common.job_store import JobSnapshot
 from workers.common.log import get_logger
+from workers.common.settings import Settings
+from workers.common.stage import Handover, run_stage
 from workers.ingest.image_checks import inspect_image
 
 MAX_KEY_LENGTH = 512
@@ -25,6 +29,10 @@ MAX_KEY_LENGTH = 512
 
 class UnattributableUpload(PermanentError):
     """An object whose key names no job we could fail: it is parked in the DLQ instead."""
+
+
+class UploadRejected(PermanentError):
+    """The upload fails its checks (size, image, profile): its job fails with the reason, and the stage is done."""
 
 
 @dataclass(frozen=True)
@@ -71,31 +79,49 @@ def profile_from_metadata(metadata: dict[str, str]) -> AnalysisProfile:
 
 
 def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | None:
-    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested."""
+    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested, or was
+    rejected (the job then failed with the reason)."""
     upload = parse_upload_key(key)
     log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
-    created = ctx.jobs.create(upload.job_id, image_key=key)
-    if not created and ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key).finished(Stage.INGEST):
-        log.info("duplicate upload event ignored")
-        return None
-    settings = ctx.settings
-    head = ctx.objects.head(bucket, key)
+
+    def enter() -> JobSnapshot:  # the first stage makes the job, unless the API did
+        if ctx.jobs.create(upload.job_id, image_key=key):
+            return JobSnapshot(None)
+        return ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key)
+
+    def work(_job: JobSnapshot) -> Handover[OcrRequest] | None:
+        try:
+            request = ocr_request_for(bucket, key, upload.job_id, ctx.objects, ctx.settings)
+        except UploadRejected as exc:
+            ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
+            log.warning("upload rejected", reason=exc.reason)
+            return None
+        image = request.image
+        return Handover(request, "upload accepted",
+                        {"width": image.width, "height": image.height, "content_type": image.content_type})
+
+    return run_stage(Stage.INGEST, upload.job_id, ctx, work, enter=enter, log=log,
+                     duplicate="duplicate upload event ignored")
+
+
+def ocr_request_for(bucket: str, key: str, job_id: str, objects: ObjectStore, settings: Settings) -> OcrRequest:
+    """The OCR request for an uploaded object, once it passes the checks; `UploadRejected`, with the reason a
+    user can act on, when it does not. A missing object is a plain `PermanentError`: the batch loop fails that
+    job, and no done mark is written for it."""
+    head = objects.head(bucket, key)
     size = int(head.get("ContentLength", 0))
     try:
         if size > settings.max_upload_bytes:
             raise PermanentError(
                 f"the file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB"
             )
-        data = ctx.objects.get(bucket, key) if size else b""
+        data = objects.get(bucket, key) if size else b""
         info = inspect_image(data, max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
         profile = profile_from_metadata(head.get("Metadata", {}))
     except PermanentError as exc:
-        ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
-        ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
-        log.warning("upload rejected", reason=exc.reason)
-        return None
-    request = OcrRequest(
-        job_id=upload.job_id,
+        raise UploadRejected(exc.reason) from exc
+    return OcrRequest(
+        job_id=job_id,
         image=ImageRef(
             bucket=bucket,
             key=key,
@@ -107,10 +133,6 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
         profile=profile,
         uploaded_at=utc_now(),
     )
-    ctx.sender.send(settings.next_queue_url, request, attributes={"job_id": upload.job_id})
-    ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
-    log.info("upload accepted", width=info.width, height=info.height, content_type=info.content_type)
-    return request
 
 
 def ingest_notification(notification: S3EventNotification, ctx: WorkerContext) -> list[OcrRequest]:

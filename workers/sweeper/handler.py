@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from models import Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.aws import client
 from workers.common.context import worker_context
 from workers.common.log import get_logger
@@ -18,7 +18,7 @@ STUCK_METRIC = "StuckJobs"
 EXPIRED_METRIC = "ExpiredJobs"
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     ctx = worker_context()
     settings = ctx.settings

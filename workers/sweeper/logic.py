@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from models import JobStatus, Stage
-from workers.common.aws import JobSnapshot
+from workers.common.job_store import JobSnapshot
 from workers.deadletter.logic import WORKER_LABELS
 
 PIPELINE = [stage for stage in Stage if stage != Stage.NOTIFY]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from models import JobStatus
-from workers.common.aws import DynamoTable, JobSnapshot, JobStore
+from workers.common.aws import DynamoTable
+from workers.common.job_store import JobSnapshot, JobStore
 
 OPEN_FILTER = "begins_with(pk, :job) AND NOT (#s IN (:completed, :failed, :expired))"
 
