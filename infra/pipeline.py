@@ -220,6 +220,13 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
         statements.append(
             PolicyStatement("ReadUploads", ["s3:GetObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)])
         )
+    if stage == "ingest":
+        # an upload ingest refuses is deleted at once: it is not the job's photo, and nothing will read it
+        statements.append(
+            PolicyStatement(
+                "DeleteRefusedUploads", ["s3:DeleteObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)]
+            )
+        )
     if stage == "textract" and cfg.ocr_engine == "textract":
         # Textract's DetectDocumentText has no resource-level permissions: "*" is the only option.
         statements.append(PolicyStatement("DetectText", ["textract:DetectDocumentText"], ["*"]))

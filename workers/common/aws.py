@@ -24,6 +24,7 @@ from models import (
 )
 from workers.common.dynamo_types import deserialize, serialize
 from workers.common.errors import PermanentError
+from workers.common.uploads import UploadSpec
 
 _RETRIES = {"mode": "standard", "max_attempts": 5}
 
@@ -177,6 +178,9 @@ class ObjectStore(Protocol):
     def head(self, bucket: str, key: str) -> dict[str, Any]: ...
     def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes: ...
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove the object; removing one that is not there is no error (as S3's DeleteObject)."""
+        ...
 
 
 class S3Store:
@@ -200,6 +204,9 @@ class S3Store:
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
+    def delete(self, bucket: str, key: str) -> None:
+        client("s3").delete_object(Bucket=bucket, Key=key)
+
 
 # --- job table ---------------------------------------------------------------------------------
 
@@ -214,7 +221,9 @@ _STATUS_ORDER = [
 JOB_TTL = timedelta(days=30)
 WATCHED = "watched"
 """Set on a job's item once a browser subscribes to it (`JobStore.mark_watched`)."""
-_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED)
+UPLOAD = "upload"
+"""The upload a job made through `POST /jobs` was created with (`workers.common.uploads.UploadSpec`)."""
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED, UPLOAD)
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -245,6 +254,7 @@ class JobSnapshot:
     record: JobRecord | None
     done: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
+    upload: UploadSpec | None = None
 
     @classmethod
     def of(cls, item: dict[str, Any] | None) -> JobSnapshot:
@@ -254,6 +264,7 @@ class JobSnapshot:
             record_from_item(item),
             {k: str(v) for k, v in (item.get("done") or {}).items()},
             dict(item.get("claims") or {}),
+            UploadSpec.from_item(_from_dynamo(item[UPLOAD])) if item.get(UPLOAD) else None,
         )
 
     def finished(self, stage: Stage) -> bool:
@@ -352,24 +363,44 @@ class JobStore:
         }
 
     def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
-        """Mark the job failed (creating it if it never got a record); False if it already ended."""
+        """Mark the job failed, with the failure's time among its stage times (creating the record if it never
+        got one); False if it already ended."""
         now = datetime.now(UTC)
         stamp = now.isoformat().replace("+00:00", "Z")
+        failed = {
+            "#s": "status", "#e": "error", "#fs": "failed_stage", "#u": "updated_at", "#t": "stage_times",
+        }
+        values = {
+            ":failed": JobStatus.FAILED.value,
+            ":completed": JobStatus.COMPLETED.value,
+            ":reason": reason[:2000],
+            ":stage": stage.value,
+            ":now": stamp,
+        }
+        sets = "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now"
+        # the usual case, one write: a job with its stage times gets the failure's among them
+        if self._table.write_if(
+            "update_item",
+            Key=self.key(job_id),
+            UpdateExpression=f"{sets}, #t.#failed = :now",
+            ConditionExpression="attribute_exists(#t) AND NOT (#s IN (:failed, :completed))",
+            ExpressionAttributeNames={**failed, "#failed": JobStatus.FAILED.value},
+            ExpressionAttributeValues=values,
+        ) is not None:
+            return True
+        # a job failed before it ever got a record (an upload refused on its first event): made here
         written = self._table.write_if(
             "update_item",
             Key=self.key(job_id),
             UpdateExpression=(
-                "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now, "
-                "#t = if_not_exists(#t, :times), #c = if_not_exists(#c, :now), "
-                "#j = :job, #v = :v, #cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
+                f"{sets}, #t = :times, #c = if_not_exists(#c, :now), #j = :job, #v = :v, "
+                "#cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
             ),
-            ConditionExpression="attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed))",
+            ConditionExpression=(
+                "attribute_not_exists(#t) AND (attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed)))"
+            ),
             ExpressionAttributeNames={
-                "#s": "status",
-                "#e": "error",
-                "#fs": "failed_stage",
-                "#u": "updated_at",
-                "#t": "stage_times",
+                **failed,
                 "#c": "created_at",
                 "#j": "job_id",
                 "#v": "schema_version",
@@ -377,11 +408,7 @@ class JobStore:
                 "#x": "expires_at",
             },
             ExpressionAttributeValues={
-                ":failed": JobStatus.FAILED.value,
-                ":completed": JobStatus.COMPLETED.value,
-                ":reason": reason[:2000],
-                ":stage": stage.value,
-                ":now": stamp,
+                **values,
                 ":times": {JobStatus.FAILED.value: stamp},
                 ":job": job_id,
                 ":v": "1",

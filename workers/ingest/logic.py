@@ -71,17 +71,27 @@ def profile_from_metadata(metadata: dict[str, str]) -> AnalysisProfile:
 
 
 def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | None:
-    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested."""
+    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested or
+    was refused. A refused object is deleted: its reason is in the job (or the log), and nothing reads it."""
     upload = parse_upload_key(key)
     log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
-    created = ctx.jobs.create(upload.job_id, image_key=key)
-    if not created and ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key).finished(Stage.INGEST):
-        log.info("duplicate upload event ignored")
-        return None
+    spec = None
+    if not ctx.jobs.create(upload.job_id, image_key=key):
+        spec = ctx.jobs.snapshot(upload.job_id).upload
+        if spec is not None and not spec.is_its_key(key):
+            # under this job's prefix, but not the upload it was created with: the job is not touched
+            ctx.objects.delete(bucket, key)
+            log.warning("upload refused: not this job's upload", expected_key=spec.key)
+            return None
+        if ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key).finished(Stage.INGEST):
+            log.info("duplicate upload event ignored")
+            return None
     settings = ctx.settings
     head = ctx.objects.head(bucket, key)
     size = int(head.get("ContentLength", 0))
     try:
+        if spec is not None and (mismatch := spec.mismatch(size=size, content_type=head.get("ContentType"))):
+            raise PermanentError(mismatch)
         if size > settings.max_upload_bytes:
             raise PermanentError(
                 f"the file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB"
@@ -91,6 +101,7 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
         profile = profile_from_metadata(head.get("Metadata", {}))
     except PermanentError as exc:
         ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
+        ctx.objects.delete(bucket, key)
         ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
         log.warning("upload rejected", reason=exc.reason)
         return None
