@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from embedded.local_stack import DEMO_CATALOG, LocalStack
+from embedded.embedded_stack import DEMO_CATALOG, EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus
 from workers.common.faults import FAULT_KINDS, FAULT_LOG_EVENT
@@ -80,7 +80,7 @@ def run_chaos(
     with tempfile.TemporaryDirectory() as scratch, WebhookReceiver() as webhook:
         scratch_dir = Path(scratch)
         photos = make_photos(jobs, scratch_dir, seed=seed, bad_share=bad_share)
-        stack = LocalStack(
+        stack = EmbeddedStack(
             work_dir=scratch_dir / "stack",
             webhooks=[webhook.url],
             emails=["chaos@example.com"],
@@ -148,7 +148,7 @@ def run_chaos(
     }
 
 
-def _depth(stack: LocalStack, url: str) -> int:
+def _depth(stack: EmbeddedStack, url: str) -> int:
     attributes = stack.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]

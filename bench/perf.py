@@ -38,15 +38,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from models.stages import PIPELINE, STAGE_NAMES
+
 HOPS = (
-    ("s3_event_to_ingest", "upload_done", "uploaded"),
-    ("ingest_to_textract", "uploaded", "ocr"),
-    ("textract_to_bedrock", "ocr", "candidates"),
-    ("bedrock_to_validation", "candidates", "validated"),
-    ("validation_to_notification", "validated", "notified"),
+    (f"s3_event_to_{PIPELINE[0].name}", "upload_done", PIPELINE[0].entry_status.value),
+    *((f"{a.name}_to_{b.name}", a.entry_status.value, b.entry_status.value)
+      for a, b in zip(PIPELINE[:-1], PIPELINE[1:], strict=True)),
+    (f"{PIPELINE[-1].name}_to_notification", PIPELINE[-1].entry_status.value, "notified"),
 )
+"""Each hop from the time mark it starts at to the one it ends at (a stage's mark: the job record's time of
+its entry status)."""
 END_TO_END = ("end_to_end", "upload_start", "notified")
-PIPELINE_WORKERS = ("ingest", "textract", "bedrock", "validation")
+PIPELINE_WORKERS = STAGE_NAMES
 EDGE_HANDLERS = {"notifier": "workers.realtime.notifier.handler", "api": "workers.api.handler.handler"}
 INSTANT_PROVIDERS = {"ocrEngine": "embedded-text", "candidateProvider": "offline", "catalog": "local"}
 HAIKU_TOOL_OVERHEAD_TOKENS = 313
@@ -162,7 +165,7 @@ def spine_photos(spines_csv: Path, limit: int | None = None) -> list[list[dict[s
 
 def demo_photo_lines(count: int, *, books_per_photo: int = 3) -> list[list[dict[str, Any]]]:
     """Small shelves of demo-catalog books (title, surname, call number per spine)."""
-    from embedded.local_stack import DEMO_CATALOG
+    from embedded.embedded_stack import DEMO_CATALOG
 
     with open(DEMO_CATALOG, encoding="utf-8") as handle:
         books = list(csv.DictReader(handle))
@@ -202,7 +205,7 @@ class EventFactory:
     """A fresh, real first event for each worker: its job, object and message exist in the emulator."""
 
     def __init__(self, stack: Any):
-        from workers.common.aws import JobStore
+        from workers.common.job_store import JobStore
 
         self.stack = stack
         self.jobs = JobStore(stack.jobs_table)
@@ -219,7 +222,7 @@ class EventFactory:
         return key, body
 
     def _sqs(self, stage: str, body: str) -> dict[str, Any]:
-        from embedded.runtime import sqs_event
+        from embedded.queue_poller import sqs_event
 
         message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": uuid.uuid4().hex, "Body": body,
                    "Attributes": {"ApproximateReceiveCount": "1"}, "MD5OfBody": ""}
@@ -241,61 +244,77 @@ class EventFactory:
                 for i, line in enumerate(self.lines)]
 
     def event(self, worker: str) -> dict[str, Any]:
-        from models import Candidates, JobStatus, OcrRequest, OcrResult, dump_message, utc_now
-
         job_id = f"cold-{worker}-{uuid.uuid4().hex[:12]}"
-        if worker == "ingest":
-            key, body = self._upload(job_id)
-            notification = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Post",
-                                         "s3": {"bucket": {"name": self.stack.uploads_bucket},
-                                                "object": {"key": quote(key), "size": len(body)}}}]}
-            return self._sqs("ingest", json.dumps(notification))
-        if worker == "textract":
-            image = self._image(job_id)
-            self.jobs.create(job_id, image_key=image.key)
-            return self._sqs("textract", dump_message(OcrRequest(job_id=job_id, image=image, uploaded_at=utc_now())))
-        if worker == "bedrock":
-            image = self._image(job_id)
-            self.jobs.create(job_id, image_key=image.key, status=JobStatus.OCR)
-            message = OcrResult(job_id=job_id, image=image, engine="embedded-text", lines=self._ocr_lines())
-            return self._sqs("bedrock", dump_message(message))
-        if worker == "validation":
-            from models import AnalysisProfile
-            from workers.bedrock.offline import OfflineCandidateBuilder
+        return FIRST_EVENTS[worker](self, job_id)
 
-            image = self._image(job_id)
-            self.jobs.create(job_id, image_key=image.key, status=JobStatus.CANDIDATES)
-            found = OfflineCandidateBuilder().build(self._ocr_lines(), profile=AnalysisProfile.AUTO)
-            message = Candidates(job_id=job_id, image=image, provider="offline", candidates=found.candidates,
-                                 ocr_pages=0)
-            return self._sqs("validation", dump_message(message))
-        if worker == "notifier":
-            from boto3.dynamodb.types import TypeSerializer
+    def _ingest(self, job_id: str) -> dict[str, Any]:
+        key, body = self._upload(job_id)
+        notification = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Post",
+                                     "s3": {"bucket": {"name": self.stack.uploads_bucket},
+                                            "object": {"key": quote(key), "size": len(body)}}}]}
+        return self._sqs("ingest", json.dumps(notification))
 
-            self.jobs.create(job_id, image_key=None)
-            self.jobs.advance(job_id, JobStatus.OCR)
-            item = self.stack.client("dynamodb").get_item(TableName=self.stack.jobs_table,
-                                                          Key={"pk": {"S": f"job#{job_id}"}})["Item"]
-            old = {**item, "status": TypeSerializer().serialize("uploaded")}
-            return {"Records": [{"eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb",
-                                 "dynamodb": {"NewImage": item, "OldImage": old, "SequenceNumber": "1",
-                                              "StreamViewType": "NEW_AND_OLD_IMAGES"}}]}
-        if worker == "api":
-            return {"routeKey": "POST /jobs", "rawPath": "/jobs", "headers": {"content-type": "application/json"},
-                    "requestContext": {"http": {"method": "POST", "path": "/jobs", "sourceIp": "127.0.0.1"}},
-                    "body": json.dumps({"contentType": "image/png", "filename": "shelf.png"}),
-                    "isBase64Encoded": False}
-        raise ValueError(worker)
+    def _textract(self, job_id: str) -> dict[str, Any]:
+        from models import OcrRequest, dump_message, utc_now
+
+        image = self._image(job_id)
+        self.jobs.create(job_id, image_key=image.key)
+        return self._sqs("textract", dump_message(OcrRequest(job_id=job_id, image=image, uploaded_at=utc_now())))
+
+    def _bedrock(self, job_id: str) -> dict[str, Any]:
+        from models import JobStatus, OcrResult, dump_message
+
+        image = self._image(job_id)
+        self.jobs.create(job_id, image_key=image.key, status=JobStatus.OCR)
+        message = OcrResult(job_id=job_id, image=image, engine="embedded-text", lines=self._ocr_lines())
+        return self._sqs("bedrock", dump_message(message))
+
+    def _validation(self, job_id: str) -> dict[str, Any]:
+        from models import AnalysisProfile, Candidates, JobStatus, dump_message
+        from workers.bedrock.offline import OfflineCandidateBuilder
+
+        image = self._image(job_id)
+        self.jobs.create(job_id, image_key=image.key, status=JobStatus.CANDIDATES)
+        found = OfflineCandidateBuilder().build(self._ocr_lines(), profile=AnalysisProfile.AUTO)
+        message = Candidates(job_id=job_id, image=image, provider="offline", candidates=found.candidates,
+                             ocr_pages=0)
+        return self._sqs("validation", dump_message(message))
+
+    def _notifier(self, job_id: str) -> dict[str, Any]:
+        from boto3.dynamodb.types import TypeSerializer
+
+        from models import JobStatus
+
+        self.jobs.create(job_id, image_key=None)
+        self.jobs.advance(job_id, JobStatus.OCR)
+        item = self.stack.client("dynamodb").get_item(TableName=self.stack.jobs_table,
+                                                      Key={"pk": {"S": f"job#{job_id}"}})["Item"]
+        old = {**item, "status": TypeSerializer().serialize("uploaded")}
+        return {"Records": [{"eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb",
+                             "dynamodb": {"NewImage": item, "OldImage": old, "SequenceNumber": "1",
+                                          "StreamViewType": "NEW_AND_OLD_IMAGES"}}]}
+
+    def _api(self, job_id: str) -> dict[str, Any]:
+        return {"routeKey": "POST /jobs", "rawPath": "/jobs", "headers": {"content-type": "application/json"},
+                "requestContext": {"http": {"method": "POST", "path": "/jobs", "sourceIp": "127.0.0.1"}},
+                "body": json.dumps({"contentType": "image/png", "filename": "shelf.png"}),
+                "isBase64Encoded": False}
+
+
+FIRST_EVENTS: dict[str, Callable[[EventFactory, str], dict[str, Any]]] = {
+    "ingest": EventFactory._ingest, "textract": EventFactory._textract, "bedrock": EventFactory._bedrock,
+    "validation": EventFactory._validation, "notifier": EventFactory._notifier, "api": EventFactory._api,
+}
+"""How to make a first event for every pipeline stage (models/stages.py) and edge function measured."""
 
 
 def worker_functions(stack: Any) -> dict[str, Any]:
-    """worker name -> the FunctionSpec the program declared for it."""
+    """worker name -> the FunctionRecord the program declared for it."""
     specs = {}
     by_handler = {spec.handler: spec for spec in stack.record.functions.values()}
-    for worker in PIPELINE_WORKERS:
-        handler = f"workers.{worker}.handler.handler"
-        if handler in by_handler:
-            specs[worker] = by_handler[handler]
+    for stage in PIPELINE:
+        if stage.handler in by_handler:
+            specs[stage.name] = by_handler[stage.handler]
     for worker, handler in EDGE_HANDLERS.items():
         if handler in by_handler:
             specs[worker] = by_handler[handler]
@@ -304,7 +323,7 @@ def worker_functions(stack: Any) -> dict[str, Any]:
 
 def measure_cold_starts(stack: Any, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     from bench.package_modules import hidden_modules, modules_outside
-    from embedded.runtime import FunctionHost
+    from embedded.function_host import FunctionHost
 
     specs = worker_functions(stack)
     hidden = {worker: hidden_modules(worker) for worker in specs}
@@ -500,9 +519,9 @@ def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
                  log: Callable[[str], None]) -> dict[str, Any]:
     """The default cloud profile on the embedded stack: the Textract engine and the Claude builder
     (inside `provider`), their clients pointed at the fake servers; cost from the job records."""
+    from embedded.embedded_stack import DEMO_CATALOG, EmbeddedStack
     from embedded.fakes.anthropic_server import FakeClaude
     from embedded.fakes.textract_server import FakeLine, FakeTextract
-    from embedded.local_stack import DEMO_CATALOG, LocalStack
     from embedded.webhook import WebhookReceiver
     from workers.textract.embedded_text import TEXT_CHUNK
 
@@ -528,7 +547,7 @@ def measure_cost(scratch: Path, *, provider: str, photos: int, concurrency: int,
         FakeClaude(schema_following_responder, min_cache_tokens=HAIKU_MIN_CACHE_TOKENS,
                    tool_overhead_tokens=HAIKU_TOOL_OVERHEAD_TOKENS) as claude,
         WebhookReceiver() as receiver,
-        LocalStack(
+        EmbeddedStack(
             work_dir=scratch / f"cost-{provider}", catalog_csv=catalog, webhooks=[receiver.url], emails=[],
             concurrency=concurrency,
             config={"ocrEngine": "textract", "candidateProvider": provider, "claudeClient": "anthropic",
@@ -575,7 +594,7 @@ def machine() -> dict[str, Any]:
 
 
 def run_perf_benchmark(args: argparse.Namespace) -> int:
-    from embedded.local_stack import LocalStack
+    from embedded.embedded_stack import EmbeddedStack
     from embedded.webhook import WebhookReceiver
 
     as_json = getattr(args, "json", False)
@@ -591,7 +610,7 @@ def run_perf_benchmark(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bookimg-perf-") as scratch_dir:
         scratch = Path(scratch_dir)
         with WebhookReceiver() as receiver:
-            stack = LocalStack(work_dir=scratch / "stack", webhooks=[receiver.url], emails=[],
+            stack = EmbeddedStack(work_dir=scratch / "stack", webhooks=[receiver.url], emails=[],
                                config={**INSTANT_PROVIDERS, "logLevel": "WARNING"}, concurrency=concurrency)
             try:
                 stack.start(warm=False, pollers=False)

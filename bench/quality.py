@@ -17,9 +17,9 @@ from pathlib import Path
 
 from models import Book
 from workers.bedrock.offline import candidate_from_text
-from workers.validation.catalog_base import CatalogBook
-from workers.validation.local_catalog import LocalCatalog
-from workers.validation.matcher import (
+from workers.catalog.base import CatalogBook
+from workers.catalog.local import LocalCatalog
+from workers.catalog.matcher import (
     FURTHER_BOOK_MIN_POSTERIOR,
     MIN_POSTERIOR,
     IdentifyOutcome,

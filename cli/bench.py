@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from embedded.local_stack import DEMO_DIR, LocalStack
+from embedded.embedded_stack import DEMO_DIR, EmbeddedStack
 from embedded.webhook import WebhookReceiver
 
 SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "library-dataset"
@@ -45,7 +45,7 @@ def photo_benchmark(
     with (
         WebhookReceiver() as receiver,
         tempfile.TemporaryDirectory() as work_dir,
-        LocalStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[],
+        EmbeddedStack(work_dir=Path(work_dir), catalog_csv=catalog, webhooks=[receiver.url], emails=[],
                    config=ONE_PHOTO_PER_OCR_CALL) as stack,
     ):
         extra = [(photo, truth, variant, path) for photo, truth in zip(photos, truths, strict=True)
@@ -186,7 +186,7 @@ def _misses(found: list[dict], truth_csv: Path) -> tuple[list[dict], list[dict]]
     no truth row accounts for: what the engineer improving the recogniser needs to look at."""
     import csv
 
-    from workers.validation.matcher import normalise
+    from workers.catalog.matcher import normalise
 
     def key(row: dict) -> tuple[str, str]:
         return normalise(row.get("title") or ""), normalise(row.get("author") or "")

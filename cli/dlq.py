@@ -15,7 +15,8 @@ from typing import Any
 from workers.common.batch import THROTTLED_ATTRIBUTE
 
 STACK_FILE = "stack.json"
-STAGE_STATUS = {"ingest": "created", "textract": "uploaded", "bedrock": "ocr", "validation": "candidates"}
+WEBHOOK_QUEUE = "webhooks"
+"""The dead-letter queue of signed-webhook delivery, listed beside the stages'."""
 # what a redrive strips: why it failed, and the throttle count (a redriven message starts afresh)
 FAILURE_ATTRIBUTES = ("failure_reason", "failed_stage", "original_message_id", "receive_count", THROTTLED_ATTRIBUTE)
 
@@ -48,7 +49,7 @@ def _client(service: str, endpoint: str | None):
 def _queues(outputs: dict[str, Any], stage: str | None) -> dict[str, dict[str, str]]:
     queues = dict(outputs["queues"])
     if outputs.get("webhook_queue"):  # signed-webhook delivery, when webhooks are configured
-        queues["webhooks"] = outputs["webhook_queue"]
+        queues[WEBHOOK_QUEUE] = outputs["webhook_queue"]
     if stage is None:
         return queues
     if stage not in queues:
@@ -122,7 +123,8 @@ def _job_of(body: str) -> str | None:
 def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: int) -> dict[str, int]:
     """Move messages back to their stage's queue; a failed job is reopened so it can finish."""
     from models import JobStatus
-    from workers.common.aws import JobStore
+    from models.stages import STAGE_NAMES, waiting_status
+    from workers.common.job_store import JobStore
 
     sqs = _client("sqs", endpoint)
     urls = _queues(outputs, stage)[stage]
@@ -139,8 +141,8 @@ def dlq_redrive(outputs: dict[str, Any], endpoint: str | None, stage: str, limit
             job_id = _job_of(message["Body"])
             record = jobs.get(job_id) if job_id else None
             # a pipeline stage's message reopens its failed job; a webhook delivery leaves the job as it ended
-            if record is not None and record.status == JobStatus.FAILED and stage in STAGE_STATUS:
-                jobs.reopen(job_id, JobStatus(STAGE_STATUS[stage]))
+            if record is not None and record.status == JobStatus.FAILED and stage in STAGE_NAMES:
+                jobs.reopen(job_id, waiting_status(stage))
                 reopened += 1
             kept = {k: v for k, v in (message.get("MessageAttributes") or {}).items() if k not in FAILURE_ATTRIBUTES}
             sqs.send_message(QueueUrl=urls["url"], MessageBody=message["Body"], MessageAttributes=kept)

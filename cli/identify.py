@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from embedded.local_stack import LocalStack
+from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
-from workers.validation.local_catalog import CatalogFormatError
+from workers.catalog.local import CatalogFormatError
 
 STAGE_LABELS = {
     None: "uploading",
@@ -86,7 +86,7 @@ def _books_table(run: PhotoRun) -> Table:
     return table
 
 
-def run_photos(stack: LocalStack, receiver: WebhookReceiver, photos: list[Path], *, timeout_s: float,
+def run_photos(stack: EmbeddedStack, receiver: WebhookReceiver, photos: list[Path], *, timeout_s: float,
                console: Console | None, profile: str | None = None) -> list[PhotoRun]:
     """Upload every photo, follow each job through its stages, collect what the webhook received."""
     runs = [PhotoRun(photo=photo) for photo in photos]
@@ -156,7 +156,7 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
         return 2
     started = time.perf_counter()
     with WebhookReceiver() as receiver:
-        stack = LocalStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
+        stack = EmbeddedStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
         try:
             stack.check_catalog()
         except (CatalogFormatError, OSError) as error:

@@ -12,9 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-from embedded.local_stack import DEMO_PHOTO, LocalStack
-
-WORKER_FUNCTIONS = {"ingest": "ingest", "textract": "textract", "bedrock": "bedrock", "validation": "validation"}
+from embedded.embedded_stack import DEMO_PHOTO, EmbeddedStack
+from models.stages import PIPELINE, pipeline_stage
 
 
 def fill_placeholders(text: str, outputs: dict) -> str:
@@ -27,7 +26,7 @@ def fill_placeholders(text: str, outputs: dict) -> str:
     return re.sub(r"\{\{(\w+)\}\}", value, text)
 
 
-def _seed_uploads(stack: LocalStack, event_text: str) -> None:
+def _seed_uploads(stack: EmbeddedStack, event_text: str) -> None:
     """Put the demo photo at every `uploads/...` key the event mentions (URL-encoded or not).
 
     The bucket's notifications then queue those uploads for ingest; they are cleared, so what the queues hold
@@ -35,14 +34,15 @@ def _seed_uploads(stack: LocalStack, event_text: str) -> None:
     keys = {k.replace("%2F", "/") for k in re.findall(r"uploads(?:/|%2F)[\w.-]+(?:/|%2F)[\w.-]+", event_text)}
     for key in keys:
         stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key=key, Body=DEMO_PHOTO.read_bytes())
-    ingest = stack.outputs.get("queues", {}).get("ingest")
-    if keys and ingest:
-        stack.client("sqs").purge_queue(QueueUrl=ingest["url"])
+    first = stack.outputs.get("queues", {}).get(PIPELINE[0].name)
+    if keys and first:
+        stack.client("sqs").purge_queue(QueueUrl=first["url"])
 
 
-def _function_for(stack: LocalStack, worker: str) -> str:
+def _function_for(stack: EmbeddedStack, worker: str) -> str:
+    handler = pipeline_stage(worker).handler
     for name, spec in stack.record.functions.items():
-        if spec.handler == f"workers.{worker}.handler.handler":
+        if spec.handler == handler:
             return name
     raise KeyError(f"the program declares no function for worker {worker!r}")
 
@@ -51,7 +51,7 @@ def invoke(worker: str, event_file: Path, *, work_dir: Path, catalog: Path | Non
     if not event_file.is_file():
         print(f"bookimg: no such event file: {event_file}", file=sys.stderr)
         return 2
-    stack = LocalStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[], emails=[])
+    stack = EmbeddedStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[], emails=[])
     stack.start(warm=False, pollers=False)
     try:
         text = fill_placeholders(event_file.read_text(), stack.outputs)
@@ -60,7 +60,7 @@ def invoke(worker: str, event_file: Path, *, work_dir: Path, catalog: Path | Non
         jobs = set(re.findall(r'"job_id"\s*:\s*"([\w-]+)"', text.replace('\\"', '"')))
         jobs |= set(re.findall(r"uploads(?:/|%2F)([\w-]+)(?:/|%2F)", text))
         for job_id in jobs:  # a mid-pipeline event needs its job to exist, as it would in a real run
-            from workers.common.aws import JobStore
+            from workers.common.job_store import JobStore
 
             JobStore(stack.jobs_table).create(job_id, image_key=None)
         result = stack.runtime.invoke(_function_for(stack, worker), event)

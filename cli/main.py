@@ -26,14 +26,14 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from embedded.local_stack import LocalStack, describe_json
-    from workers.validation.local_catalog import CatalogFormatError
+    from embedded.embedded_stack import EmbeddedStack, describe_json
+    from workers.catalog.local import CatalogFormatError
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     webhooks = list(args.webhook or [])
-    stack = LocalStack(
+    stack = EmbeddedStack(
         work_dir=Path(args.work_dir),
         catalog_csv=Path(args.catalog) if args.catalog else None,
         webhooks=webhooks,
@@ -90,6 +90,9 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cli.dlq import WEBHOOK_QUEUE
+    from models.stages import STAGE_NAMES
+
     parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,14 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=_cmd_up)
 
     invoke = commands.add_parser("invoke", help="run one worker on an event file (see events/)")
-    invoke.add_argument("worker", choices=["ingest", "textract", "bedrock", "validation"])
+    invoke.add_argument("worker", choices=STAGE_NAMES)
     invoke.add_argument("--event", required=True, metavar="FILE")
     invoke.add_argument("--catalog", metavar="CSV")
     invoke.set_defaults(func=_cmd_invoke)
 
     dlq = commands.add_parser("dlq", help="list, show or redrive dead-letter queues")
     dlq.add_argument("action", choices=["list", "show", "redrive"])
-    dlq.add_argument("stage", nargs="?", choices=["ingest", "textract", "bedrock", "validation", "webhooks"])
+    dlq.add_argument("stage", nargs="?", choices=[*STAGE_NAMES, WEBHOOK_QUEUE])
     dlq.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` of a deployed stack")
     dlq.add_argument("--limit", type=int, default=10)
     dlq.add_argument("--json", action="store_true")

@@ -72,8 +72,8 @@ def speed_up_moto() -> None:
     - the shape-walking JSON serializer on DynamoDB item responses (every AttributeValue visits all
       ten of its possible members): those results are already AWS's wire JSON, so `json.dumps` them
       (falling back to the serializer on anything it cannot dump, e.g. binary attributes). Stream reads
-      (GetRecords, with old and new images of every write) cost 77 ms each that way under load: the
-      notifier's stream poller alone took more than a third of the emulator's CPU;
+      (GetRecords, with old and new images of every write) are the heaviest of these: the notifier's
+      stream poller polls all the time;
     - `list_of_moto_modules()`, which lists and stats moto's package directory on every request;
     - `method_names_from_class()`, which runs `inspect.getmembers` over a handler class on every request.
     """
@@ -112,8 +112,8 @@ def speed_up_moto() -> None:
 
 
 def _speed_up_hot_helpers() -> None:
-    """Three more, found the same way once the first were gone (yappi, 60 jobs, 2026-11-29), together 15% of
-    the emulator's CPU. Each is skipped if this moto no longer has what it replaces.
+    """Three more, found the same way (profiling the emulator under a throughput run) once the first were gone.
+    Each is skipped if this moto no longer has what it replaces.
     """
     for speed_up in (_cache_camelcase_names, _draw_request_ids_at_once, _walk_update_expressions_by_class):
         with contextlib.suppress(ImportError, AttributeError):

@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from embedded.emulator import ACCOUNT_ID
-from embedded.mocks import ApiSpec, StackRecord
+from embedded.mocks import ApiRecord, StackRecord
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
@@ -180,11 +180,11 @@ class LocalGateway:
         self.stop()
 
     @property
-    def http_api(self) -> ApiSpec | None:
+    def http_api(self) -> ApiRecord | None:
         return self.record.api("HTTP") if self.record else None
 
     @property
-    def websocket_api(self) -> ApiSpec | None:
+    def websocket_api(self) -> ApiRecord | None:
         return self.record.api("WEBSOCKET") if self.record else None
 
     @property

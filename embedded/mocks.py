@@ -21,7 +21,7 @@ from embedded.emulator import ACCOUNT_ID, REGION, EmulatorEndpoint
 
 
 @dataclass
-class FunctionSpec:
+class FunctionRecord:
     name: str
     arn: str
     handler: str
@@ -45,7 +45,7 @@ def revealed(value: Any) -> Any:
 
 
 @dataclass
-class EventSourceSpec:
+class EventSourceRecord:
     queue_arn: str
     function_name: str
     batch_size: int = 10
@@ -62,7 +62,7 @@ class EventSourceSpec:
 
 
 @dataclass
-class SubscriptionSpec:
+class SubscriptionRecord:
     arn: str
     topic_arn: str
     protocol: str
@@ -72,7 +72,7 @@ class SubscriptionSpec:
 
 
 @dataclass
-class QueueSpec:
+class QueueRecord:
     name: str
     url: str
     arn: str
@@ -81,7 +81,7 @@ class QueueSpec:
 
 
 @dataclass
-class ApiSpec:
+class ApiRecord:
     """An API Gateway v2 API, with the routes and integrations the program attached to it."""
 
     id: str
@@ -91,9 +91,9 @@ class ApiSpec:
     execution_arn: str
     route_selection_expression: str | None = None
     cors: dict[str, Any] | None = None
-    routes: dict[str, RouteSpec] = field(default_factory=dict)  # by route key
-    integrations: dict[str, IntegrationSpec] = field(default_factory=dict)  # by id
-    authorizers: dict[str, AuthorizerSpec] = field(default_factory=dict)  # by id
+    routes: dict[str, RouteRecord] = field(default_factory=dict)  # by route key
+    integrations: dict[str, IntegrationRecord] = field(default_factory=dict)  # by id
+    authorizers: dict[str, AuthorizerRecord] = field(default_factory=dict)  # by id
     stages: dict[str, str] = field(default_factory=dict)  # name -> invoke URL
 
     def function_of(self, route_key: str) -> str | None:
@@ -106,7 +106,7 @@ class ApiSpec:
 
 
 @dataclass
-class RouteSpec:
+class RouteRecord:
     route_key: str
     target: str
     authorization_type: str = "NONE"
@@ -114,7 +114,7 @@ class RouteSpec:
 
 
 @dataclass
-class IntegrationSpec:
+class IntegrationRecord:
     id: str
     integration_type: str
     uri: str
@@ -127,7 +127,7 @@ class IntegrationSpec:
 
 
 @dataclass
-class AuthorizerSpec:
+class AuthorizerRecord:
     id: str
     authorizer_type: str
     identity_sources: list[str]
@@ -140,26 +140,26 @@ class StackRecord:
     """What the program declared, as the local runtime needs it."""
 
     resources: list[tuple[str, str, str]] = field(default_factory=list)  # (type, logical name, id)
-    queues: dict[str, QueueSpec] = field(default_factory=dict)  # by ARN
+    queues: dict[str, QueueRecord] = field(default_factory=dict)  # by ARN
     buckets: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     topics: dict[str, str] = field(default_factory=dict)  # name -> ARN
-    functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by name
-    event_sources: list[EventSourceSpec] = field(default_factory=list)
-    subscriptions: list[SubscriptionSpec] = field(default_factory=list)
+    functions: dict[str, FunctionRecord] = field(default_factory=dict)  # by name
+    event_sources: list[EventSourceRecord] = field(default_factory=list)
+    subscriptions: list[SubscriptionRecord] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)  # what the program exported
-    apis: dict[str, ApiSpec] = field(default_factory=dict)  # API Gateway v2, by id
+    apis: dict[str, ApiRecord] = field(default_factory=dict)  # API Gateway v2, by id
     streams: dict[str, str] = field(default_factory=dict)  # table name -> stream ARN
 
-    def api(self, protocol: str) -> ApiSpec | None:
+    def api(self, protocol: str) -> ApiRecord | None:
         found = [a for a in self.apis.values() if a.protocol == protocol]
         return found[0] if found else None
 
-    def function(self, name_or_arn: str) -> FunctionSpec:
+    def function(self, name_or_arn: str) -> FunctionRecord:
         name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
         return self.functions[name]
 
-    def queue_by_name(self, name: str) -> QueueSpec:
+    def queue_by_name(self, name: str) -> QueueRecord:
         for queue in self.queues.values():
             if queue.name == name:
                 return queue
@@ -281,7 +281,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             )
         url = self._client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
-        self.record.queues[arn] = QueueSpec(
+        self.record.queues[arn] = QueueRecord(
             name=name,
             url=url,
             arn=arn,
@@ -310,7 +310,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         else:
             arn = f"{inputs['topic']}:{logical}"
             self.record.subscriptions.append(
-                SubscriptionSpec(
+                SubscriptionRecord(
                     arn=arn,
                     topic_arn=inputs["topic"],
                     protocol=protocol,
@@ -367,7 +367,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         name = _physical_name(inputs, logical, "name")
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
         variables = (inputs.get("environment") or {}).get("variables") or {}
-        self.record.functions[name] = FunctionSpec(
+        self.record.functions[name] = FunctionRecord(
             name=name,
             arn=arn,
             handler=inputs["handler"],
@@ -380,7 +380,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
 
     def _create_EventSourceMapping(self, logical: str, inputs: dict[str, Any]):
         scaling = inputs.get("scalingConfig") or {}
-        spec = EventSourceSpec(
+        spec = EventSourceRecord(
             queue_arn=inputs["eventSourceArn"],
             function_name=inputs["functionName"],
             batch_size=int(inputs.get("batchSize", 10)),
@@ -435,7 +435,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         else:
             endpoint = f"{'wss' if protocol == 'WEBSOCKET' else 'https'}://{api_id}.execute-api.{REGION}.amazonaws.com"
         execution_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}"
-        self.record.apis[api_id] = ApiSpec(
+        self.record.apis[api_id] = ApiRecord(
             id=api_id,
             name=_physical_name(inputs, logical, "name"),
             protocol=protocol,
@@ -452,7 +452,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
 
     def _create_Integration(self, logical: str, inputs: dict[str, Any]):
         integration_id = self._api_id(logical)[:7]
-        self.record.apis[inputs["apiId"]].integrations[integration_id] = IntegrationSpec(
+        self.record.apis[inputs["apiId"]].integrations[integration_id] = IntegrationRecord(
             id=integration_id,
             integration_type=inputs.get("integrationType", "AWS_PROXY"),
             uri=inputs.get("integrationUri", ""),
@@ -461,7 +461,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         return integration_id, {}
 
     def _create_Route(self, logical: str, inputs: dict[str, Any]):
-        route = RouteSpec(
+        route = RouteRecord(
             route_key=inputs["routeKey"],
             target=inputs.get("target") or "",
             authorization_type=inputs.get("authorizationType") or "NONE",
@@ -473,7 +473,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _create_Authorizer(self, logical: str, inputs: dict[str, Any]):
         authorizer_id = self._api_id(logical)[:6]
         jwt = inputs.get("jwtConfiguration") or {}
-        self.record.apis[inputs["apiId"]].authorizers[authorizer_id] = AuthorizerSpec(
+        self.record.apis[inputs["apiId"]].authorizers[authorizer_id] = AuthorizerRecord(
             id=authorizer_id,
             authorizer_type=inputs.get("authorizerType", "JWT"),
             identity_sources=list(inputs.get("identitySources") or []),

@@ -18,8 +18,10 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
-STAGES: tuple[str, ...] = ("ingest", "textract", "bedrock", "validation")
-"""Pipeline stages in order; each has one queue and one worker."""
+from models.stages import PIPELINE, STAGE_NAMES
+
+STAGES: tuple[str, ...] = STAGE_NAMES
+"""Pipeline stages in order (models/stages.py); each has one queue and one worker."""
 
 CONFIG_NAMESPACE = "bookimg"
 MiB = 1024 * 1024
@@ -46,10 +48,8 @@ class WorkerTuning(_CamelModel):
 
 
 DEFAULT_WORKERS: dict[str, dict[str, int]] = {
-    "ingest": {"timeout": 30, "memory_size": 512, "batch_size": 5},
-    "textract": {"timeout": 120, "memory_size": 1024, "batch_size": 5},
-    "bedrock": {"timeout": 120, "memory_size": 512, "batch_size": 5},
-    "validation": {"timeout": 60, "memory_size": 1024, "batch_size": 5},
+    stage.name: {"timeout": stage.timeout_s, "memory_size": stage.memory_mb, "batch_size": stage.batch_size}
+    for stage in PIPELINE
 }
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pulumi
 
 from infra.config import STAGES
+from models.stages import PIPELINE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS_DIR = Path(__file__).resolve().parent / "worker_requirements"
@@ -78,8 +79,9 @@ def platform_tags(arch: str) -> list[str]:
     return [f"manylinux2014_{tag}", f"manylinux_2_28_{tag}", f"manylinux_2_34_{tag}"]
 
 
-EXTRA_SOURCES: dict[str, tuple[str, ...]] = {"bedrock": ("validation",)}
-"""Other workers' packages a worker imports: the hybrid candidate builder checks the catalog first."""
+EXTRA_SOURCES: dict[str, tuple[str, ...]] = {stage.name: stage.libraries for stage in PIPELINE}
+"""Shared packages of `workers/` a worker imports besides `common` (models/stages.py): the catalog, for the
+hybrid candidate builder and for validation."""
 
 EDGE_WORKERS: tuple[str, ...] = ("api", "realtime")
 """Functions outside the queue pipeline: the HTTP API and the WebSocket API (handlers + notifier)."""

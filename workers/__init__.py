@@ -3,9 +3,9 @@
 Garbage collection during a cold start: importing a worker and serving its first event allocates a few
 hundred thousand long-lived objects (modules, classes, pydantic validators, botocore's service models) and
 next to no garbage cycles, yet with CPython's default thresholds (700, 10, 10) the cyclic collector runs
-hundreds of passes over them, some over the whole heap: a tenth to a fifth of a cold start. So in a Lambda
+hundreds of passes over them, some over the whole heap, and finds nothing to free. So in a Lambda
 function process (`AWS_LAMBDA_FUNCTION_NAME` is set; tests and the CLI are left alone) the collector waits for
-200,000 allocations until the first event has been served (`end_cold_start`, run by `lambda_handler`, which
+200,000 allocations until the first event has been served (`end_cold_start`, run by `entry_point`, which
 every entry point wears), then goes back to the interpreter's thresholds.
 """
 
@@ -28,12 +28,16 @@ def end_cold_start() -> None:
         _thresholds_after_cold_start = None
 
 
-def lambda_handler(function):
-    """A Lambda entry point: the cold start ends when its first call returns (see `end_cold_start`)."""
+def entry_point(function):
+    """A Lambda entry point: every log line of the invocation carries its request id, and the cold start ends
+    when its first call returns (see `end_cold_start`)."""
     from functools import wraps
 
     @wraps(function)
     def entry(event, context):
+        from workers.common.log import bind_request
+
+        bind_request(getattr(context, "aws_request_id", None))
         try:
             return function(event, context)
         finally:

@@ -42,7 +42,14 @@ def test_source_files_are_only_what_the_worker_imports():
     files = {p.as_posix() for p in packaging.source_files("validation")}
     assert "workers/__init__.py" in files
     assert {f.split("/")[0] for f in files} == {"models", "workers"}
-    assert {f.split("/")[1] for f in files if f.startswith("workers/") and f.count("/") > 1} == {"common", "validation"}
+    assert {f.split("/")[1] for f in files if f.startswith("workers/") and f.count("/") > 1} == {
+        "common", "validation", "catalog"}
+
+
+def test_both_stages_that_use_the_catalog_ship_it_and_no_other_stage():
+    files = {p.as_posix() for p in packaging.source_files("bedrock")}
+    assert "workers/catalog/matcher.py" in files and "workers/catalog/factory.py" in files
+    assert not [f for f in files if f.startswith("workers/validation/")]
     assert not [f for f in files if f.endswith(".pyc") or "__pycache__" in f]
 
 

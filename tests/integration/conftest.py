@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from embedded.local_stack import LocalStack
+from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 
 
@@ -18,8 +18,8 @@ def webhook() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, webhook) -> Iterator[LocalStack]:
-    local = LocalStack(
+def stack(tmp_path_factory, webhook) -> Iterator[EmbeddedStack]:
+    local = EmbeddedStack(
         work_dir=tmp_path_factory.mktemp("bookimg"),
         webhooks=[webhook.url],
         emails=["reader@example.com"],

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from cli.dlq import dlq_list, dlq_redrive, dlq_show
-from embedded.local_stack import DEMO_CATALOG, LocalStack
+from embedded.embedded_stack import DEMO_CATALOG, EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus
 
@@ -30,7 +30,7 @@ def _wait(predicate, timeout_s: float = 120):
     return predicate()
 
 
-def _settled(stack: LocalStack, queue: str) -> bool:
+def _settled(stack: EmbeddedStack, queue: str) -> bool:
     """No message of this queue is waiting, delayed or being handled: its worker has done all it will."""
     urls = stack.outputs["webhook_queue"] if queue == "webhooks" else stack.outputs["queues"][queue]
     attributes = stack.client("sqs").get_queue_attributes(QueueUrl=urls["url"], AttributeNames=["All"])["Attributes"]
@@ -41,7 +41,7 @@ def _settled(stack: LocalStack, queue: str) -> bool:
 def test_a_refused_webhook_is_parked_with_its_reason_and_redriven_once_fixed(tmp_path):
     with (
         WebhookReceiver(fail_first=1, fail_status=410) as receiver,
-        LocalStack(work_dir=tmp_path, webhooks=[receiver.url], emails=[]) as stack,
+        EmbeddedStack(work_dir=tmp_path, webhooks=[receiver.url], emails=[]) as stack,
     ):
         job_id = stack.upload(DEMO_COVER)
         outputs, endpoint = stack.outputs, stack.endpoint.url

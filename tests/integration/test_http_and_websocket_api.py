@@ -15,7 +15,7 @@ from PIL import Image
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from embedded.local_stack import DEMO_PHOTO
+from embedded.embedded_stack import DEMO_PHOTO
 
 
 def create_job(stack, content_type: str = "image/jpeg") -> dict:

@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 
-from embedded.local_stack import DEMO_DIR, DEMO_PHOTO
+from embedded.embedded_stack import DEMO_DIR, DEMO_PHOTO
 from models import JobStatus
 
 RESULT_TIMEOUT_S = 120
@@ -85,7 +85,7 @@ def test_file_that_is_not_an_image_fails_the_job_with_a_reason_and_is_not_retrie
 def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
     # Given a job that reached OCR, and a broken OCR result for it on the candidates queue
     job_id = f"malformed-{uuid.uuid4().hex[:8]}"
-    from workers.common.aws import JobStore
+    from workers.common.job_store import JobStore
 
     JobStore(stack.jobs_table).create(job_id, image_key=None)
     stack.client("sqs").send_message(

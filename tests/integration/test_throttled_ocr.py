@@ -20,8 +20,8 @@ from contextlib import contextmanager
 import pytest
 
 from bench.chaos import make_photos
+from embedded.embedded_stack import EmbeddedStack
 from embedded.fakes.textract_server import FakeLine, FakeTextract
-from embedded.local_stack import LocalStack
 from embedded.webhook import WebhookReceiver
 from models import Stage
 from workers.textract.embedded_text import EmbeddedTextEngine
@@ -51,7 +51,7 @@ class _RequestClock:
             return self.ticks * self.step_s
 
 
-def _jobs_by_stage_done(stack: LocalStack) -> dict[str, set[str]]:
+def _jobs_by_stage_done(stack: EmbeddedStack) -> dict[str, set[str]]:
     """Every job in the job table -> the stages that finished their side effects for it (one consistent scan)."""
     dynamodb, jobs, start = stack.client("dynamodb"), {}, None
     while True:
@@ -75,12 +75,12 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float =
     return True
 
 
-def _all_done(stack: LocalStack, job_ids: set[str], stage: Stage) -> bool:
+def _all_done(stack: EmbeddedStack, job_ids: set[str], stage: Stage) -> bool:
     jobs = _jobs_by_stage_done(stack)
     return all(stage.value in jobs.get(job, ()) for job in job_ids)
 
 
-def _waiting_in(stack: LocalStack, queue_url: str) -> int:
+def _waiting_in(stack: EmbeddedStack, queue_url: str) -> int:
     attributes = stack.client("sqs").get_queue_attributes(
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
@@ -88,9 +88,9 @@ def _waiting_in(stack: LocalStack, queue_url: str) -> int:
 
 
 @contextmanager
-def _stack(tmp_path, webhook: WebhookReceiver, textract: FakeTextract) -> Iterator[LocalStack]:
+def _stack(tmp_path, webhook: WebhookReceiver, textract: FakeTextract) -> Iterator[EmbeddedStack]:
     """The embedded stack with OCR on (fake) Textract, its pollers not started yet."""
-    stack = LocalStack(
+    stack = EmbeddedStack(
         work_dir=tmp_path / "stack",
         webhooks=[webhook.url],
         emails=[],

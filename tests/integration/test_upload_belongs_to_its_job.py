@@ -11,7 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from embedded.local_stack import DEMO_PHOTO
+from embedded.embedded_stack import DEMO_PHOTO
 from models import JobStatus
 
 TIMEOUT_S = 120

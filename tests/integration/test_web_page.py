@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from embedded.local_stack import DEMO_PHOTO
+from embedded.embedded_stack import DEMO_PHOTO
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from pydantic import BaseModel
 
-from embedded.runtime import sqs_event
+from embedded.queue_poller import sqs_event
 from models import Stage
 from tests.fakes.fixtures import FAKE_AWS
 from workers.common import aws, batch

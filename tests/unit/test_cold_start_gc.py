@@ -23,18 +23,18 @@ ENTRY_POINTS = [
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
-def test_every_entry_point_is_a_lambda_handler(entry):
+def test_every_entry_point_wears_entry_point(entry):
     module, name = entry.rsplit(".", 1)
     function = getattr(importlib.import_module(module), name)
-    assert getattr(function, "__wrapped__", None) is not None, f"{entry} is not wrapped by lambda_handler"
+    assert getattr(function, "__wrapped__", None) is not None, f"{entry} is not wrapped by entry_point"
 
 
 def test_the_collector_gets_its_thresholds_back_after_the_first_event_even_when_it_fails():
     script = """
 import gc, json, os
-from workers import COLD_START_GC_THRESHOLDS, lambda_handler
+from workers import COLD_START_GC_THRESHOLDS, entry_point
 during = gc.get_threshold()
-@lambda_handler
+@entry_point
 def handler(event, context):
     raise RuntimeError("the first event failed")
 try:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from embedded.runtime import matches_event_pattern
+from embedded.event_filters import matches_event_pattern
 from workers.common.job_access import WATCHED_STREAM_FILTER
 
 

@@ -12,16 +12,16 @@ import pytest
 from websockets.sync.client import connect
 
 from embedded.gateway import LocalGateway, route_pattern
-from embedded.mocks import ApiSpec, IntegrationSpec, RouteSpec, StackRecord
+from embedded.mocks import ApiRecord, IntegrationRecord, RouteRecord, StackRecord
 
 
 def _record() -> StackRecord:
     record = StackRecord()
-    http = ApiSpec(id="http1", name="api", protocol="HTTP", endpoint="", execution_arn="arn")
-    http.integrations["i1"] = IntegrationSpec("i1", "AWS_PROXY", "arn:aws:lambda:r:1:function:api-fn", "2.0")
+    http = ApiRecord(id="http1", name="api", protocol="HTTP", endpoint="", execution_arn="arn")
+    http.integrations["i1"] = IntegrationRecord("i1", "AWS_PROXY", "arn:aws:lambda:r:1:function:api-fn", "2.0")
     for key in ("GET /jobs", "GET /jobs/{id}", "POST /jobs"):
-        http.routes[key] = RouteSpec(key, "integrations/i1")
-    ws = ApiSpec(
+        http.routes[key] = RouteRecord(key, "integrations/i1")
+    ws = ApiRecord(
         id="ws1",
         name="ws",
         protocol="WEBSOCKET",
@@ -30,9 +30,9 @@ def _record() -> StackRecord:
         route_selection_expression="$request.body.action",
         stages={"live": ""},
     )
-    ws.integrations["i2"] = IntegrationSpec("i2", "AWS_PROXY", "arn:aws:lambda:r:1:function:ws-fn")
+    ws.integrations["i2"] = IntegrationRecord("i2", "AWS_PROXY", "arn:aws:lambda:r:1:function:ws-fn")
     for key in ("$connect", "$disconnect", "echo"):
-        ws.routes[key] = RouteSpec(key, "integrations/i2")
+        ws.routes[key] = RouteRecord(key, "integrations/i2")
     record.apis = {"http1": http, "ws1": ws}
     record.outputs = {"api_url": "http://x", "websocket_url": "ws://x/live", "max_upload_bytes": 10}
     return record

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sys
 
+from embedded.embedded_stack import DEMO_CATALOG
 from embedded.fakes.anthropic_server import FakeClaude, ocr_lines_in
-from embedded.local_stack import DEMO_CATALOG
 from models import AnalysisProfile, BoundingBox, OcrLine
 from workers.bedrock.claude import ClaudeCandidateBuilder, make_claude_client
 from workers.bedrock.hybrid import HybridCandidateBuilder, residue_message, title_letters
+from workers.catalog.local import LocalCatalog, read_books
 from workers.common.settings import ProfileSettings
-from workers.validation.local_catalog import LocalCatalog, read_books
 
 PROFILES = {"auto": ProfileSettings(model="claude-haiku-4-5", max_tokens=1024, prompt="auto")}
 # the demo library's catalog, without La sombra del viento (the uncatalogued book below)
@@ -82,7 +82,7 @@ def test_claude_and_the_catalog_are_built_only_when_needed(fake_claude):
         built["claude"] += 1
         return claude_for(fake_claude)
 
-    builder = HybridCandidateBuilder(catalog, claude)
+    builder = HybridCandidateBuilder.on_first_use(catalog, claude)
 
     # When only catalogued books are read, twice
     builder.build(SHELF[:2], profile=AnalysisProfile.AUTO)
@@ -98,7 +98,7 @@ def test_catalog_lookups_are_cached(fake_claude):
 
     def score(candidate, catalog):
         calls.append(candidate.text)
-        from workers.validation.matcher import score_candidate
+        from workers.catalog.matcher import score_candidate
 
         return score_candidate(candidate, catalog)
 
@@ -158,7 +158,7 @@ def test_building_the_hybrid_builder_imports_neither_anthropic_nor_the_catalog()
         "from workers.common.settings import Settings\n"
         "from workers.bedrock.handler import make_builder\n"
         "make_builder(Settings(candidate_provider='hybrid', catalog_uri='x.csv'))\n"
-        "print('anthropic' in sys.modules, 'workers.validation.local_catalog' in sys.modules)\n"
+        "print('anthropic' in sys.modules, 'workers.catalog.local' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     # Then neither was imported

@@ -30,7 +30,7 @@ def test_the_json_line_of_a_run_without_a_result_has_empty_lists():
 
 def test_identify_refuses_a_catalog_without_a_title_column_before_starting_anything(tmp_path: Path, capsys):
     from cli.main import main
-    from embedded.local_stack import DEMO_PHOTO
+    from embedded.embedded_stack import DEMO_PHOTO
 
     catalog = tmp_path / "fons.csv"
     catalog.write_text("Titol,Autor\nNada,\"Laforet, Carmen\"\n", "utf-8")

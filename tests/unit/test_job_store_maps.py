@@ -11,7 +11,7 @@ import pytest
 from models import JobStatus, Stage
 from tests.fakes.fixtures import FAKE_AWS
 from workers.common import aws
-from workers.common.aws import JobStore
+from workers.common.job_store import JobStore
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.validation.catalog_base import CatalogQuery
-from workers.validation.local_catalog import CatalogFormatError, LocalCatalog, check_catalog_csv, read_books
+from workers.catalog.base import CatalogQuery
+from workers.catalog.local import CatalogFormatError, LocalCatalog, check_catalog_csv, read_books
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CATALOG_CSV = FIXTURES / "quality_catalog.csv"

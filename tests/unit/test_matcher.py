@@ -8,10 +8,11 @@ import pytest
 
 from models import Book, BoundingBox, Unidentified
 from workers.bedrock.offline import candidate_from_text
-from workers.validation import matcher
-from workers.validation.catalog_base import CatalogBook, CatalogQuery
-from workers.validation.local_catalog import LocalCatalog
-from workers.validation.matcher import identify_books, score_candidate, to_result_books
+from workers.catalog import matcher
+from workers.catalog.base import CatalogBook, CatalogQuery
+from workers.catalog.local import LocalCatalog
+from workers.catalog.matcher import identify_books, score_candidate, to_result_books
+from workers.catalog.statistics import WithoutStatistics
 
 CATALOG_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "quality_catalog.csv"
 
@@ -101,10 +102,11 @@ def test_the_outcome_maps_to_result_books_and_unidentified_entries(catalog):
     assert missing[0].text == "zzqx wvyk" and missing[0].reason
 
 
-class _ListCatalog:
+class _ListCatalog(WithoutStatistics):
     """A catalog with no word statistics, like a remote search API: returns everything it holds."""
 
     name = "list"
+    calls = 0
 
     def __init__(self, books: list[CatalogBook]):
         self.books = books
@@ -134,7 +136,7 @@ def test_forty_spines_are_matched_well_under_a_second(catalog):
 
 
 def test_ocr_slips_in_a_call_number_code_are_folded_away():
-    from workers.validation.matcher import canon_code, code_tokens
+    from workers.catalog.matcher import canon_code, code_tokens
 
     assert canon_code("Pa1") == canon_code("Pal") and canon_code("1ng") == canon_code("Ing")
     # a code glued to its class, or printed before it, is still found
@@ -164,7 +166,7 @@ def test_the_author_name_in_a_title_is_not_counted_twice():
 
 
 def test_another_volume_number_on_the_spine_counts_against_a_numbered_title():
-    from workers.validation.matcher import VOLUME_CONTRADICTS, Reading, default_weight, evidence
+    from workers.catalog.matcher import VOLUME_CONTRADICTS, Reading, default_weight, evidence
 
     book = CatalogBook(book_id="1", title="Conversaciones en inglés. 2 : nivel intermedio", author="Brown, Richard")
     same = evidence(Reading.of(candidate_from_text("CONVERSACIONES EN INGLÉS")), None, book, default_weight)
@@ -260,7 +262,7 @@ def test_not_in_the_catalog_is_charged_only_what_the_best_explaining_book_is():
 def test_a_label_read_code_first_is_not_held_against_its_book():
     # 'Mol 371.2': Moliner's label read in the other order. 'Mol' is her code, not a word she leaves
     # unexplained while a novelist called Mola explains it with her name.
-    from workers.validation.matcher import Reading, default_weight, evidence, with_competition
+    from workers.catalog.matcher import Reading, default_weight, evidence, with_competition
 
     mola = CatalogBook(book_id="1", title="La Bestia", author="Mola, Carmen", tag="N Mol")
     moliner = CatalogBook(book_id="2", title="La Tutoría entre iguales", author="Moliner Miravet, Lidón",
@@ -274,7 +276,7 @@ def test_a_label_read_code_first_is_not_held_against_its_book():
 
 
 def test_a_spine_showing_a_whole_title_and_nothing_else_counts_for_more_than_part_of_a_longer_one():
-    from workers.validation.matcher import WHOLE_TITLE_READ, Reading, evidence
+    from workers.catalog.matcher import WHOLE_TITLE_READ, Reading, evidence
 
     def weigh(word: str) -> float:  # words the catalog uses weigh less than the unknown
         return 5.0 if word in {"belgrado", "serbia", "guia"} else 9.0

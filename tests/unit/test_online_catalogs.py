@@ -7,10 +7,8 @@ import pytest
 
 from embedded.fakes.base import Reply
 from embedded.fakes.catalog_servers import google_quota_exceeded, too_many_requests, unavailable
-from workers.common.cache import LookupCache
-from workers.common.errors import PermanentError, ProviderTimeoutError, ProviderUnavailableError, ThrottledError
-from workers.validation.catalog_base import CatalogQuery
-from workers.validation.online_catalogs import (
+from workers.catalog.base import CatalogQuery
+from workers.catalog.online import (
     GoogleBooksCatalog,
     OpenLibraryCatalog,
     clean_terms,
@@ -18,6 +16,8 @@ from workers.validation.online_catalogs import (
     normalise_isbn,
     openlibrary_params,
 )
+from workers.common.cache import LookupCache
+from workers.common.errors import PermanentError, ProviderTimeoutError, ProviderUnavailableError, ThrottledError
 
 HOBBIT = CatalogQuery(text="THE HOBBIT TOLKIEN", title="The Hobbit", author="Tolkien")
 

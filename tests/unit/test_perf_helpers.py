@@ -16,7 +16,7 @@ from bench.perf import (
 )
 from models import TokenUsage
 from workers.common.settings import Settings
-from workers.validation.logic import REQUESTS_PER_JOB, aws_cost, job_cost, lambda_gb_seconds
+from workers.validation.cost import REQUESTS_PER_JOB, aws_cost, job_cost, lambda_gb_seconds
 
 
 def test_percentile_interpolates_between_ranks():

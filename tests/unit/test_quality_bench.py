@@ -228,8 +228,8 @@ def test_each_spine_is_identified_once_however_many_folds(monkeypatch):
 def test_the_figures_at_the_matchers_bar_are_what_identify_books_names():
     # the bar applied after one bar-less identification names what the matcher itself names
     from workers.bedrock.offline import candidate_from_text
-    from workers.validation.local_catalog import LocalCatalog
-    from workers.validation.matcher import MIN_POSTERIOR, identify_books
+    from workers.catalog.local import LocalCatalog
+    from workers.catalog.matcher import MIN_POSTERIOR, identify_books
 
     catalog = LocalCatalog.from_csv(FIXTURES / "quality_catalog.csv")
     scores, _ = score_spines(FIXTURES / "quality_spines.csv", catalog)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from workers.bedrock.offline import candidate_from_text
-from workers.validation.catalog_base import CatalogBook
-from workers.validation.local_catalog import LocalCatalog
-from workers.validation.matcher import class_top, identify_books, score_candidate, to_result_books
+from workers.catalog.base import CatalogBook
+from workers.catalog.local import LocalCatalog
+from workers.catalog.matcher import class_top, identify_books, score_candidate, to_result_books
 
 _BOOKS = [
     ("Una madre", "Palomas, Alejandro", "N Pal"),

@@ -4,15 +4,15 @@ bounded by the job's crop budget, and the book read off it reaches validation.""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
 
+from embedded.embedded_stack import DEMO_CATALOG
 from embedded.fakes.anthropic_server import FakeClaude, images_in, rate_limited
-from embedded.local_stack import DEMO_CATALOG
 from models import AnalysisProfile, BoundingBox, Candidate, ImageRef, OcrLine, OcrResult
+from tests.fakes.memory import MemoryObjects, StageContext
 from workers.bedrock.builder import CandidateSet
 from workers.bedrock.claude import ClaudeCandidateBuilder, InvalidModelOutput, make_claude_client
 from workers.bedrock.crops import (
@@ -28,11 +28,11 @@ from workers.bedrock.crops import (
 )
 from workers.bedrock.hybrid import HybridCandidateBuilder
 from workers.bedrock.logic import find_candidates
+from workers.catalog.local import LocalCatalog, read_books
+from workers.catalog.matcher import identify_books, to_result_books
 from workers.common.errors import PermanentError
 from workers.common.settings import ProfileSettings, Settings
-from workers.validation.local_catalog import LocalCatalog, read_books
-from workers.validation.logic import job_cost
-from workers.validation.matcher import identify_books, to_result_books
+from workers.validation.cost import job_cost
 
 PROFILES = {"spines": ProfileSettings(model="claude-haiku-4-5", max_tokens=1024, prompt="spines")}
 CATALOG = LocalCatalog(read_books(DEMO_CATALOG))
@@ -393,48 +393,6 @@ def test_the_fake_refuses_image_blocks_the_api_would_refuse():
 
 
 # --- the stage -----------------------------------------------------------------------------------
-
-
-@dataclass
-class MemoryObjects:
-    blobs: dict[tuple[str, str], bytes]
-    reads: list[tuple[str, str]] = field(default_factory=list)
-
-    def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
-        self.reads.append((bucket, key))
-        return self.blobs[(bucket, key)]
-
-
-class NewJob:
-    def finished(self, stage: Any) -> bool:
-        return False
-
-
-@dataclass
-class MemoryJobs:
-    done: list[str] = field(default_factory=list)
-
-    def enter(self, job_id: str, status: Any) -> NewJob:
-        return NewJob()
-
-    def mark_done(self, job_id: str, stage: Any) -> None:
-        self.done.append(stage.value)
-
-
-@dataclass
-class MemorySender:
-    sent: list[Any] = field(default_factory=list)
-
-    def send(self, queue_url: str, message: Any, attributes: dict[str, str] | None = None) -> None:
-        self.sent.append(message)
-
-
-@dataclass
-class StageContext:
-    settings: Settings
-    objects: MemoryObjects
-    jobs: MemoryJobs = field(default_factory=MemoryJobs)
-    sender: MemorySender = field(default_factory=MemorySender)
 
 
 def test_the_candidates_stage_crops_from_the_jobs_photo_and_the_crops_tokens_reach_the_jobs_cost():

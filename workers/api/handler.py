@@ -8,7 +8,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from workers import lambda_handler
+from workers import entry_point
 from workers.api.logic import ApiDeps, ApiRequest, ApiResponse, ApiSettings, error, handle
 from workers.common.log import get_logger
 
@@ -16,8 +16,9 @@ from workers.common.log import get_logger
 @lru_cache(maxsize=1)
 def dependencies() -> ApiDeps:
     from workers.api.store import DynamoJobLister
-    from workers.common.aws import JobStore, client
+    from workers.common.aws import client
     from workers.common.job_access import DynamoJobReader
+    from workers.common.job_store import JobStore
     from workers.common.log import configure_logging
     from workers.common.settings import get_settings
     from workers.common.uploads import presigned_upload
@@ -67,7 +68,7 @@ def to_proxy_response(response: ApiResponse) -> dict[str, Any]:
     }
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     log = get_logger("api")
     route_key = event.get("routeKey", "")

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from models import AnalysisProfile, JobRecord, JobStatus, is_valid_job_id
-from workers.common.aws import UPLOAD
 from workers.common.job_access import JobReader, hash_token, new_job_token
+from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
 

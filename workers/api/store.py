@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from models import JobRecord
-from workers.common.aws import JobStore
 from workers.common.job_access import record_from_item
+from workers.common.job_store import JobStore
 
 OWNER_INDEX = "by_owner"
 """GSI of the jobs table: hash `owner`, range `created_at`. Sparse: only jobs made through the API

@@ -13,7 +13,8 @@ raises `InvalidModelOutput`, a `PermanentError` the worker may answer by falling
 offline builder. An answer cut off at `max_tokens` is retried once with twice the budget, since a
 crowded shelf can need more.
 
-`anthropic` is imported only inside the functions that use it: importing it costs ~1.5 s of cold start.
+`anthropic` is imported only inside the functions that use it: it is a large import, and a cold start that
+never asks Claude (the hybrid builder's catalog-resolved photos) should not pay for it.
 """
 
 from __future__ import annotations
@@ -442,6 +443,35 @@ class ClaudeCandidateBuilder:
             provider=self.provider,
             model=getattr(response, "model", None) or settings.model,
         )
+
+    def ask(
+        self, instructions: str, tool: dict[str, Any], message: dict[str, Any], *, items: int,
+        profile: AnalysisProfile,
+    ) -> tuple[Any, CandidateSet]:
+        """One forced-tool request about `items` things (the hybrid builder's residue groups or spine crops)
+        through this builder's client and retries, with the profile's model: the tool input (None for an
+        answer cut off at max_tokens, which leaves every item as it was) and an empty set with its usage."""
+        settings = self.profile_settings(profile)
+        arguments: dict[str, Any] = {
+            "model": settings.model,
+            "max_tokens": max(256, min(settings.max_tokens, 80 * items + 128)),
+            "system": [{"type": "text", "text": instructions}],
+            "tools": [tool],
+            "tool_choice": {"type": "tool", "name": tool["name"]},
+            "messages": [message],
+        }
+        if settings.temperature is not None:
+            arguments["extra_body"] = {"temperature": settings.temperature}
+        response = self._create(arguments)
+        answer = CandidateSet(
+            candidates=[],
+            usage=usage_of(response),
+            provider=self.provider,
+            model=getattr(response, "model", None) or settings.model,
+        )
+        if response.stop_reason == "max_tokens":
+            return None, answer
+        return tool_input_of(response), answer
 
     def _create(self, arguments: dict[str, Any]) -> Any:
         return self.retry.run(lambda: self._create_once(arguments))

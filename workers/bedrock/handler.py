@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from models import OcrResult, Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.bedrock.builder import CandidateBuilder
 from workers.bedrock.logic import find_candidates
 from workers.common.batch import process_stage_batch
@@ -34,11 +34,11 @@ def make_builder(settings: Settings) -> CandidateBuilder:
         from workers.bedrock.hybrid import HybridCandidateBuilder
 
         def catalog():
-            from workers.validation.handler import make_catalog
+            from workers.catalog.factory import make_catalog
 
             return make_catalog(settings)
 
-        return HybridCandidateBuilder(
+        return HybridCandidateBuilder.on_first_use(
             catalog, lambda: make_claude_builder(settings), crop_budget=settings.claude_crop_budget
         )
     if settings.candidate_provider == "claude":
@@ -55,7 +55,7 @@ def builder() -> CandidateBuilder:
     return ctx.faults.wrap(built, "build", provider="candidates") if ctx.faults.enabled else built
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     ctx = worker_context()
     return process_stage_batch(

@@ -25,13 +25,16 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, SpineRegion, Stage
 from workers.bedrock.builder import CandidateBuilder, CandidateSet, PhotoReader
 from workers.bedrock.offline import OfflineCandidateBuilder
 from workers.common.log import get_logger
-from workers.common.settings import ProfileSettings
+
+if TYPE_CHECKING:
+    from workers.bedrock.claude import ClaudeCandidateBuilder
+    from workers.catalog.base import Catalog
 
 RESOLVE_AT = 0.8
 """Posterior from which the catalog's answer stands and the group never reaches Claude. Higher than the
@@ -109,8 +112,8 @@ class HybridCandidateBuilder:
 
     def __init__(
         self,
-        catalog: Any | Callable[[], Any],
-        claude: Any | Callable[[], Any],
+        catalog: Catalog,
+        claude: ClaudeCandidateBuilder,
         *,
         resolve_at: float = RESOLVE_AT,
         min_title_letters: int = MIN_TITLE_LETTERS,
@@ -119,13 +122,38 @@ class HybridCandidateBuilder:
         crop_budget: int = 0,
         grouping: CandidateBuilder | None = None,
     ):
-        """`catalog` is a `Catalog` or a factory of one; `claude` a `ClaudeCandidateBuilder` or a factory;
-        `crop_budget` the most spines per job sent to Claude as image crops (0: none, the photo is never read);
-        `grouping` the `CandidateBuilder` that groups lines into spines (the offline builder by default)."""
-        self._catalog_source = catalog
-        self._claude_source = claude
-        self._catalog: Any = None
-        self._claude: Any = None
+        """`crop_budget` is the most spines per job sent to Claude as image crops (0: none, the photo is never
+        read); `grouping` the `CandidateBuilder` that groups lines into spines (the offline builder by default).
+        `on_first_use` builds the catalog and Claude only when they are first needed."""
+        self._configure(lambda: catalog, lambda: claude, resolve_at=resolve_at, min_title_letters=min_title_letters,
+                        cache_size=cache_size, score=score, crop_budget=crop_budget, grouping=grouping)
+
+    @classmethod
+    def on_first_use(
+        cls, catalog: Callable[[], Catalog], claude: Callable[[], ClaudeCandidateBuilder], **options: Any
+    ) -> HybridCandidateBuilder:
+        """The builder with its catalog and its Claude builder made by these factories when first needed, so a
+        cold start imports neither the catalog nor `anthropic`."""
+        builder = cls.__new__(cls)
+        builder._configure(catalog, claude, **options)
+        return builder
+
+    def _configure(
+        self,
+        catalog: Callable[[], Catalog],
+        claude: Callable[[], ClaudeCandidateBuilder],
+        *,
+        resolve_at: float = RESOLVE_AT,
+        min_title_letters: int = MIN_TITLE_LETTERS,
+        cache_size: int = CACHE_SIZE,
+        score: Callable[[Candidate, Any], list[Any]] | None = None,
+        crop_budget: int = 0,
+        grouping: CandidateBuilder | None = None,
+    ) -> None:
+        self._make_catalog = catalog
+        self._make_claude = claude
+        self._catalog: Catalog | None = None
+        self._claude: ClaudeCandidateBuilder | None = None
         self.resolve_at = resolve_at
         self.min_title_letters = min_title_letters
         self.cache_size = cache_size
@@ -139,17 +167,15 @@ class HybridCandidateBuilder:
     # -- collaborators, built on first use ------------------------------------------------------------
 
     @property
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         if self._catalog is None:
-            source = self._catalog_source
-            self._catalog = source() if callable(source) and not hasattr(source, "search") else source
+            self._catalog = self._make_catalog()
         return self._catalog
 
     @property
-    def claude(self) -> Any:
+    def claude(self) -> ClaudeCandidateBuilder:
         if self._claude is None:
-            source = self._claude_source
-            self._claude = source() if callable(source) and not hasattr(source, "build") else source
+            self._claude = self._make_claude()
         return self._claude
 
     # -- the catalog check ----------------------------------------------------------------------------
@@ -165,7 +191,7 @@ class HybridCandidateBuilder:
         self.lookups += 1
         score = self._score
         if score is None:
-            from workers.validation.matcher import score_candidate
+            from workers.catalog.matcher import score_candidate
 
             score = score_candidate
         scored = score(candidate, self.catalog)
@@ -251,7 +277,8 @@ class HybridCandidateBuilder:
         from workers.bedrock.claude import candidates_from, parse_tool_input
 
         lines = [line for group in groups for line in group]
-        raw, answer = self._ask(RESIDUE_INSTRUCTIONS, residue_tool(), residue_message(groups), len(groups), profile)
+        raw, answer = self.claude.ask(RESIDUE_INSTRUCTIONS, residue_tool(), residue_message(groups),
+                                      items=len(groups), profile=profile)
         if raw is not None:
             answer.candidates, _ = candidates_from(parse_tool_input(raw), lines)
         return answer
@@ -275,41 +302,12 @@ class HybridCandidateBuilder:
         crops = make_crops(picture, chosen) if picture is not None else []
         if not crops:
             return None
-        raw, answer = self._ask(CROP_INSTRUCTIONS, crop_tool(), crop_message(crops), len(crops), profile)
+        raw, answer = self.claude.ask(CROP_INSTRUCTIONS, crop_tool(), crop_message(crops), items=len(crops),
+                                      profile=profile)
         read = candidates_from_crops(parse_tool_input(raw, CropList), crops) if raw is not None else {}
         answer.candidates = list(read.values())
         get_logger(Stage.CANDIDATES.value).info("spine crops read", sent=len(crops), named=len(read))
         return CropAnswer(found=answer, replaced=[crop.candidate for crop in crops if crop.number in read])
-
-    def _ask(
-        self, instructions: str, tool: dict[str, Any], message: dict[str, Any], items: int, profile: AnalysisProfile
-    ) -> tuple[Any, CandidateSet]:
-        """One forced-tool request through the Claude builder's client and retries: the tool input (None for
-        an answer cut off at max_tokens, which leaves every item as it was) and a set with its usage."""
-        from workers.bedrock.claude import tool_input_of, usage_of
-
-        claude = self.claude
-        settings: ProfileSettings = claude.profile_settings(profile)
-        arguments: dict[str, Any] = {
-            "model": settings.model,
-            "max_tokens": max(256, min(settings.max_tokens, 80 * items + 128)),
-            "system": [{"type": "text", "text": instructions}],
-            "tools": [tool],
-            "tool_choice": {"type": "tool", "name": "record_books"},
-            "messages": [message],
-        }
-        if settings.temperature is not None:
-            arguments["extra_body"] = {"temperature": settings.temperature}
-        response = claude._create(arguments)
-        answer = CandidateSet(
-            candidates=[],
-            usage=usage_of(response),
-            provider=claude.provider,
-            model=getattr(response, "model", None) or settings.model,
-        )
-        if response.stop_reason == "max_tokens":
-            return None, answer
-        return tool_input_of(response), answer
 
 
 @dataclass

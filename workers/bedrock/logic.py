@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from models import Candidates, JobStatus, OcrResult, Stage
+from collections.abc import Callable
+
+from models import Candidates, OcrResult, Stage
 from workers.bedrock.builder import CandidateBuilder
 from workers.common.context import WorkerContext
-from workers.common.log import get_logger
+from workers.common.job_store import JobSnapshot
+from workers.common.stage import Handover, run_stage
 
 BILLED_OCR_ENGINES = {"textract"}
 
 
 def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContext) -> Candidates | None:
     """Build the candidate books and pass them on; None when this job's candidates already exist."""
-    log = get_logger(Stage.CANDIDATES.value, ocr.job_id)
-    if ctx.jobs.enter(ocr.job_id, JobStatus.CANDIDATES).finished(Stage.CANDIDATES):
-        log.info("duplicate OCR result ignored")
-        return None
+
+    def work(_job: JobSnapshot) -> Handover[Candidates]:
+        candidates = candidates_for(ocr, builder, photo=lambda: ctx.objects.get(ocr.image.bucket, ocr.image.key))
+        return Handover(candidates, "candidates built", {
+            "candidates": len(candidates.candidates),
+            "input_tokens": candidates.usage.input_tokens,
+            "output_tokens": candidates.usage.output_tokens,
+        })
+
+    return run_stage(Stage.CANDIDATES, ocr.job_id, ctx, work, duplicate="duplicate OCR result ignored")
+
+
+def candidates_for(ocr: OcrResult, builder: CandidateBuilder, *, photo: Callable[[], bytes]) -> Candidates:
+    """The books the OCR lines belong to; `photo` is read only by a builder that crops spines."""
     found = builder.build(
         ocr.lines,
         profile=ocr.profile,
         aspect=ocr.image.width / ocr.image.height,
         spines=ocr.spines,
-        photo=lambda: ctx.objects.get(ocr.image.bucket, ocr.image.key),
+        photo=photo,
     )
-    candidates = Candidates(
+    return Candidates(
         job_id=ocr.job_id,
         image=ocr.image,
         profile=ocr.profile,
@@ -34,12 +47,3 @@ def find_candidates(ocr: OcrResult, builder: CandidateBuilder, ctx: WorkerContex
         usage=found.usage,
         ocr_pages=ocr.pages if ocr.engine in BILLED_OCR_ENGINES else 0,
     )
-    ctx.sender.send(ctx.settings.next_queue_url, candidates, attributes={"job_id": ocr.job_id})
-    ctx.jobs.mark_done(ocr.job_id, Stage.CANDIDATES)
-    log.info(
-        "candidates built",
-        candidates=len(found.candidates),
-        input_tokens=found.usage.input_tokens,
-        output_tokens=found.usage.output_tokens,
-    )
-    return candidates

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -69,69 +69,107 @@ def process_sqs_batch(
     faults: FaultInjector | None = None,
     job_id_of: Callable[[Any], str | None] = lambda message: getattr(message, "job_id", None),
     fail_jobs: bool = True,
+    sender: SqsSender | None = None,
 ) -> dict[str, Any]:
     """With `fail_jobs` false (a stage after the job has ended, e.g. webhook delivery) a failure never
-    touches the job: what cannot be done is parked in the DLQ with its reason."""
+    touches the job: what cannot be done is parked in the DLQ with its reason. `sender` requeues, delays
+    and parks messages (the worker's own; one is made when none is given)."""
+    records = BatchRecords(
+        stage=stage,
+        message_type=message_type,
+        process=process,
+        outcomes=outcomes,
+        dead_letter_queue_url=dead_letter_queue_url,
+        max_receives=max_receives,
+        job_id_of=job_id_of,
+        fail_jobs=fail_jobs,
+        sender=sender or SqsSender(),
+        request_id=getattr(context, "aws_request_id", None),
+    )
+
     def handle(record: SqsRecord) -> None:
-        _handle(record)
+        records.handle(record)
         if faults is not None:  # this record's side effects are done, the batch's deletes are not
             faults.maybe_crash("after record")
 
-    def give_up(job_id: str | None, reason: str, body: str, info: RecordInfo, *, park: bool) -> None:
-        """Fail the job with the reason (when this stage may) and, with `park` or no job to fail, keep the
-        message in the DLQ with it: nothing ends silently."""
-        failed = bool(job_id) and fail_jobs
-        if failed:
-            outcomes().fail(job_id, stage, reason)
-        if park or not failed:
-            _dead_letter(dead_letter_queue_url, body, stage, reason, info)
+    return partial_batch_response(event, handle)
 
-    def _handle(record: SqsRecord) -> None:
+
+@dataclass(frozen=True)
+class BatchRecords(Generic[MessageT]):
+    """How one batch's records are handled, each in its own try: parsed, processed, and each failure routed
+    by its type (see the module's docstring)."""
+
+    stage: Stage
+    message_type: type[MessageT]
+    process: Callable[[MessageT, RecordInfo], None]
+    outcomes: Callable[[], JobOutcomes]
+    dead_letter_queue_url: str
+    max_receives: int
+    job_id_of: Callable[[Any], str | None]
+    fail_jobs: bool
+    sender: SqsSender
+    request_id: str | None
+
+    def handle(self, record: SqsRecord) -> None:
         info = RecordInfo(
             message_id=record.message_id,
             receive_count=int(record.receive_count or 1),
             queue_arn=record.event_source_arn,
         )
-        bind_record_context()
-        log = get_logger(stage.value, message_id=info.message_id, receive_count=info.receive_count)
+        bind_record_context(request_id=self.request_id, stage=self.stage.value)
+        log = get_logger(self.stage.value, message_id=info.message_id, receive_count=info.receive_count)
         try:
-            message = parse_message(message_type, record.body)
+            message = parse_message(self.message_type, record.body)
         except MessageRejected as exc:
             log.error("message rejected", job_id=exc.job_id, reason=exc.reason)
-            give_up(exc.job_id, exc.reason, record.body, info, park=False)
+            self.give_up(exc.job_id, exc.reason, record.body, info, park=False)
             return
-        job_id = job_id_of(message)
-        bind_record_context(job_id=job_id, stage=stage.value)
+        job_id = self.job_id_of(message)
+        bind_record_context(request_id=self.request_id, job_id=job_id, stage=self.stage.value)
         log = log.bind(job_id=job_id)
         try:
-            process(message, info)
+            self.process(message, info)
         except PermanentError as exc:
-            log.warning("job failed" if fail_jobs else "gave up", reason=exc.reason)
-            give_up(job_id, exc.reason, record.body, info, park=False)
+            log.warning("job failed" if self.fail_jobs else "gave up", reason=exc.reason)
+            self.give_up(job_id, exc.reason, record.body, info, park=False)
         except Exception as exc:
-            throttled_too_long = isinstance(exc, ThrottledError) and record.throttled >= MAX_THROTTLED
-            last_try = info.receive_count >= max_receives or throttled_too_long
-            kind = exc.kind if isinstance(exc, RetryableError) else "error"
-            if not isinstance(exc, RetryableError):
-                log.exception("unexpected error", kind=kind)
-            if last_try:
-                attempts = info.receive_count + record.throttled
-                reason = f"{stage.value} gave up after {attempts} attempts: {type(exc).__name__}: {exc}"
-                log.error("giving up", reason=reason)
-                give_up(job_id, reason, record.body, info, park=True)
-                return
-            retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-            if isinstance(exc, ThrottledError) and _requeue_throttled(record, info, retry_after, log):
-                return
-            delay = backoff_delay(info.receive_count - 1, base=1.0, cap=60.0, retry_after=retry_after)
-            log.warning("will retry", kind=kind, error=str(exc), delay_s=round(delay, 2))
-            try:
-                SqsSender().delay(queue_url_from_arn(info.queue_arn), record.receipt_handle, int(round(delay)))
-            except Exception:  # the queue's own visibility timeout still brings it back
-                log.warning("could not shorten visibility")
-            raise
+            if not self.dealt_with(exc, record, info, job_id, log):
+                raise
 
-    return partial_batch_response(event, handle)
+    def dealt_with(self, exc: Exception, record: SqsRecord, info: RecordInfo, job_id: str | None, log: Any) -> bool:
+        """An unexpected or retryable failure: True when the record is dealt with here (given up, or requeued as
+        a delayed copy); False when it is to come back as a batch item failure, after a shortened backoff."""
+        throttled_too_long = isinstance(exc, ThrottledError) and record.throttled >= MAX_THROTTLED
+        last_try = info.receive_count >= self.max_receives or throttled_too_long
+        kind = exc.kind if isinstance(exc, RetryableError) else "error"
+        if not isinstance(exc, RetryableError):
+            log.exception("unexpected error", kind=kind)
+        if last_try:
+            attempts = info.receive_count + record.throttled
+            reason = f"{self.stage.value} gave up after {attempts} attempts: {type(exc).__name__}: {exc}"
+            log.error("giving up", reason=reason)
+            self.give_up(job_id, reason, record.body, info, park=True)
+            return True
+        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+        if isinstance(exc, ThrottledError) and _requeue_throttled(self.sender, record, info, retry_after, log):
+            return True
+        delay = backoff_delay(info.receive_count - 1, base=1.0, cap=60.0, retry_after=retry_after)
+        log.warning("will retry", kind=kind, error=str(exc), delay_s=round(delay, 2))
+        try:
+            self.sender.delay(queue_url_from_arn(info.queue_arn), record.receipt_handle, int(round(delay)))
+        except Exception:  # the queue's own visibility timeout still brings it back
+            log.warning("could not shorten visibility")
+        return False
+
+    def give_up(self, job_id: str | None, reason: str, body: str, info: RecordInfo, *, park: bool) -> None:
+        """Fail the job with the reason (when this stage may) and, with `park` or no job to fail, keep the
+        message in the DLQ with it: nothing ends silently."""
+        failed = bool(job_id) and self.fail_jobs
+        if failed:
+            self.outcomes().fail(job_id, self.stage, reason)
+        if park or not failed:
+            _dead_letter(self.sender, self.dead_letter_queue_url, body, self.stage, reason, info)
 
 
 def process_stage_batch(
@@ -157,6 +195,7 @@ def process_stage_batch(
         max_receives=ctx.settings.max_receive_count,
         faults=ctx.faults,
         job_id_of=job_id_of,
+        sender=ctx.sender,
     )
 
 
@@ -195,12 +234,13 @@ class SqsRecord:
             return 0
 
 
-def _requeue_throttled(record: SqsRecord, info: RecordInfo, retry_after: float | None, log: Any) -> bool:
+def _requeue_throttled(sender: SqsSender, record: SqsRecord, info: RecordInfo, retry_after: float | None,
+                       log: Any) -> bool:
     """Send a delayed copy of a throttled message (a fresh receive count); False if that failed, and the
     usual retry takes over. The caller has checked the copies left (`MAX_THROTTLED`)."""
     delay = backoff_delay(record.throttled, base=2.0, cap=THROTTLE_DELAY_CAP_S, retry_after=retry_after)
     try:
-        SqsSender().send_raw(
+        sender.send_raw(
             queue_url_from_arn(info.queue_arn),
             record.body,
             {**record.attributes, THROTTLED_ATTRIBUTE: str(record.throttled + 1)},
@@ -218,7 +258,7 @@ def partial_batch_response(event: dict[str, Any], handle: Callable[[SqsRecord], 
     reported in `batchItemFailures` (by message id) for SQS to redeliver, the others deleted.
 
     A few lines of our own instead of Powertools' `BatchProcessor`, whose import builds Powertools' pydantic
-    event models (tens of ms at every cold start) for a loop this small.
+    event models at every cold start, for a loop this small.
     """
     if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
         raise ValueError("Invalid event format. Please ensure batch event is a valid SQS event.")
@@ -232,11 +272,11 @@ def partial_batch_response(event: dict[str, Any], handle: Callable[[SqsRecord], 
     return {"batchItemFailures": failures}
 
 
-def _dead_letter(queue_url: str, body: str, stage: Stage, reason: str, info: RecordInfo) -> None:
+def _dead_letter(sender: SqsSender, queue_url: str, body: str, stage: Stage, reason: str, info: RecordInfo) -> None:
     """Park a message we will never process in the DLQ, with why, for `bookimg dlq` to show."""
     if not queue_url:
         raise RuntimeError(f"no dead-letter queue configured; cannot park message: {reason}")
-    SqsSender().send_raw(
+    sender.send_raw(
         queue_url,
         body,
         {

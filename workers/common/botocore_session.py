@@ -6,9 +6,9 @@ data is read, installed as the session's `data_loader` component, make it much c
 what is loaded:
 
 - JSON is decoded into plain dicts: botocore asks for `OrderedDict`s, which makes the C decoder call back
-  into Python for every object (2-5x slower on `endpoints.json`); dicts keep insertion order all the same;
-- whether a service exists is checked in that service's directory only, instead of listing the ~450
-  services of the SDK twice per client (`list_available_services` itself is unchanged).
+  into Python for every object; dicts keep insertion order all the same;
+- whether a service exists is checked in that service's directory only, instead of listing every
+  service of the SDK twice per client (`list_available_services` itself is unchanged).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from workers.common.aws import JobStore, S3Store, SnsPublisher, SqsSender, session
+from workers.common.aws import S3Store, SnsPublisher, SqsSender, session
 from workers.common.faults import FaultInjector, injector_from
+from workers.common.job_store import JobStore
 from workers.common.log import configure_logging
 from workers.common.outcome import JobOutcomes
 from workers.common.settings import Settings, get_settings

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from models import JobRecord, JobResult
-from workers.common.aws import WATCHED, JobStore, record_from_item
+from workers.common.job_store import WATCHED, JobStore, record_from_item
 
 TOKEN_BYTES = 32
 WATCHED_STREAM_FILTER = {"dynamodb": {"NewImage": {WATCHED: {"BOOL": [True]}}}}

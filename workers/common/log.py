@@ -1,4 +1,4 @@
-"""structlog JSON logs: one line per event, each with `job_id` and `stage`."""
+"""structlog JSON logs: one line per event, each with `job_id`, `stage` and the Lambda `request_id`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import structlog
 _configured = False
 
 
-def _always_job_and_stage(_logger, _method, event_dict):
-    """Every line carries `job_id` and `stage`, null when there is none (e.g. a cold start)."""
+def _always_job_stage_and_request(_logger, _method, event_dict):
+    """Every line carries `job_id`, `stage` and `request_id`, null when there is none (e.g. a cold start)."""
     event_dict.setdefault("job_id", None)
     event_dict.setdefault("stage", None)
+    event_dict.setdefault("request_id", None)
     return event_dict
 
 
@@ -24,7 +25,7 @@ def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            _always_job_and_stage,
+            _always_job_stage_and_request,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -37,11 +38,18 @@ def configure_logging(level: str = "INFO") -> None:
     _configured = True
 
 
-def bind_record_context(**values) -> None:
-    """Start a record's log context afresh: these values (e.g. `job_id`, `stage`) on every line that follows."""
+def bind_request(request_id: str | None) -> None:
+    """Start an invocation's log context: its Lambda request id (`context.aws_request_id`) on every line."""
     structlog.contextvars.clear_contextvars()
-    if values:
-        structlog.contextvars.bind_contextvars(**values)
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+
+
+def bind_record_context(**values) -> None:
+    """Start a record's log context afresh: these values (e.g. `job_id`, `stage`) on every line that follows,
+    beside the invocation's request id."""
+    request_id = values.pop("request_id", None) or structlog.contextvars.get_contextvars().get("request_id")
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id, **values)
 
 
 def get_logger(stage: str, job_id: str | None = None, **context) -> structlog.typing.FilteringBoundLogger:

@@ -22,8 +22,9 @@ from models import (
     dump_message,
     utc_now,
 )
-from workers.common.aws import JobSnapshot, JobStore, ObjectStore, Publisher
+from workers.common.aws import ObjectStore, Publisher
 from workers.common.errors import RetryableError
+from workers.common.job_store import JobSnapshot, JobStore
 
 NOTIFY_CLAIM = "notify"
 NOTIFY_LEASE_S = 60

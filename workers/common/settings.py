@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.stages import PIPELINE
+
 
 class ProfileSettings(BaseSettings):
     """How one analysis profile (`spines`, `covers`, `auto`) asks Claude."""
@@ -95,9 +97,7 @@ class Settings(BaseSettings):
     dynamodb_usd_per_write: float = 0.000000625
     dynamodb_usd_per_read: float = 0.000000125
     # Lambda memory of each stage (MB), for the GB-seconds in the cost breakdown
-    lambda_memory_mb: dict[str, int] = Field(
-        default_factory=lambda: {"ingest": 512, "textract": 1024, "bedrock": 512, "validation": 1024}
-    )
+    lambda_memory_mb: dict[str, int] = Field(default_factory=lambda: {s.name: s.memory_mb for s in PIPELINE})
 
 
 @lru_cache(maxsize=1)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from models import S3EventNotification, Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.batch import process_stage_batch
 from workers.common.context import worker_context
 from workers.ingest.logic import ingest_notification, job_id_of_notification
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     ctx = worker_context()
     return process_stage_batch(

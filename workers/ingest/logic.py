@@ -15,9 +15,14 @@ from models import (
     is_valid_job_id,
     utc_now,
 )
+from workers.common.aws import ObjectStore
 from workers.common.context import WorkerContext
 from workers.common.errors import PermanentError
+from workers.common.job_store import JobSnapshot
 from workers.common.log import get_logger
+from workers.common.settings import Settings
+from workers.common.stage import Handover, run_stage
+from workers.common.uploads import UploadSpec
 from workers.ingest.image_checks import inspect_image
 
 MAX_KEY_LENGTH = 512
@@ -25,6 +30,10 @@ MAX_KEY_LENGTH = 512
 
 class UnattributableUpload(PermanentError):
     """An object whose key names no job we could fail: it is parked in the DLQ instead."""
+
+
+class UploadRejected(PermanentError):
+    """The upload fails its checks (size, image, profile): its job fails with the reason, and the stage is done."""
 
 
 @dataclass(frozen=True)
@@ -71,23 +80,44 @@ def profile_from_metadata(metadata: dict[str, str]) -> AnalysisProfile:
 
 
 def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | None:
-    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested or
-    was refused. A refused object is deleted: its reason is in the job (or the log), and nothing reads it."""
+    """Validate one uploaded object and hand it to OCR; None when this upload was already ingested, or was
+    refused. A refused object is deleted: its reason is in the job (or the log), and nothing reads it."""
     upload = parse_upload_key(key)
     log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
-    spec = None
-    if not ctx.jobs.create(upload.job_id, image_key=key):
-        spec = ctx.jobs.snapshot(upload.job_id).upload
-        if spec is not None and not spec.is_its_key(key):
-            # under this job's prefix, but not the upload it was created with: the job is not touched
+    created = ctx.jobs.create(upload.job_id, image_key=key)  # the first stage makes the job, unless the API did
+    spec = None if created else ctx.jobs.snapshot(upload.job_id).upload
+    if spec is not None and not spec.is_its_key(key):
+        # under this job's prefix, but not the upload it was created with: the job is not touched
+        ctx.objects.delete(bucket, key)
+        log.warning("upload refused: not this job's upload", expected_key=spec.key)
+        return None
+
+    def enter() -> JobSnapshot:
+        return JobSnapshot(None) if created else ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key)
+
+    def work(_job: JobSnapshot) -> Handover[OcrRequest] | None:
+        try:
+            request = ocr_request_for(bucket, key, upload.job_id, ctx.objects, ctx.settings, spec)
+        except UploadRejected as exc:
+            ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
             ctx.objects.delete(bucket, key)
-            log.warning("upload refused: not this job's upload", expected_key=spec.key)
+            log.warning("upload rejected", reason=exc.reason)
             return None
-        if ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key).finished(Stage.INGEST):
-            log.info("duplicate upload event ignored")
-            return None
-    settings = ctx.settings
-    head = ctx.objects.head(bucket, key)
+        image = request.image
+        return Handover(request, "upload accepted",
+                        {"width": image.width, "height": image.height, "content_type": image.content_type})
+
+    return run_stage(Stage.INGEST, upload.job_id, ctx, work, enter=enter, log=log,
+                     duplicate="duplicate upload event ignored")
+
+
+def ocr_request_for(
+    bucket: str, key: str, job_id: str, objects: ObjectStore, settings: Settings, spec: UploadSpec | None = None
+) -> OcrRequest:
+    """The OCR request for an uploaded object, once it passes the checks (and matches `spec`, the upload its job
+    was created with, if any); `UploadRejected`, with the reason a user can act on, when it does not. A missing
+    object is a plain `PermanentError`: the batch loop fails that job, and no done mark is written for it."""
+    head = objects.head(bucket, key)
     size = int(head.get("ContentLength", 0))
     try:
         if spec is not None and (mismatch := spec.mismatch(size=size, content_type=head.get("ContentType"))):
@@ -96,17 +126,13 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
             raise PermanentError(
                 f"the file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB"
             )
-        data = ctx.objects.get(bucket, key) if size else b""
+        data = objects.get(bucket, key) if size else b""
         info = inspect_image(data, max_pixels=settings.max_image_pixels, max_bytes=settings.max_upload_bytes)
         profile = profile_from_metadata(head.get("Metadata", {}))
     except PermanentError as exc:
-        ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
-        ctx.objects.delete(bucket, key)
-        ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
-        log.warning("upload rejected", reason=exc.reason)
-        return None
-    request = OcrRequest(
-        job_id=upload.job_id,
+        raise UploadRejected(exc.reason) from exc
+    return OcrRequest(
+        job_id=job_id,
         image=ImageRef(
             bucket=bucket,
             key=key,
@@ -118,10 +144,6 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
         profile=profile,
         uploaded_at=utc_now(),
     )
-    ctx.sender.send(settings.next_queue_url, request, attributes={"job_id": upload.job_id})
-    ctx.jobs.mark_done(upload.job_id, Stage.INGEST)
-    log.info("upload accepted", width=info.width, height=info.height, content_type=info.content_type)
-    return request
 
 
 def ingest_notification(notification: S3EventNotification, ctx: WorkerContext) -> list[OcrRequest]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.log import get_logger
 from workers.realtime.logic import BAD_REQUEST, RealtimeDeps, on_connect, on_disconnect, on_subscribe
 
 
 @lru_cache(maxsize=1)
 def dependencies() -> RealtimeDeps:
-    from workers.common.aws import JobStore
     from workers.common.job_access import DynamoJobReader
+    from workers.common.job_store import JobStore
     from workers.common.log import configure_logging
     from workers.common.settings import get_settings
     from workers.realtime.connections import DynamoConnectionStore, ManagementApiPusher
@@ -28,7 +28,7 @@ def dependencies() -> RealtimeDeps:
     )
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     request_context = event.get("requestContext") or {}
     route = request_context.get("routeKey")

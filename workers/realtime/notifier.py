@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.log import get_logger
 from workers.realtime.handler import dependencies
 from workers.realtime.logic import notify_subscribers, status_change
@@ -23,7 +23,7 @@ def _plain(image: dict[str, Any] | None) -> dict[str, Any] | None:
     return {name: deserialize(value) for name, value in image.items()}
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     log = get_logger("notifier")
     failures = []

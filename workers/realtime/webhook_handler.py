@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from models import ResultsTopicDelivery, Stage
-from workers import lambda_handler
+from workers import entry_point
 from workers.common.batch import RecordInfo, process_sqs_batch
 from workers.common.errors import PermanentError
 from workers.common.settings import get_settings
@@ -16,7 +16,7 @@ from workers.realtime.webhooks import WebhookSender
 
 @lru_cache(maxsize=1)
 def sender() -> WebhookSender:
-    from workers.common.aws import JobStore
+    from workers.common.job_store import JobStore
     from workers.common.log import configure_logging
     from workers.common.secrets import get_secret_value
     from workers.realtime.webhooks import httpx_poster
@@ -41,7 +41,7 @@ def _deliver(delivery: ResultsTopicDelivery, _info: RecordInfo) -> None:
     get_logger(Stage.NOTIFY.value, delivery.job_id).info("webhooks delivered", **counts)
 
 
-@lambda_handler
+@entry_point
 def handler(event, context):
     settings = get_settings()
     return process_sqs_batch(

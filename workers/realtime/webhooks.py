@@ -66,7 +66,7 @@ def where(url: str) -> str:
 
 
 class Claims(Protocol):
-    """Named leases on a job (workers.common.aws.JobStore)."""
+    """Named leases on a job (workers.common.job_store.JobStore)."""
 
     def claim(self, job_id: str, name: str, owner: str, *, lease_s: int) -> bool: ...
     def release_claim(self, job_id: str, name: str, owner: str) -> None: ...

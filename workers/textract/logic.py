@@ -5,24 +5,33 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from models import JobStatus, OcrLine, OcrRequest, OcrResult, SpineRegion, Stage
+from models import OcrLine, OcrRequest, OcrResult, SpineRegion, Stage
 from workers.common.context import WorkerContext
+from workers.common.job_store import JobSnapshot
 from workers.common.log import get_logger
+from workers.common.stage import Handover, run_stage
 from workers.textract.engine import OcrEngine
 
 
 def read_photo(request: OcrRequest, engine: OcrEngine, ctx: WorkerContext) -> OcrResult | None:
     """OCR one photo and pass its lines on; None when this job's OCR already ran."""
     log = get_logger(Stage.OCR.value, request.job_id)
-    if ctx.jobs.enter(request.job_id, JobStatus.OCR).finished(Stage.OCR):
-        log.info("duplicate OCR request ignored")
-        return None
-    image = ctx.objects.get(request.image.bucket, request.image.key)
+
+    def work(_job: JobSnapshot) -> Handover[OcrResult]:
+        result = ocr_result_for(request, ctx.objects.get(request.image.bucket, request.image.key), engine, log)
+        return Handover(result, "ocr done", {"lines": len(result.lines), "spines": len(result.spines),
+                                             "seconds": round(result.seconds, 2), "engine": result.engine})
+
+    return run_stage(Stage.OCR, request.job_id, ctx, work, log=log, duplicate="duplicate OCR request ignored")
+
+
+def ocr_result_for(request: OcrRequest, image: bytes, engine: OcrEngine, log: Any) -> OcrResult:
+    """The photo's text lines and spine regions, as the next stage takes them."""
     started = time.perf_counter()
     output = engine.read(image, width=request.image.width, height=request.image.height)
     spines = spines_of(image, output.lines, log)
     seconds = time.perf_counter() - started
-    result = OcrResult(
+    return OcrResult(
         job_id=request.job_id,
         image=request.image,
         profile=request.profile,
@@ -32,10 +41,6 @@ def read_photo(request: OcrRequest, engine: OcrEngine, ctx: WorkerContext) -> Oc
         spines=spines,
         seconds=round(seconds, 3),
     )
-    ctx.sender.send(ctx.settings.next_queue_url, result, attributes={"job_id": request.job_id})
-    ctx.jobs.mark_done(request.job_id, Stage.OCR)
-    log.info("ocr done", lines=len(output.lines), spines=len(spines), seconds=round(seconds, 2), engine=result.engine)
-    return result
 
 
 def spines_of(image: bytes, lines: list[OcrLine], log: Any) -> list[SpineRegion]:

@@ -19,16 +19,28 @@ from embedded.mocks import StackRecord
 from embedded.runtime import LocalRuntime
 from embedded.stack import PROJECT, PROJECT_ROOT, deploy, read_stack_config
 from models import JobRecord, JobResult
+from workers.catalog.local import check_catalog_csv
 from workers.common.uploads import presigned_upload
-from workers.validation.local_catalog import check_catalog_csv
 
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_CATALOG = DEMO_DIR / "catalog.csv"
 DEMO_PHOTO = DEMO_DIR / "shelf.jpg"
 
 
-class LocalStack:
-    """`with LocalStack(...) as stack:` brings BookImg up on this machine and tears it down after."""
+def results_email_text(envelope: dict[str, Any]) -> str:
+    """The `email` rendering of a results notification, as the notifying function wrote it; any other
+    message as it was published."""
+    from models import MessageRejected, ResultsNotification, parse_message
+    from workers.common.outcome import render_email
+
+    try:
+        return render_email(parse_message(ResultsNotification, envelope["Message"]))[1]
+    except MessageRejected:
+        return envelope["Message"]
+
+
+class EmbeddedStack:
+    """`with EmbeddedStack(...) as stack:` brings BookImg up on this machine and tears it down after."""
 
     def __init__(
         self,
@@ -71,7 +83,7 @@ class LocalStack:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def start(self, *, warm: bool = True, pollers: bool = True) -> LocalStack:
+    def start(self, *, warm: bool = True, pollers: bool = True) -> EmbeddedStack:
         self.check_catalog()
         self.endpoint = self.emulator.start()
         for key, value in self.endpoint.client_env().items():
@@ -88,6 +100,7 @@ class LocalStack:
             crash_visibility_s=self.crash_visibility_s,
             http_retry_delays=self.http_retry_delays,
             extra_env=self.extra_env,
+            email_text=results_email_text,
             log=self._log,
         )
         self.gateway.attach(self.record, self.runtime.invoke).start()
@@ -126,7 +139,7 @@ class LocalStack:
             else:
                 os.environ[key] = value
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmbeddedStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -198,15 +211,15 @@ class LocalStack:
         return job_id
 
     def _uploader(self) -> httpx.Client:
-        """One HTTP client for every upload: a client per upload builds an SSL context each time (~18 ms,
-        six times the upload itself)."""
+        """One HTTP client for every upload: a client per upload builds an SSL context each time, which
+        costs more than the upload itself."""
         with self._clients_lock:
             if self._http is None:
                 self._http = httpx.Client()
             return self._http
 
     def job(self, job_id: str) -> JobRecord | None:
-        from workers.common.aws import JobStore
+        from workers.common.job_store import JobStore
 
         return JobStore(self.jobs_table).get(job_id)
 
@@ -237,5 +250,5 @@ class LocalStack:
         }
 
 
-def describe_json(stack: LocalStack) -> str:
+def describe_json(stack: EmbeddedStack) -> str:
     return json.dumps(stack.describe(), indent=2)

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from workers.catalog.base import CatalogBook, CatalogQuery
+from workers.catalog.statistics import WithoutStatistics
 from workers.common.cache import LookupCache
 from workers.common.errors import (
     PermanentError,
@@ -25,7 +27,6 @@ from workers.common.errors import (
     ThrottledError,
 )
 from workers.common.retry import RetryPolicy
-from workers.validation.catalog_base import CatalogBook, CatalogQuery
 
 USER_AGENT = "BookImg/0.1 (bookshelf cataloguing; https://github.com/bookimg)"
 OPENLIBRARY_COVER = "https://covers.openlibrary.org/b/id/{cover_i}-M.jpg"
@@ -176,7 +177,7 @@ def error_for_response(response: httpx.Response, provider: str) -> Exception | N
     return PermanentError(f"{provider} rejected the lookup ({status})")
 
 
-class _OnlineCatalog:
+class _OnlineCatalog(WithoutStatistics):
     name = "online"
     path = "/"
 
@@ -200,6 +201,10 @@ class _OnlineCatalog:
         self.cache = cache if cache is not None else LookupCache(maxsize=2048, ttl=24 * 3600)
         self.retry = RetryPolicy(attempts, backoff_base, backoff_cap, max_wait, sleep, on_retry)
         self.http_calls = 0
+
+    @property
+    def calls(self) -> int:
+        return self.http_calls
 
     def close(self) -> None:
         """Close the HTTP client if this catalog created it (an injected one belongs to the caller)."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from embedded.local_stack import LocalStack
-from workers.validation.local_catalog import CatalogFormatError
+from embedded.embedded_stack import EmbeddedStack
+from workers.catalog.local import CatalogFormatError
 
 
 def _catalog(tmp_path: Path) -> Path:
@@ -17,7 +17,7 @@ def _catalog(tmp_path: Path) -> Path:
 
 
 def test_a_catalog_without_its_title_column_is_refused(tmp_path: Path):
-    stack = LocalStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path))
+    stack = EmbeddedStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path))
     with pytest.raises(CatalogFormatError, match="'title'"):
         stack.check_catalog()
     assert stack.endpoint is None  # nothing was started
@@ -25,11 +25,11 @@ def test_a_catalog_without_its_title_column_is_refused(tmp_path: Path):
 
 def test_the_catalog_columns_setting_maps_the_title_column(tmp_path: Path):
     columns = {"title": "Titol", "author": "Autor"}
-    LocalStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path), config={"catalogColumns": columns}).check_catalog()
+    EmbeddedStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path), config={"catalogColumns": columns}).check_catalog()
     # as `pulumi config` hands structured values over: JSON text
     text = '{"title": "Titol"}'
-    LocalStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path), config={"catalogColumns": text}).check_catalog()
+    EmbeddedStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path), config={"catalogColumns": text}).check_catalog()
 
 
 def test_an_online_catalog_needs_no_csv(tmp_path: Path):
-    LocalStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path), config={"catalog": "openlibrary"}).check_catalog()
+    EmbeddedStack(work_dir=tmp_path, catalog_csv=_catalog(tmp_path), config={"catalog": "openlibrary"}).check_catalog()

@@ -19,8 +19,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from models import Book, Candidate, Unidentified
+from workers.catalog.base import Catalog, CatalogBook, CatalogQuery
 from workers.common.groups import DisjointSets
-from workers.validation.catalog_base import Catalog, CatalogBook, CatalogQuery
 
 _STOPWORD_TEXT = """a al als amb an and as at d de del dels des di du e el els en et for from i in l la las le les
 lo los o of on per por que s the to un una uno y con para sus su se na no n"""
@@ -463,7 +463,7 @@ class Scored:
 def not_in_catalog_score(catalog: Catalog) -> float:
     """Word weights are log-odds against the whole catalog (up to log N), so the bar they must clear
     grows with log N too: naming one book out of 30 needs less evidence than one out of 15,000."""
-    size = len(catalog) if hasattr(catalog, "__len__") else 0
+    size = len(catalog)
     if size <= 0:
         return NOT_IN_CATALOG
     return NOT_IN_CATALOG * math.log(size + 1) / math.log(REFERENCE_CATALOG_SIZE + 1)
@@ -506,8 +506,8 @@ def hypotheses(candidate: Candidate, catalog: Catalog, *, limit: int = SEARCH_LI
         text=candidate.text, title=candidate.title, author=candidate.author, isbn=candidate.isbn,
         tag=candidate.tag,
     )
-    weigh = getattr(catalog, "idf", None) or default_weight
-    tag_weigh = getattr(catalog, "tag_idf", None) or default_tag_weight
+    weigh = catalog.idf
+    tag_weigh = catalog.tag_idf
     reading = Reading.of(candidate)
     books = catalog.search(query, limit=limit)
     evidences, none_charge = with_competition(
@@ -675,7 +675,7 @@ def _further_books(
     taken, as in the main assignment, and each searched for a further one in turn. Real words that name no
     further book are given back as not identified: a result accounts for every word it was given (they are
     most often a neighbouring spine the grouping joined to this one)."""
-    weigh = getattr(catalog, "idf", None) or default_weight
+    weigh = catalog.idf
     found: list[Identified] = []
     left_over: list[NotIdentified] = []
     pending = list(outcome.identified)

@@ -1,7 +1,8 @@
 """A library's own inventory (CSV) as a Catalog: SQLite FTS5 in memory to pre-filter, rapidfuzz to re-rank.
 
-Everything is built once per process from the CSV (15k books in a fraction of a second) and lookups are
-cached, because the same spine text repeats across retries and across the two stages of one photo.
+Everything is built once per process from the CSV (an in-memory index is cheap next to a network catalog's
+round trips) and lookups are cached, because the same spine text repeats across retries and across the two
+stages of one photo.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from workers.validation.catalog_base import CatalogBook, CatalogQuery
-from workers.validation.matcher import STOPWORDS, code_tokens, isbn_digits, normalise, split_tag, tag_key, tokens
+from workers.catalog.base import CatalogBook, CatalogQuery
+from workers.catalog.matcher import STOPWORDS, code_tokens, isbn_digits, normalise, split_tag, tag_key, tokens
 
 DEFAULT_COLUMNS: dict[str, str] = {
     "title": "title",
@@ -98,6 +99,7 @@ class LocalCatalog:
     """The Catalog protocol over an in-memory list of books, plus the token statistics the matcher weighs."""
 
     name = "local"
+    calls = 0  # it asks no remote service
 
     def __init__(self, books: Sequence[CatalogBook]):
         self.books: list[CatalogBook] = list(books)
