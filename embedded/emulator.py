@@ -16,6 +16,9 @@ from typing import Any
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+ACCESS_KEY_ID = SECRET_ACCESS_KEY = "testing"
+"""The one credential every process of the embedded stack uses; the emulator checks POST policy signatures
+against it."""
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,8 @@ class EmulatorEndpoint:
         """Environment that points boto3 (and every worker process) at the emulator."""
         return {
             "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
@@ -40,8 +43,8 @@ class EmulatorEndpoint:
             service,
             endpoint_url=self.url,
             region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=ACCESS_KEY_ID,
+            aws_secret_access_key=SECRET_ACCESS_KEY,
         )
 
 
@@ -210,6 +213,43 @@ def make_dynamodb_requests_atomic() -> None:
     _atomic = True
 
 
+_policies_enforced = False
+
+
+def enforce_post_policies() -> None:
+    """Check a browser POST upload as S3 does (`embedded/post_policy.py`) before moto stores it: moto takes any
+    form, so a client could change the form's key to another job's folder and be answered 204."""
+    global _policies_enforced
+    if _policies_enforced:
+        return
+    from moto.s3.responses import S3Response
+
+    from embedded.post_policy import check_post
+
+    original = S3Response._bucket_response_post
+
+    def _bucket_response_post(self, request, bucket_name):
+        self.path = self._get_path(request)
+        if self.is_delete_keys():
+            return original(self, request, bucket_name)
+        form = {name: value for name, value in self.form_data.items() if name != "file"}
+        if "key" in self.querystring:  # with `${filename}` replaced, as S3 checks it
+            form["key"] = self.querystring["key"][0]
+        body = self.raw_body if isinstance(self.raw_body, bytes | bytearray) else str(self.raw_body or "").encode()
+        refusal = check_post(
+            form,
+            bucket=bucket_name,
+            file_size=len(body),
+            secret_of=lambda access_key: SECRET_ACCESS_KEY if access_key == ACCESS_KEY_ID else None,
+        )
+        if refusal is not None:
+            return refusal.status, {"Content-Type": "application/xml"}, refusal.xml()
+        return original(self, request, bucket_name)
+
+    S3Response._bucket_response_post = _bucket_response_post
+    _policies_enforced = True
+
+
 class Emulator:
     """moto's server in a child process of its own; usable as a context manager.
 
@@ -272,6 +312,7 @@ def serve_until_stdin_closes() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     speed_up_moto()
     make_dynamodb_requests_atomic()
+    enforce_post_policies()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -78,6 +78,14 @@ def _read_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatemen
     return [PolicyStatement("ReadUploads", ["s3:GetObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)])]
 
 
+def _check_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+    # an upload ingest refuses is deleted at once: it is not the job's photo, and nothing will read it
+    return [
+        *_read_uploads(cfg, refs),
+        PolicyStatement("DeleteRefusedUploads", ["s3:DeleteObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)]),
+    ]
+
+
 def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
     catalog_arn = s3_object_arn(cfg, cfg.catalog_uri)
     return [PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn])] if catalog_arn else []
@@ -104,7 +112,7 @@ def _build_candidates(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStat
 
 
 NEED_STATEMENTS: dict[str, Callable[[BookImgConfig, PipelineRefs], list[PolicyStatement]]] = {
-    "upload_checks": _read_uploads,
+    "upload_checks": _check_uploads,
     "photo": _read_uploads,
     "ocr_engine": _detect_text,
     "candidate_builder": _build_candidates,

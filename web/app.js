@@ -144,6 +144,10 @@ function subscribe() {
     if (!message || message.jobId !== state.job.jobId) return;
     if (message.type === "progress") onProgress(message);
     if (message.type === "result") onResult(message);
+    if (message.type === "error" && message.code === "forbidden") {
+      state.socket = null; // the server closes it: no fallback to polling with the same token
+      fail("This link does not open a job (wrong or expired token).");
+    }
   });
   socket.addEventListener("close", () => {
     if (state.socket === socket && !state.result) startPolling();

@@ -16,9 +16,10 @@ from pydantic import BaseModel
 from models import JobRecord, JobStatus, Stage
 from workers.common.errors import PermanentError
 from workers.common.faults import injector_from
-from workers.common.job_store import STATUS_ORDER, JobSnapshot
+from workers.common.job_store import STATUS_ORDER, UPLOAD, JobSnapshot
 from workers.common.outcome import JobOutcomes
 from workers.common.settings import Settings
+from workers.common.uploads import UploadSpec
 
 
 @dataclass
@@ -31,7 +32,10 @@ class MemoryObjects:
     def head(self, bucket: str, key: str) -> dict[str, Any]:
         if (bucket, key) not in self.blobs:
             raise PermanentError(f"the uploaded object {key} no longer exists")
-        return {"ContentLength": len(self.blobs[(bucket, key)]), "Metadata": self.metadata.get((bucket, key), {})}
+        head = {"ContentLength": len(self.blobs[(bucket, key)]), "Metadata": self.metadata.get((bucket, key), {})}
+        if (bucket, key) in self.content_types:
+            head["ContentType"] = self.content_types[(bucket, key)]
+        return head
 
     def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes:
         self.reads.append((bucket, key))
@@ -41,6 +45,10 @@ class MemoryObjects:
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         self.blobs[(bucket, key)] = body
         self.content_types[(bucket, key)] = content_type
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.blobs.pop((bucket, key), None)
+        self.content_types.pop((bucket, key), None)
 
 
 @dataclass
@@ -68,9 +76,10 @@ class _Item:
     record: JobRecord | None  # None: an item a bare update made (DynamoDB creates one), e.g. a done mark
     done: dict[str, str] = field(default_factory=dict)
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload: UploadSpec | None = None  # what `POST /jobs` recorded (`extra["upload"]`)
 
     def snapshot(self) -> JobSnapshot:
-        return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()})
+        return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()}, self.upload)
 
 
 @dataclass
@@ -97,8 +106,10 @@ class MemoryJobs:
         if job_id in self.items:  # `attribute_not_exists(pk)`
             return False
         now = datetime.now(UTC)
+        upload = (extra or {}).get(UPLOAD)
         self.items[job_id] = _Item(JobRecord(job_id=job_id, status=status, created_at=now, updated_at=now,
-                                             stage_times={status.value: now}, image_key=image_key))
+                                             stage_times={status.value: now}, image_key=image_key),
+                                   upload=UploadSpec.from_item(upload) if upload else None)
         return True
 
     def advance(self, job_id: str, status: JobStatus, **fields: Any) -> bool:
@@ -126,6 +137,7 @@ class MemoryJobs:
             return False
         item.record = item.record.model_copy(update={
             "status": JobStatus.FAILED, "error": reason[:2000], "failed_stage": stage, "updated_at": now,
+            "stage_times": {**item.record.stage_times, JobStatus.FAILED.value: now},
         })
         return True
 

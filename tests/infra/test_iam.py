@@ -22,7 +22,7 @@ COMMON = {
     "sns:Publish",
 }
 EXPECTED_ACTIONS = {
-    "ingest": COMMON | {"s3:GetObject"},
+    "ingest": COMMON | {"s3:GetObject", "s3:DeleteObject"},  # deletes the uploads it refuses
     "textract": COMMON | {"s3:GetObject", "textract:DetectDocumentText"},
     "bedrock": COMMON | {"bedrock:InvokeModel"},
     "validation": COMMON,
@@ -75,6 +75,7 @@ def test_s3_permissions_are_scoped_to_key_prefixes(default_stack):
         assert grants(policy, "s3:PutObject") == [f"{results}/results/*"]
         expected_reads = [f"{uploads}/uploads/*"] if stage in ("ingest", "textract") else []
         assert grants(policy, "s3:GetObject") == expected_reads
+        assert grants(policy, "s3:DeleteObject") == ([f"{uploads}/uploads/*"] if stage == "ingest" else [])
 
 
 def test_table_topic_and_logs_are_this_stacks_own(default_stack):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import threading
 import time
 
 import boto3
 import httpx
 import pytest
+from PIL import Image
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from embedded.embedded_stack import DEMO_PHOTO
 
 
-def create_job(stack) -> dict:
-    response = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": "image/jpeg"})
+def create_job(stack, content_type: str = "image/jpeg") -> dict:
+    response = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": content_type})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -67,9 +72,11 @@ def test_a_job_created_through_the_api_is_pushed_every_stage_then_the_books_over
         ]
         result = messages[-1]
         assert result["books"] == [b.model_dump(mode="json", exclude={"box"}) for b in stack.result(job["jobId"]).books]
-        # and the connection with the wrong token heard nothing at all
-        with pytest.raises(TimeoutError):
-            intruder.recv(timeout=0.5)
+        # and the connection with the wrong token heard only that it may not, then was closed
+        frame = json.loads(intruder.recv(timeout=10))
+        assert (frame["type"], frame["code"]) == ("error", "forbidden") and frame["message"]
+        with pytest.raises(ConnectionClosed):
+            intruder.recv(timeout=10)
 
 
 def test_reading_a_job_needs_its_token_and_shows_stage_times_cost_and_results(stack):
@@ -139,3 +146,46 @@ def test_an_unknown_websocket_action_gets_api_gateways_forbidden_message(stack):
     with connect(stack.websocket_url) as socket:
         socket.send(json.dumps({"action": "dance"}))
         assert json.loads(socket.recv(timeout=5))["message"] == "Forbidden"
+
+
+def test_a_wrong_token_gets_a_forbidden_error_frame_then_the_connection_closes(stack):
+    job = create_job(stack)
+    with connect(stack.websocket_url) as socket:
+        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": "guess"}))
+        frame = json.loads(socket.recv(timeout=10))
+        assert frame == {
+            "type": "error",
+            "code": "forbidden",
+            "jobId": job["jobId"],
+            "message": "this token does not open that job; the connection is closed",
+        }
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=10)
+
+
+def test_a_failed_job_pushes_each_status_once_with_the_failures_time(stack):
+    # Given a subscriber that subscribes while the upload is under way, as the page does
+    job = create_job(stack, "image/png")
+    tiny = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(tiny, "PNG")
+    with connect(stack.websocket_url) as socket:
+        files = {"file": ("x.png", tiny.getvalue(), "image/png")}
+        uploading = threading.Thread(
+            target=lambda: httpx.post(job["upload"]["url"], data=job["upload"]["fields"], files=files)
+        )
+        uploading.start()
+        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": job["token"]}))
+        messages = receive_until_result(socket)
+        uploading.join()
+        # When the job has failed (and anything still in the stream has had time to arrive)
+        with contextlib.suppress(TimeoutError):
+            while True:
+                messages.append(json.loads(socket.recv(timeout=2)))
+    # Then each state was pushed once, in order, ending with the failure and its time
+    states = [(m["type"], m["status"]) for m in messages]
+    assert len(states) == len(set(states)), states
+    statuses = [s for kind, s in states if kind == "progress"]
+    assert statuses == sorted(statuses, key=["created", "uploaded", "failed"].index) and statuses[-1] == "failed"
+    result = messages[-1]
+    assert result["type"] == "result" and "too small to hold legible text" in result["error"]
+    assert "failed" in result["stageTimes"]

@@ -109,9 +109,11 @@ def test_a_shelf_photo_uploaded_in_the_browser_shows_live_stages_then_the_books(
     assert page.get_attribute("#status", "aria-live") == "polite"
     assert "books found" in page.inner_text("#status")
 
-    # And the page with the wrong token was pushed nothing at all, and says the link does not open the job
+    # And the page with the wrong token was told only that it may not (nothing about the job), and says the
+    # link does not open the job
     intruder.wait_for_selector("#error:not([hidden])")
-    assert intruder_frames == []
+    assert [(f["type"], f["code"]) for f in intruder_frames] == [("error", "forbidden")]
+    assert "does not open a job" in intruder.inner_text("#error")
     assert intruder.locator("#books tbody tr").count() == 0
 
     # And the list exports as CSV

@@ -13,6 +13,7 @@ import pytest
 from models import Book, CostBreakdown, JobRecord, JobResult, JobStatus, Stage
 from workers.api.logic import ApiDeps, ApiRequest, ApiSettings, decode_cursor, encode_cursor, handle
 from workers.common.job_access import GuardedJob, hash_token
+from workers.common.uploads import UploadSpec
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -115,6 +116,15 @@ def test_creating_a_job_returns_its_id_token_and_an_upload_bound_to_its_prefix_a
     assert jobs.records["job0"].status == JobStatus.CREATED
     assert jobs.extra["job0"]["token_hash"] == hashlib.sha256(b"secret-token").hexdigest()
     assert "secret-token" not in json.dumps(jobs.extra["job0"])
+
+
+def test_creating_a_job_records_the_one_upload_it_accepts_key_size_limit_and_type():
+    jobs = FakeJobs()
+    status, body = call("POST /jobs", deps(jobs), body={"filename": "shelf.png", "contentType": "image/png"})
+    assert status == 201
+    assert UploadSpec.from_item(jobs.extra["job0"]["upload"]) == UploadSpec(
+        key=body["upload"]["fields"]["key"], max_bytes=5_000_000, content_type="image/png"
+    )
 
 
 @pytest.mark.parametrize("content_type", ["application/pdf", "image/svg+xml", None, 7])

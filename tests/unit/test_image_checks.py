@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from workers.common.errors import PermanentError
-from workers.ingest.image_checks import inspect_image
+from workers.ingest.image_checks import MIN_TEXT_HEIGHT_PX, inspect_image
 
 LIMITS = {"max_pixels": 60_000_000, "max_bytes": 5_000_000}
 
@@ -94,3 +94,19 @@ def test_heic_is_refused_with_advice():
 def test_file_over_the_size_limit_is_refused():
     with pytest.raises(PermanentError, match="limit is 0.0 MB|limit is"):
         inspect_image(b"\xff\xd8" + b"0" * 2000, max_pixels=10, max_bytes=1000)
+
+
+def test_a_one_pixel_image_is_refused_as_too_small_to_hold_text():
+    with pytest.raises(PermanentError, match=r"1x1 pixels: too small to hold legible text"):
+        inspect_image(_encode(Image.new("RGB", (1, 1), "white"), "PNG"), **LIMITS)
+
+
+@pytest.mark.parametrize("size", [(2000, MIN_TEXT_HEIGHT_PX - 1), (MIN_TEXT_HEIGHT_PX - 1, 2000)])
+def test_an_image_thinner_than_one_line_of_text_is_refused_whichever_way_it_runs(size):
+    with pytest.raises(PermanentError, match="too small to hold legible text"):
+        inspect_image(_encode(Image.new("L", size, "white"), "PNG"), **LIMITS)
+
+
+def test_an_image_one_line_of_text_high_is_accepted():
+    info = inspect_image(_encode(Image.new("L", (400, MIN_TEXT_HEIGHT_PX), "white"), "PNG"), **LIMITS)
+    assert (info.width, info.height) == (400, MIN_TEXT_HEIGHT_PX)

@@ -4,13 +4,13 @@ status change, the result for late subscribers, and forgetting connections that 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from models import Book, JobRecord, JobResult, JobStatus
-from workers.common.job_access import GuardedJob, hash_token
+from tests.fakes.realtime import T0, FakeConnections, FakePusher, FakeReader
 from workers.realtime import notifier
 from workers.realtime.logic import (
     RealtimeDeps,
@@ -21,71 +21,9 @@ from workers.realtime.logic import (
     status_change,
 )
 
-T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
-
-class FakeConnections:
-    def __init__(self) -> None:
-        self.connected: set[str] = set()
-        self.subscriptions: dict[str, set[str]] = {}
-
-    def connect(self, connection_id, *, ttl_s, source_ip=None):
-        self.connected.add(connection_id)
-
-    def subscribe(self, connection_id, job_id, *, ttl_s):
-        self.subscriptions.setdefault(job_id, {})[connection_id] = None
-
-    def mark_seen(self, connection_id, job_id, status):
-        if connection_id in self.subscriptions.get(job_id, {}):
-            self.subscriptions[job_id][connection_id] = status
-
-    def subscribers(self, job_id):
-        return dict(sorted(self.subscriptions.get(job_id, {}).items()))
-
-    def forget(self, connection_id):
-        self.connected.discard(connection_id)
-        for subscribers in self.subscriptions.values():
-            subscribers.pop(connection_id, None)
-
-
-class FakePusher:
-    def __init__(self, gone=()) -> None:
-        self.sent: list[tuple[str, dict]] = []
-        self.gone = set(gone)
-
-    def push(self, connection_id, message):
-        if connection_id in self.gone:
-            return False
-        self.sent.append((connection_id, message))
-        return True
-
-    def to(self, connection_id):
-        return [m for c, m in self.sent if c == connection_id]
-
-
-class FakeReader:
-    def __init__(self) -> None:
-        self.jobs: dict[str, GuardedJob] = {}
-        self.results: dict[str, JobResult] = {}
-        self.watched: set[str] = set()
-
-    def add(self, status: JobStatus, token="right", job_id="job1") -> JobRecord:
-        record = JobRecord(job_id=job_id, status=status, created_at=T0, updated_at=T0, stage_times={status.value: T0})
-        self.jobs[job_id] = GuardedJob(record, hash_token(token), "public")
-        return record
-
-    def guarded(self, job_id):
-        return self.jobs.get(job_id)
-
-    def watch(self, job_id):
-        self.watched.add(job_id)
-
-    def result(self, job_id):
-        return self.results.get(job_id)
-
-
-def make(gone=()):
-    connections, pusher, reader = FakeConnections(), FakePusher(gone), FakeReader()
+def make(gone=(), failing=()):
+    connections, pusher, reader = FakeConnections(), FakePusher(gone, failing), FakeReader()
     return RealtimeDeps(connections=connections, pusher=pusher, reader=reader), connections, pusher, reader
 
 
@@ -108,19 +46,24 @@ def test_a_subscriber_with_the_token_gets_the_current_stage_at_once():
     assert reader.watched == {"job1"}  # from now on its changes reach the notifier
 
 
-def test_a_wrong_token_is_refused_and_nothing_is_ever_pushed_to_it():
-    # Given a job, and a connection that subscribes with a wrong token
+def test_a_wrong_token_is_answered_forbidden_then_closed_and_nothing_about_the_job_is_ever_pushed_to_it():
+    # Given a job, and connections that subscribe with a wrong token, or to a job that does not exist
     deps, connections, pusher, reader = make()
     reader.add(JobStatus.OCR)
     assert subscribe(deps, "intruder", "guess") == 403
-    assert subscribe(deps, "intruder", "right", job_id="unknown") == 403
+    assert subscribe(deps, "prober", "right", job_id="unknown") == 403
     # When the job moves on and finishes
     notify_subscribers(reader.add(JobStatus.CANDIDATES), deps)
     notify_subscribers(reader.add(JobStatus.COMPLETED), deps)
-    # Then the intruder never received anything and holds no subscription
-    assert pusher.to("intruder") == []
+    # Then each was told, the same way, that it may not, and its connection was closed
+    for connection, job_id in (("intruder", "job1"), ("prober", "unknown")):
+        (frame,) = pusher.to(connection)
+        assert (frame["type"], frame["code"], frame["jobId"]) == ("error", "forbidden", job_id)
+        assert frame["message"]
+    assert pusher.closed == ["intruder", "prober"]
+    # and neither holds a subscription, nor made the job's changes flow
     assert not connections.subscribers("job1")
-    assert reader.watched == set()  # a refused subscription does not make the job's changes flow
+    assert reader.watched == set()
 
 
 def test_malformed_subscriptions_are_bad_requests():
@@ -273,9 +216,9 @@ def test_a_late_subscriber_is_never_shown_an_older_state_still_in_the_stream():
         JobRecord(job_id="job1", status=JobStatus.VALIDATED, created_at=T0, updated_at=T0), deps
     )
     notify_subscribers(completed, deps)
-    # Then the older state is not pushed to it; the repeat of the current one is harmless and sent
+    # Then neither the older state nor the repeat of the current one is pushed to it
     assert stale["stale"] == 1 and stale["pushed"] == 0
-    assert {m["status"] for m in pusher.to("late")} == {"completed"}
+    assert pusher.to("late") == []
 
 
 def test_a_subscriber_shown_an_early_state_still_gets_every_later_one():
@@ -284,4 +227,59 @@ def test_a_subscriber_shown_an_early_state_still_gets_every_later_one():
     subscribe(deps, "c1", "right")
     for status in (JobStatus.OCR, JobStatus.CANDIDATES, JobStatus.VALIDATED):
         notify_subscribers(reader.add(status), deps)
-    assert [m["status"] for m in pusher.to("c1")] == ["ocr", "ocr", "candidates", "validated"]
+    assert [m["status"] for m in pusher.to("c1")] == ["ocr", "candidates", "validated"]  # "ocr" once
+
+
+def test_a_state_the_stream_pushed_while_the_client_subscribed_is_not_pushed_again_by_the_subscription():
+    # Given a job the page subscribes to while its upload is under way (the page does both at once)
+    deps, connections, pusher, reader = make()
+    reader.add(JobStatus.CREATED)
+    watch = reader.watch
+
+    def upload_lands_and_its_record_is_pushed(job_id):  # after the subscription is stored and watched
+        watch(job_id)
+        notify_subscribers(reader.add(JobStatus.UPLOADED), deps)
+
+    reader.watch = upload_lands_and_its_record_is_pushed
+    # When the subscription then reads the job, in that same state, and the record is delivered again
+    assert subscribe(deps, "c1", "right") == 200
+    notify_subscribers(reader.guarded("job1").record, deps)
+    # Then the client was told "uploaded" once
+    assert [m["status"] for m in pusher.to("c1")] == ["uploaded"]
+
+
+def test_a_failed_job_pushes_each_status_once_and_its_result_once_even_when_records_repeat():
+    deps, connections, pusher, reader = make()
+    reader.add(JobStatus.CREATED)
+    subscribe(deps, "c1", "right")
+    uploaded = reader.add(JobStatus.UPLOADED)
+    failed = reader.add(JobStatus.FAILED).model_copy(update={"error": "too small to hold legible text"})
+    for record in (uploaded, uploaded, failed, failed):  # at-least-once delivery of the stream
+        notify_subscribers(record, deps)
+    messages = pusher.to("c1")
+    assert [(m["type"], m["status"]) for m in messages] == [
+        ("progress", "created"),
+        ("progress", "uploaded"),
+        ("progress", "failed"),
+        ("result", "failed"),
+    ]
+
+
+def test_a_push_that_fails_is_pushed_again_when_the_record_is_retried():
+    deps, connections, pusher, reader = make(failing={"c1"})
+    reader.add(JobStatus.CREATED)
+    connections.subscribe("c1", "job1", ttl_s=60)
+    ocr = reader.add(JobStatus.OCR)
+    with pytest.raises(ConnectionError):
+        notify_subscribers(ocr, deps)
+    assert notify_subscribers(ocr, deps)["pushed"] == 1  # the stream retries the record
+    assert [m["status"] for m in pusher.to("c1")] == ["ocr"]
+
+
+def test_a_job_that_failed_then_completed_after_a_redrive_pushes_the_completion():
+    deps, connections, pusher, reader = make()
+    reader.add(JobStatus.FAILED)
+    subscribe(deps, "c1", "right")
+    notify_subscribers(reader.add(JobStatus.OCR), deps)  # reopened: earlier than what it was shown
+    notify_subscribers(reader.add(JobStatus.COMPLETED), deps)
+    assert [m["status"] for m in pusher.to("c1") if m["type"] == "progress"] == ["failed", "completed"]

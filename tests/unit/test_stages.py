@@ -23,7 +23,9 @@ from workers.bedrock.logic import find_candidates
 from workers.bedrock.offline import OfflineCandidateBuilder
 from workers.catalog.local import LocalCatalog, read_books
 from workers.catalog.statistics import WithoutStatistics
+from workers.common.job_store import UPLOAD
 from workers.common.stage import Handover, run_stage
+from workers.common.uploads import UploadSpec
 from workers.ingest.logic import ingest_upload
 from workers.textract.embedded_text import EmbeddedTextEngine, image_with_lines
 from workers.textract.logic import read_photo
@@ -83,6 +85,58 @@ def test_ingest_of_a_file_that_is_no_image_fails_its_job_with_the_reason_and_is_
     assert ctx.jobs.is_done(JOB, Stage.INGEST)
     (notification,) = ctx.publisher.published
     assert notification["attributes"] == {"job_id": JOB, "status": "failed"}
+
+
+def _api_job(ctx: StageContext, content_type: str = "image/png", max_bytes: int = 1_000_000) -> UploadSpec:
+    """A job as `POST /jobs` leaves it: created, with the one upload it accepts recorded."""
+    spec = UploadSpec(key=KEY, max_bytes=max_bytes, content_type=content_type)
+    ctx.jobs.create(JOB, image_key=None, status=JobStatus.CREATED, extra={UPLOAD: spec.as_item()})
+    return spec
+
+
+def test_ingest_accepts_the_upload_a_job_was_created_with():
+    ctx = _ctx()
+    ctx.objects.content_types[("uploads", KEY)] = "image/png"
+    _api_job(ctx)
+    assert ingest_upload("uploads", KEY, ctx) is not None
+    assert ctx.jobs.get(JOB).status == JobStatus.UPLOADED
+
+
+def test_ingest_refuses_another_object_in_a_jobs_folder_deletes_it_and_leaves_the_job_untouched():
+    stray = f"uploads/{JOB}/not-the-upload.png"
+    ctx = _ctx()
+    ctx.objects.put("uploads", stray, PHOTO, "image/png")
+    _api_job(ctx)
+    before = ctx.jobs.snapshot(JOB)
+    assert ingest_upload("uploads", stray, ctx) is None
+    assert ctx.jobs.snapshot(JOB) == before  # not entered, not failed, not marked done
+    assert ("uploads", stray) not in ctx.objects.blobs
+    assert ctx.sender.sent == [] and ctx.publisher.published == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "max_bytes", "reason"),
+    [("image/jpeg", 1_000_000, "this job was created for 'image/jpeg'"), ("image/png", 10, "limited to")],
+    ids=["another type", "over its size limit"],
+)
+def test_ingest_fails_the_job_whose_key_holds_an_object_of_another_type_or_size_and_deletes_it(
+    content_type, max_bytes, reason
+):
+    ctx = _ctx()
+    ctx.objects.content_types[("uploads", KEY)] = "image/png"
+    _api_job(ctx, content_type=content_type, max_bytes=max_bytes)
+    assert ingest_upload("uploads", KEY, ctx) is None
+    record = ctx.jobs.get(JOB)
+    assert record.status == JobStatus.FAILED and reason in record.error
+    assert "failed" in record.stage_times
+    assert ("uploads", KEY) not in ctx.objects.blobs
+    assert ctx.objects.reads == []  # refused from its head: never downloaded
+
+
+def test_ingest_deletes_an_upload_it_rejects_from_its_bytes():
+    ctx = StageContext(objects=MemoryObjects({("uploads", KEY): b"not an image at all"}))
+    assert ingest_upload("uploads", KEY, ctx) is None
+    assert ("uploads", KEY) not in ctx.objects.blobs
 
 
 # --- OCR -------------------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from models import AnalysisProfile, JobRecord, JobStatus, is_valid_job_id
 from workers.common.job_access import JobReader, hash_token, new_job_token
+from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
-from workers.common.uploads import IMAGE_CONTENT_TYPES
+from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -154,8 +155,13 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         profile=profile,
         expires_s=settings.upload_url_ttl_s,
     )
+    # the one upload this job accepts: ingest refuses any other object under its prefix
+    spec = UploadSpec(key=upload["fields"]["key"], max_bytes=settings.max_upload_bytes, content_type=content_type)
     created = deps.jobs.create(
-        job_id, image_key=None, status=JobStatus.CREATED, extra={"token_hash": hash_token(token), "owner": owner}
+        job_id,
+        image_key=None,
+        status=JobStatus.CREATED,
+        extra={"token_hash": hash_token(token), "owner": owner, UPLOAD: spec.as_item()},
     )
     if not created:  # a 128-bit id collided: refuse rather than hand out a second token for it
         raise ApiError(409, "job id already exists; retry")

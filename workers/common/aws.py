@@ -171,6 +171,9 @@ class ObjectStore(Protocol):
     def head(self, bucket: str, key: str) -> dict[str, Any]: ...
     def get(self, bucket: str, key: str, *, max_bytes: int | None = None) -> bytes: ...
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove the object; removing one that is not there is no error (as S3's DeleteObject)."""
+        ...
 
 
 class S3Store:
@@ -193,6 +196,9 @@ class S3Store:
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def delete(self, bucket: str, key: str) -> None:
+        client("s3").delete_object(Bucket=bucket, Key=key)
 
 
 # --- results topic -----------------------------------------------------------------------------

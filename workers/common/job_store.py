@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from models import CostBreakdown, JobRecord, JobStatus, Stage
 from models.stages import FIRST_STATUS, PIPELINE
 from workers.common.aws import DynamoTable
+from workers.common.uploads import UploadSpec
 
 STATUS_ORDER: list[JobStatus] = list(dict.fromkeys(
     [FIRST_STATUS, *(status for stage in PIPELINE for status in (stage.entry_status, stage.exit_status))]
@@ -29,7 +30,9 @@ it, as any status may end there."""
 JOB_TTL = timedelta(days=30)
 WATCHED = "watched"
 """Set on a job's item once a browser subscribes to it (`JobStore.mark_watched`)."""
-_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED)
+UPLOAD = "upload"
+"""The upload a job made through `POST /jobs` was created with (`workers.common.uploads.UploadSpec`)."""
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED, UPLOAD)
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -60,6 +63,7 @@ class JobSnapshot:
     record: JobRecord | None
     done: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
+    upload: UploadSpec | None = None
 
     @classmethod
     def of(cls, item: dict[str, Any] | None) -> JobSnapshot:
@@ -69,6 +73,7 @@ class JobSnapshot:
             record_from_item(item),
             {k: str(v) for k, v in (item.get("done") or {}).items()},
             dict(item.get("claims") or {}),
+            UploadSpec.from_item(_from_dynamo(item[UPLOAD])) if item.get(UPLOAD) else None,
         )
 
     def finished(self, stage: Stage) -> bool:
@@ -167,24 +172,44 @@ class JobStore:
         }
 
     def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
-        """Mark the job failed (creating it if it never got a record); False if it already ended."""
+        """Mark the job failed, with the failure's time among its stage times (creating the record if it never
+        got one); False if it already ended."""
         now = datetime.now(UTC)
         stamp = now.isoformat().replace("+00:00", "Z")
+        failed = {
+            "#s": "status", "#e": "error", "#fs": "failed_stage", "#u": "updated_at", "#t": "stage_times",
+        }
+        values = {
+            ":failed": JobStatus.FAILED.value,
+            ":completed": JobStatus.COMPLETED.value,
+            ":reason": reason[:2000],
+            ":stage": stage.value,
+            ":now": stamp,
+        }
+        sets = "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now"
+        # the usual case, one write: a job with its stage times gets the failure's among them
+        if self._table.write_if(
+            "update_item",
+            Key=self.key(job_id),
+            UpdateExpression=f"{sets}, #t.#failed = :now",
+            ConditionExpression="attribute_exists(#t) AND NOT (#s IN (:failed, :completed))",
+            ExpressionAttributeNames={**failed, "#failed": JobStatus.FAILED.value},
+            ExpressionAttributeValues=values,
+        ) is not None:
+            return True
+        # a job failed before it ever got a record (an upload refused on its first event): made here
         written = self._table.write_if(
             "update_item",
             Key=self.key(job_id),
             UpdateExpression=(
-                "SET #s = :failed, #e = :reason, #fs = :stage, #u = :now, "
-                "#t = if_not_exists(#t, :times), #c = if_not_exists(#c, :now), "
-                "#j = :job, #v = :v, #cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
+                f"{sets}, #t = :times, #c = if_not_exists(#c, :now), #j = :job, #v = :v, "
+                "#cost = if_not_exists(#cost, :cost), #x = if_not_exists(#x, :ttl)"
             ),
-            ConditionExpression="attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed))",
+            ConditionExpression=(
+                "attribute_not_exists(#t) AND (attribute_not_exists(pk) OR NOT (#s IN (:failed, :completed)))"
+            ),
             ExpressionAttributeNames={
-                "#s": "status",
-                "#e": "error",
-                "#fs": "failed_stage",
-                "#u": "updated_at",
-                "#t": "stage_times",
+                **failed,
                 "#c": "created_at",
                 "#j": "job_id",
                 "#v": "schema_version",
@@ -192,11 +217,7 @@ class JobStore:
                 "#x": "expires_at",
             },
             ExpressionAttributeValues={
-                ":failed": JobStatus.FAILED.value,
-                ":completed": JobStatus.COMPLETED.value,
-                ":reason": reason[:2000],
-                ":stage": stage.value,
-                ":now": stamp,
+                **values,
                 ":times": {JobStatus.FAILED.value: stamp},
                 ":job": job_id,
                 ":v": "1",

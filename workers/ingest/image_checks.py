@@ -19,6 +19,9 @@ FORMAT_CONTENT_TYPES = {
 }
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif")
 _ROTATING_ORIENTATIONS = {5, 6, 7, 8}
+MIN_TEXT_HEIGHT_PX = 15
+"""The smallest text Amazon Textract detects, by its documented quotas (8-point type at 150 DPI): an image
+whose shorter side is below it cannot hold one legible line, whichever way the line runs."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ def inspect_image(data: bytes, *, max_pixels: int, max_bytes: int) -> ImageInfo:
                 raise PermanentError(
                     f"the image is {width}x{height} = {width * height / 1e6:.0f} megapixels; "
                     f"the limit is {max_pixels / 1e6:.0f} megapixels"
+                )
+            if min(width, height) < MIN_TEXT_HEIGHT_PX:
+                raise PermanentError(
+                    f"the image is {width}x{height} pixels: too small to hold legible text "
+                    f"(a line of text needs at least {MIN_TEXT_HEIGHT_PX} pixels of height to be read)"
                 )
             if getattr(image, "is_animated", False) and getattr(image, "n_frames", 1) > 1:
                 raise PermanentError("animated images are not supported: upload a still photo")

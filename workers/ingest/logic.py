@@ -22,6 +22,7 @@ from workers.common.job_store import JobSnapshot
 from workers.common.log import get_logger
 from workers.common.settings import Settings
 from workers.common.stage import Handover, run_stage
+from workers.common.uploads import UploadSpec
 from workers.ingest.image_checks import inspect_image
 
 MAX_KEY_LENGTH = 512
@@ -80,20 +81,26 @@ def profile_from_metadata(metadata: dict[str, str]) -> AnalysisProfile:
 
 def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | None:
     """Validate one uploaded object and hand it to OCR; None when this upload was already ingested, or was
-    rejected (the job then failed with the reason)."""
+    refused. A refused object is deleted: its reason is in the job (or the log), and nothing reads it."""
     upload = parse_upload_key(key)
     log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
+    created = ctx.jobs.create(upload.job_id, image_key=key)  # the first stage makes the job, unless the API did
+    spec = None if created else ctx.jobs.snapshot(upload.job_id).upload
+    if spec is not None and not spec.is_its_key(key):
+        # under this job's prefix, but not the upload it was created with: the job is not touched
+        ctx.objects.delete(bucket, key)
+        log.warning("upload refused: not this job's upload", expected_key=spec.key)
+        return None
 
-    def enter() -> JobSnapshot:  # the first stage makes the job, unless the API did
-        if ctx.jobs.create(upload.job_id, image_key=key):
-            return JobSnapshot(None)
-        return ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key)
+    def enter() -> JobSnapshot:
+        return JobSnapshot(None) if created else ctx.jobs.enter(upload.job_id, JobStatus.UPLOADED, image_key=key)
 
     def work(_job: JobSnapshot) -> Handover[OcrRequest] | None:
         try:
-            request = ocr_request_for(bucket, key, upload.job_id, ctx.objects, ctx.settings)
+            request = ocr_request_for(bucket, key, upload.job_id, ctx.objects, ctx.settings, spec)
         except UploadRejected as exc:
             ctx.outcomes.fail(upload.job_id, Stage.INGEST, exc.reason)
+            ctx.objects.delete(bucket, key)
             log.warning("upload rejected", reason=exc.reason)
             return None
         image = request.image
@@ -104,13 +111,17 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
                      duplicate="duplicate upload event ignored")
 
 
-def ocr_request_for(bucket: str, key: str, job_id: str, objects: ObjectStore, settings: Settings) -> OcrRequest:
-    """The OCR request for an uploaded object, once it passes the checks; `UploadRejected`, with the reason a
-    user can act on, when it does not. A missing object is a plain `PermanentError`: the batch loop fails that
-    job, and no done mark is written for it."""
+def ocr_request_for(
+    bucket: str, key: str, job_id: str, objects: ObjectStore, settings: Settings, spec: UploadSpec | None = None
+) -> OcrRequest:
+    """The OCR request for an uploaded object, once it passes the checks (and matches `spec`, the upload its job
+    was created with, if any); `UploadRejected`, with the reason a user can act on, when it does not. A missing
+    object is a plain `PermanentError`: the batch loop fails that job, and no done mark is written for it."""
     head = objects.head(bucket, key)
     size = int(head.get("ContentLength", 0))
     try:
+        if spec is not None and (mismatch := spec.mismatch(size=size, content_type=head.get("ContentType"))):
+            raise PermanentError(mismatch)
         if size > settings.max_upload_bytes:
             raise PermanentError(
                 f"the file is {size / 1e6:.1f} MB; the limit is {settings.max_upload_bytes / 1e6:.1f} MB"

@@ -19,9 +19,17 @@ META = "meta"
 class ConnectionStore(Protocol):
     def connect(self, connection_id: str, *, ttl_s: int, source_ip: str | None = None) -> None: ...
     def subscribe(self, connection_id: str, job_id: str, *, ttl_s: int) -> None: ...
-    def mark_seen(self, connection_id: str, job_id: str, status: str) -> None: ...
+    def advance_seen(self, connection_id: str, job_id: str, status: str, rank: int) -> bool:
+        """Record that this subscriber is being shown `status` (of `rank`, `STATUS_RANK`); False when it was
+        already shown it or a later one, or is no longer subscribed: whoever gets True pushes, so each status
+        reaches each subscriber once."""
+        ...
+    def restore_seen(self, connection_id: str, job_id: str, status: str, previous: str | None, rank: int) -> None:
+        """Undo `advance_seen` of `status` after its push failed, back to `previous` (of `rank`), so a retry
+        pushes it."""
+        ...
     def subscribers(self, job_id: str) -> dict[str, str | None]:
-        """Connection id -> the status it was shown when it subscribed (None until then)."""
+        """Connection id -> the last status it was shown (None until then)."""
         ...
     def forget(self, connection_id: str) -> None: ...
 
@@ -29,6 +37,9 @@ class ConnectionStore(Protocol):
 class Pusher(Protocol):
     def push(self, connection_id: str, message: dict[str, Any]) -> bool:
         """Send one message; False when the connection is gone (HTTP 410)."""
+        ...
+    def close(self, connection_id: str) -> None:
+        """Close the connection from our side (its `$disconnect` route then runs)."""
         ...
 
 
@@ -61,13 +72,30 @@ class DynamoConnectionStore:
             }
         )
 
-    def mark_seen(self, connection_id: str, job_id: str, status: str) -> None:
-        self._table.write_if(  # None when a disconnect forgot the subscription meanwhile
+    def advance_seen(self, connection_id: str, job_id: str, status: str, rank: int) -> bool:
+        # a later status, or another one as far along (a redriven job that failed, then completed)
+        return self._table.write_if(  # None when shown already, or a disconnect forgot the subscription
             "update_item",
             Key={"connection_id": connection_id, "sk": f"job#{job_id}"},
-            UpdateExpression="SET seen_status = :s",
-            ConditionExpression="attribute_exists(connection_id)",
-            ExpressionAttributeValues={":s": status},
+            UpdateExpression="SET seen_status = :s, seen_rank = :r",
+            ConditionExpression=(
+                "attribute_exists(connection_id) AND (attribute_not_exists(seen_rank) OR seen_rank < :r "
+                "OR (seen_rank = :r AND seen_status <> :s))"
+            ),
+            ExpressionAttributeValues={":s": status, ":r": rank},
+        ) is not None
+
+    def restore_seen(self, connection_id: str, job_id: str, status: str, previous: str | None, rank: int) -> None:
+        key = {"connection_id": connection_id, "sk": f"job#{job_id}"}
+        if previous is None:
+            update = {"UpdateExpression": "REMOVE seen_status, seen_rank", "ExpressionAttributeValues": {":s": status}}
+        else:
+            update = {
+                "UpdateExpression": "SET seen_status = :p, seen_rank = :r",
+                "ExpressionAttributeValues": {":s": status, ":p": previous, ":r": rank},
+            }
+        self._table.write_if(  # None when a later status was shown meanwhile: nothing to undo
+            "update_item", Key=key, ConditionExpression="seen_status = :s", **update
         )
 
     def subscribers(self, job_id: str) -> dict[str, str | None]:
@@ -129,3 +157,12 @@ class ManagementApiPusher:
             if error.get("Code") == "GoneException" or status == 410:
                 return False
             raise
+
+    def close(self, connection_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "GoneException":  # closed already: as we wanted
+                raise

@@ -2,29 +2,35 @@
 
 - `$connect` records the connection (with a TTL); `$disconnect` forgets it and its subscriptions.
 - `subscribe` {"action": "subscribe", "jobId": ..., "token": ...}: a token that does not open the job
-  is refused and nothing is stored, so nothing about that job is ever pushed to that connection.
+  is answered `{"type": "error", "code": "forbidden", ...}` and the connection is closed; nothing is
+  stored, so nothing about that job is ever pushed to that connection.
   An accepted subscriber is sent the job's current state at once (and its result, if it already
   finished), so subscribing late loses nothing.
 - A subscription marks the job watched; only a watched job's changes reach the notifier (a filter on
   its event source mapping), so the many jobs nobody watches cost it no invocation and no lookup.
 - Every status change of a job (the job table's stream) is pushed to its subscribers as `progress`;
   a job that completed or failed is also pushed as `result` with the books from the results object.
-  Connections that are gone (410) are forgotten.
+  Each status reaches each subscriber once: the subscription and the stream both claim it first
+  (`advance_seen`), so a state told at subscription is not told again by its stream record, nor by a
+  redelivered one. Connections that are gone (410) are forgotten.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from models import JobRecord, is_valid_job_id
+from models import JobRecord, JobStatus, is_valid_job_id
 from workers.common.job_access import JobReader, record_from_item
 from workers.common.job_views import STATUS_RANK, TERMINAL, progress_message, result_message
 from workers.common.log import get_logger
 from workers.realtime.connections import ConnectionStore, Pusher
 
 OK, BAD_REQUEST, FORBIDDEN = 200, 400, 403
+_STATUS_VALUES = {status.value for status in JobStatus}
 
 
 @dataclass
@@ -65,22 +71,54 @@ def on_subscribe(connection_id: str, body: str | None, deps: RealtimeDeps) -> in
     if not isinstance(job_id, str) or not is_valid_job_id(job_id) or not isinstance(token, str):
         return BAD_REQUEST
     job = deps.reader.guarded(job_id)
-    if job is None or not job.readable_with(token):
+    if job is None or not job.readable_with(token):  # the same answer whether or not the job exists
         log.warning("subscription refused", job_id=job_id)
+        if deps.pusher.push(connection_id, forbidden_message(job_id)):
+            deps.pusher.close(connection_id)
         return FORBIDDEN
-    # store, watch, then read: a change between them is pushed twice, never lost
+    # store, watch, then read: a change between them reaches the notifier, never lost
     deps.connections.subscribe(connection_id, job_id, ttl_s=deps.ttl_s)
     deps.reader.watch(job_id)
     current = deps.reader.guarded(job_id) or job
-    # a stream record still in flight may carry an older state: from here on the notifier will not push
-    # it to this connection (one it pushes before this line arrives before the current state, not after)
-    deps.connections.mark_seen(connection_id, job_id, current.record.status.value)
-    for message in messages_for(current.record, deps.reader):
-        if not deps.pusher.push(connection_id, message):
-            deps.connections.forget(connection_id)
-            break
+    # the current state, unless the notifier has just pushed it (or a later one) to this connection
+    push_once(connection_id, current.record, None, deps, lambda: messages_for(current.record, deps.reader))
     log.info("subscribed", job_id=job_id, status=current.record.status.value)
     return OK
+
+
+def forbidden_message(job_id: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "code": "forbidden",
+        "jobId": job_id,
+        "message": "this token does not open that job; the connection is closed",
+    }
+
+
+def push_once(
+    connection_id: str,
+    record: JobRecord,
+    seen: str | None,
+    deps: RealtimeDeps,
+    messages: Callable[[], list[dict[str, Any]]],
+) -> str:
+    """Push this state of the job (`messages`) to one subscriber unless it was shown it, or a later one,
+    already: 'pushed', 'stale' or 'gone'. `seen` is the status it was last shown, as last read."""
+    status, rank = record.status.value, STATUS_RANK[record.status]
+    seen_rank = STATUS_RANK.get(JobStatus(seen), 0) if seen in _STATUS_VALUES else None
+    if seen_rank is not None and (rank < seen_rank or seen == status):  # known stale: no write
+        return "stale"
+    if not deps.connections.advance_seen(connection_id, record.job_id, status, rank):
+        return "stale"
+    try:
+        for message in messages():
+            if not deps.pusher.push(connection_id, message):
+                deps.connections.forget(connection_id)
+                return "gone"
+    except Exception:
+        deps.connections.restore_seen(connection_id, record.job_id, status, seen, seen_rank or 0)
+        raise
+    return "pushed"
 
 
 def status_change(new_image: dict[str, Any] | None, old_image: dict[str, Any] | None) -> JobRecord | None:
@@ -93,22 +131,11 @@ def status_change(new_image: dict[str, Any] | None, old_image: dict[str, Any] | 
 
 
 def notify_subscribers(record: JobRecord, deps: RealtimeDeps) -> dict[str, int]:
-    """Push this state of the job to every subscriber that has not been shown a later one (a subscriber
-    told the current state at subscription must not see an older stream record arrive after it); forget
-    the connections that are gone."""
+    """Push this state of the job to every subscriber not yet shown it or a later one (a subscriber told the
+    current state at subscription must neither see an older stream record arrive after it, nor the same
+    state twice); forget the connections that are gone."""
     counts = {"pushed": 0, "gone": 0, "stale": 0}
-    subscribers = deps.connections.subscribers(record.job_id)
-    rank = STATUS_RANK[record.status]
-    current = [c for c, seen in subscribers.items() if seen is None or STATUS_RANK.get(seen, 0) <= rank]
-    counts["stale"] = len(subscribers) - len(current)
-    if not current:
-        return counts
-    messages = messages_for(record, deps.reader)
-    for connection_id in current:
-        for message in messages:
-            if not deps.pusher.push(connection_id, message):
-                deps.connections.forget(connection_id)
-                counts["gone"] += 1
-                break
-            counts["pushed"] += 1
+    messages = cache(lambda: messages_for(record, deps.reader))  # read the result once, and only if pushed
+    for connection_id, seen in deps.connections.subscribers(record.job_id).items():
+        counts[push_once(connection_id, record, seen, deps, messages)] += 1
     return counts
