@@ -210,8 +210,8 @@ class Regions:
     """Shares of a region's height it reaches below (to the sticker at the spine's foot) and above its text."""
 
     WIDE = 2.0
-    """A region this many times as wide as its shelf's median may hold two spines (an edge the image does not
-    show): lines in it join only by their own geometry."""
+    """A region without a sticker this many times as wide as its shelf's median may hold two spines (an edge the
+    image does not show): lines in it join only by their own geometry. A region with stickers is counted by them."""
 
     def __init__(self, spines: Sequence[SpineRegion] = (), aspect: float = 1.0):
         self.spines = [spine for spine in spines if len(spine.polygon) == 4]
