@@ -1,7 +1,7 @@
 """`bookimg invoke WORKER --event FILE`: one worker, one event, on the embedded stack.
 
 The event's `{{uploads_bucket}}`-style placeholders are filled from the stack's outputs, and the
-demo photo is put where a sample event expects an upload, so the samples in `events/` run as-is.
+demo photo is put where a sample event expects an upload, so the samples in `workers/<worker>/events/` run as-is.
 The event source mappings are not started: what the worker sends on stays in the next queue.
 """
 

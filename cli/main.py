@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
     up.set_defaults(func=_cmd_up)
 
-    invoke = commands.add_parser("invoke", help="run one worker on an event file (see events/)")
+    invoke = commands.add_parser("invoke", help="run one worker on an event file (samples: workers/<worker>/events/)")
     invoke.add_argument("worker", choices=STAGE_NAMES)
     invoke.add_argument("--event", required=True, metavar="FILE")
     invoke.add_argument("--catalog", metavar="CSV")

@@ -2,7 +2,8 @@
 benchmarks) reads this table rather than keeping a list of its own.
 
 A stage is one SQS queue and one Lambda worker, `workers/<name>/`, whose entry point is
-`workers/<name>/handler.py:handler`. A message of `message_in` waits in its queue while the job is at the
+`workers/<name>/handler.py:handler`; the folder also holds the worker's pip requirements (`requirements.txt`)
+and its sample events (`events/`, `events/sample.json` the one a healthy run starts from). A message of `message_in` waits in its queue while the job is at the
 previous stage's `exit_status`; the worker moves the job to `entry_status`, does its work and hands a
 `message_out` to the next stage (or, for the last, writes the job's result at `exit_status`).
 
@@ -16,6 +17,7 @@ results); infra turns each need into IAM statements (`infra/iam.py`) and BOOKIMG
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -28,6 +30,9 @@ from models.messages import (
     S3EventNotification,
     Stage,
 )
+
+
+WORKERS_DIR = Path(__file__).resolve().parents[1] / "workers"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,11 @@ class PipelineStage:
     @property
     def handler(self) -> str:
         return f"{self.package}.handler.handler"
+
+    @property
+    def sample_event(self) -> Path:
+        """A healthy SQS event for this stage (`bookimg invoke`, the tests and the benchmarks start from it)."""
+        return WORKERS_DIR / self.name / "events" / "sample.json"
 
 
 PIPELINE: tuple[PipelineStage, ...] = (

@@ -63,7 +63,7 @@ def test_pip_targets_lambdas_platform_not_this_machines(arch, tag, tmp_path):
     assert "--python-version 3.12" in joined
     assert "--only-binary=:all:" in command
     assert f"--target {tmp_path}" in joined
-    assert joined.endswith(f"-r {packaging.REQUIREMENTS_DIR / 'bedrock.txt'} -c {packaging.CONSTRAINTS_FILE}")
+    assert joined.endswith(f"-r {packaging.requirements_file('bedrock')} -c {packaging.CONSTRAINTS_FILE}")
 
 
 def test_requirements_pin_every_package_and_rapidocr_stays_out():
