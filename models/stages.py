@@ -3,9 +3,10 @@ benchmarks) reads this table rather than keeping a list of its own.
 
 A stage is one SQS queue and one Lambda worker, `workers/<name>/`, whose entry point is
 `workers/<name>/handler.py:handler`; the folder also holds the worker's pip requirements (`requirements.txt`)
-and its sample events (`events/`, `events/sample.json` the one a healthy run starts from). A message of `message_in` waits in its queue while the job is at the
-previous stage's `exit_status`; the worker moves the job to `entry_status`, does its work and hands a
-`message_out` to the next stage (or, for the last, writes the job's result at `exit_status`).
+and its sample events (`events/`; `events/sample.json` is a healthy one). A message of `message_in` waits in
+its queue while the job is at the previous stage's `exit_status`; the worker moves the job to `entry_status`,
+does its work and hands a `message_out` to the next stage (or, for the last, writes the job's result at
+`exit_status`).
 
 Functions outside the queue pipeline (the HTTP and WebSocket APIs, the notifier, webhook delivery) are
 not stages: they have no queue of their own in this chain and declare their own wiring in infra.
@@ -30,7 +31,6 @@ from models.messages import (
     S3EventNotification,
     Stage,
 )
-
 
 WORKERS_DIR = Path(__file__).resolve().parents[1] / "workers"
 
