@@ -240,7 +240,7 @@ class EventFactory:
         for key in keys:
             self.s3.put_object(Bucket=self.stack.uploads_bucket, Key=key, Body=photo, ContentType="image/png")
         if stage is not PIPELINE[0]:  # the first stage makes its job itself
-            self.jobs.create(job_id, image_key=keys[0] if keys else None, status=waiting_status(stage))
+            self.jobs.create(job_id, image_key=keys[0] if keys else None, status=waiting_status(stage.name))
         return self._sqs(stage.name, json.loads(text)["Records"][0]["body"])
 
     def _notifier(self, job_id: str) -> dict[str, Any]:
