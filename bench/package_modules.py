@@ -3,7 +3,7 @@ venv imports what the Lambda would import.
 
 The dev venv holds more than any package (pytest, moto, rich, ...), and some libraries change what they import
 when an optional one is present: structlog loads `rich` for pretty tracebacks when it can, a third of its
-import time. The package holds the closure of the worker's requirement file (infra/worker_requirements);
+import time. The package holds the closure of the worker's requirements file (workers/<package>/requirements.txt);
 everything else installed is hidden from the measured interpreter.
 """
 
@@ -18,7 +18,6 @@ from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-REQUIREMENTS_DIR = Path(__file__).resolve().parents[1] / "infra" / "worker_requirements"
 PACKAGE_OF_WORKER = {"notifier": "realtime"}
 """Benchmark worker name -> the package (requirements file) it is deployed in, where the names differ."""
 _IMPORT_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:/|\.py$|\.cpython|\.abi3|\.so$)")
@@ -75,8 +74,10 @@ def _installed_modules() -> dict[str, set[str]]:
 
 def hidden_modules(worker: str) -> list[str]:
     """Top-level modules installed here that the worker's package would not hold."""
+    from infra.packaging import requirements_file
+
     package = PACKAGE_OF_WORKER.get(worker, worker)
-    return modules_outside(requirement_names(REQUIREMENTS_DIR / f"{package}.txt"))
+    return modules_outside(requirement_names(requirements_file(package)))
 
 
 def modules_outside(distributions: set[str]) -> list[str]:

@@ -36,9 +36,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from models.stages import PIPELINE, STAGE_NAMES
+from models.stages import PIPELINE, STAGE_NAMES, PipelineStage, pipeline_stage, waiting_status
 
 HOPS = (
     (f"s3_event_to_{PIPELINE[0].name}", "upload_done", PIPELINE[0].entry_status.value),
@@ -213,14 +212,6 @@ class EventFactory:
         self.queues = stack.outputs["queues"]
         self.lines = demo_photo_lines(1)[0]
 
-    def _upload(self, job_id: str) -> tuple[str, bytes]:
-        from workers.textract.embedded_text import image_with_lines
-
-        key = f"uploads/{job_id}/shelf.png"
-        body = image_with_lines(self.lines)
-        self.s3.put_object(Bucket=self.stack.uploads_bucket, Key=key, Body=body, ContentType="image/png")
-        return key, body
-
     def _sqs(self, stage: str, body: str) -> dict[str, Any]:
         from embedded.queue_poller import sqs_event
 
@@ -228,57 +219,29 @@ class EventFactory:
                    "Attributes": {"ApproximateReceiveCount": "1"}, "MD5OfBody": ""}
         return sqs_event([message], self.queues[stage]["arn"])
 
-    def _image(self, job_id: str):
-        from models import ImageRef
-
-        key, body = self._upload(job_id)
-        return ImageRef(bucket=self.stack.uploads_bucket, key=key, content_type="image/png", size_bytes=len(body),
-                        width=64, height=48)
-
-    def _ocr_lines(self):
-        from models import BoundingBox, OcrLine
-
-        return [OcrLine(id=i, text=line["text"], confidence=0.99,
-                        box=BoundingBox(left=line["left"], top=line["top"], width=line["width"],
-                                        height=line["height"]))
-                for i, line in enumerate(self.lines)]
-
     def event(self, worker: str) -> dict[str, Any]:
         job_id = f"cold-{worker}-{uuid.uuid4().hex[:12]}"
-        return FIRST_EVENTS[worker](self, job_id)
+        if worker in STAGE_NAMES:
+            return self._stage_event(pipeline_stage(worker), job_id)
+        return EDGE_FIRST_EVENTS[worker](self, job_id)
 
-    def _ingest(self, job_id: str) -> dict[str, Any]:
-        key, body = self._upload(job_id)
-        notification = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Post",
-                                     "s3": {"bucket": {"name": self.stack.uploads_bucket},
-                                            "object": {"key": quote(key), "size": len(body)}}}]}
-        return self._sqs("ingest", json.dumps(notification))
+    def _stage_event(self, stage: PipelineStage, job_id: str) -> dict[str, Any]:
+        """The stage's sample event (models/stages.py: `sample_event`) for a fresh job: the photo it names is
+        uploaded (one the embedded-text engine reads) and the job waits where the stage before would leave it."""
+        from cli.invoke import fill_placeholders, job_ids, upload_keys
+        from workers.textract.embedded_text import image_with_lines
 
-    def _textract(self, job_id: str) -> dict[str, Any]:
-        from models import OcrRequest, dump_message, utc_now
-
-        image = self._image(job_id)
-        self.jobs.create(job_id, image_key=image.key)
-        return self._sqs("textract", dump_message(OcrRequest(job_id=job_id, image=image, uploaded_at=utc_now())))
-
-    def _bedrock(self, job_id: str) -> dict[str, Any]:
-        from models import JobStatus, OcrResult, dump_message
-
-        image = self._image(job_id)
-        self.jobs.create(job_id, image_key=image.key, status=JobStatus.OCR)
-        message = OcrResult(job_id=job_id, image=image, engine="embedded-text", lines=self._ocr_lines())
-        return self._sqs("bedrock", dump_message(message))
-
-    def _validation(self, job_id: str) -> dict[str, Any]:
-        from models import AnalysisProfile, Candidates, JobStatus, dump_message
-        from workers.bedrock.offline import OfflineCandidateBuilder
-
-        image = self._image(job_id)
-        self.jobs.create(job_id, image_key=image.key, status=JobStatus.CANDIDATES)
-        found = OfflineCandidateBuilder().build(self._ocr_lines(), profile=AnalysisProfile.AUTO)
-        message = Candidates(job_id=job_id, image=image, provider="offline", candidates=found.candidates,
-                             ocr_pages=0)
-        return self._sqs("validation", dump_message(message))
+        text = stage.sample_event.read_text()
+        for sample_job in job_ids(text):
+            text = text.replace(sample_job, job_id)
+        text = fill_placeholders(text, self.stack.outputs)
+        keys = sorted(upload_keys(text))
+        photo = image_with_lines(self.lines)
+        for key in keys:
+            self.s3.put_object(Bucket=self.stack.uploads_bucket, Key=key, Body=photo, ContentType="image/png")
+        if stage is not PIPELINE[0]:  # the first stage makes its job itself
+            self.jobs.create(job_id, image_key=keys[0] if keys else None, status=waiting_status(stage.name))
+        return self._sqs(stage.name, json.loads(text)["Records"][0]["body"])
 
     def _notifier(self, job_id: str) -> dict[str, Any]:
         from boto3.dynamodb.types import TypeSerializer
@@ -301,11 +264,10 @@ class EventFactory:
                 "isBase64Encoded": False}
 
 
-FIRST_EVENTS: dict[str, Callable[[EventFactory, str], dict[str, Any]]] = {
-    "ingest": EventFactory._ingest, "textract": EventFactory._textract, "bedrock": EventFactory._bedrock,
-    "validation": EventFactory._validation, "notifier": EventFactory._notifier, "api": EventFactory._api,
+EDGE_FIRST_EVENTS: dict[str, Callable[[EventFactory, str], dict[str, Any]]] = {
+    "notifier": EventFactory._notifier, "api": EventFactory._api,
 }
-"""How to make a first event for every pipeline stage (models/stages.py) and edge function measured."""
+"""How to make a first event for each edge function measured; a pipeline stage's comes from its sample event."""
 
 
 def worker_functions(stack: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """`bookimg invoke WORKER --event FILE`: one worker, one event, on the embedded stack.
 
 The event's `{{uploads_bucket}}`-style placeholders are filled from the stack's outputs, and the
-demo photo is put where a sample event expects an upload, so the samples in `events/` run as-is.
+demo photo is put where a sample event expects an upload, so the samples in `workers/<worker>/events/` run as-is.
 The event source mappings are not started: what the worker sends on stays in the next queue.
 """
 
@@ -26,12 +26,23 @@ def fill_placeholders(text: str, outputs: dict) -> str:
     return re.sub(r"\{\{(\w+)\}\}", value, text)
 
 
+def upload_keys(event_text: str) -> set[str]:
+    """Every `uploads/...` key an event mentions (URL-encoded or not): where it expects an uploaded photo."""
+    return {k.replace("%2F", "/") for k in re.findall(r"uploads(?:/|%2F)[\w.-]+(?:/|%2F)[\w.-]+", event_text)}
+
+
+def job_ids(event_text: str) -> set[str]:
+    """Every job an event names, in a message's `job_id` or in an upload's key."""
+    jobs = set(re.findall(r'"job_id"\s*:\s*"([\w-]+)"', event_text.replace('\\"', '"')))
+    return jobs | set(re.findall(r"uploads(?:/|%2F)([\w-]+)(?:/|%2F)", event_text))
+
+
 def _seed_uploads(stack: EmbeddedStack, event_text: str) -> None:
-    """Put the demo photo at every `uploads/...` key the event mentions (URL-encoded or not).
+    """Put the demo photo at every upload key the event mentions.
 
     The bucket's notifications then queue those uploads for ingest; they are cleared, so what the queues hold
     afterwards is what the invoked worker sent on, and nothing else."""
-    keys = {k.replace("%2F", "/") for k in re.findall(r"uploads(?:/|%2F)[\w.-]+(?:/|%2F)[\w.-]+", event_text)}
+    keys = upload_keys(event_text)
     for key in keys:
         stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key=key, Body=DEMO_PHOTO.read_bytes())
     first = stack.outputs.get("queues", {}).get(PIPELINE[0].name)
@@ -57,8 +68,7 @@ def invoke(worker: str, event_file: Path, *, work_dir: Path, catalog: Path | Non
         text = fill_placeholders(event_file.read_text(), stack.outputs)
         event = json.loads(text)
         _seed_uploads(stack, text)
-        jobs = set(re.findall(r'"job_id"\s*:\s*"([\w-]+)"', text.replace('\\"', '"')))
-        jobs |= set(re.findall(r"uploads(?:/|%2F)([\w-]+)(?:/|%2F)", text))
+        jobs = job_ids(text)
         for job_id in jobs:  # a mid-pipeline event needs its job to exist, as it would in a real run
             from workers.common.job_store import JobStore
 

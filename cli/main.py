@@ -57,8 +57,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def _cmd_invoke(args: argparse.Namespace) -> int:
     from cli.invoke import invoke
+    from models.stages import pipeline_stage
 
-    return invoke(args.worker, Path(args.event), work_dir=Path(args.work_dir),
+    event = Path(args.event) if args.event else pipeline_stage(args.worker).sample_event
+    return invoke(args.worker, event, work_dir=Path(args.work_dir),
                   catalog=Path(args.catalog) if args.catalog else None)
 
 
@@ -114,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
     up.set_defaults(func=_cmd_up)
 
-    invoke = commands.add_parser("invoke", help="run one worker on an event file (see events/)")
+    invoke = commands.add_parser("invoke", help="run one worker on an event file (samples: workers/<worker>/events/)")
     invoke.add_argument("worker", choices=STAGE_NAMES)
-    invoke.add_argument("--event", required=True, metavar="FILE")
+    invoke.add_argument("--event", metavar="FILE", help="default: the worker's events/sample.json")
     invoke.add_argument("--catalog", metavar="CSV")
     invoke.set_defaults(func=_cmd_invoke)
 

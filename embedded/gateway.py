@@ -50,6 +50,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from embedded.emulator import ACCOUNT_ID
 from embedded.mocks import ApiRecord, StackRecord
+from models.stages import page_steps
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
@@ -197,6 +198,7 @@ class LocalGateway:
             "apiUrl": outputs.get("api_url", self.url),
             "websocketUrl": outputs.get("websocket_url", ""),
             "maxUploadBytes": outputs.get("max_upload_bytes"),
+            "steps": page_steps(),
         }
 
     def log(self, line: str) -> None:

@@ -32,8 +32,11 @@ from infra.config import STAGES
 from models.stages import PIPELINE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS_DIR = Path(__file__).resolve().parent / "worker_requirements"
-CONSTRAINTS_FILE = REQUIREMENTS_DIR / "constraints.txt"
+WORKERS_DIR = REPO_ROOT / "workers"
+REQUIREMENTS_NAME = "requirements.txt"
+"""Each function package's pip requirements live in its own folder, `workers/<package>/requirements.txt`;
+what every worker needs is `workers/common/requirements.txt`, which the others include with `-r`."""
+CONSTRAINTS_FILE = Path(__file__).resolve().parent / "worker_constraints.txt"
 BUILD_DIR = REPO_ROOT / "build" / "lambda"
 
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -47,6 +50,9 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", "tests"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+NOT_SHIPPED = ("events", REQUIREMENTS_NAME)
+"""Files in a worker's folder the function does not run: its sample events (for `bookimg invoke`, the tests
+and the benchmarks) and what pip installs from."""
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -93,7 +99,7 @@ dead-letter handler and the sweeper."""
 def requirements_file(worker: str) -> Path:
     if worker not in (*STAGES, *EDGE_WORKERS):
         raise ValueError(f"unknown worker {worker!r}; expected one of {(*STAGES, *EDGE_WORKERS)}")
-    return REQUIREMENTS_DIR / f"{worker}.txt"
+    return WORKERS_DIR / worker / REQUIREMENTS_NAME
 
 
 def _walk(root: Path) -> Iterable[Path]:
@@ -112,7 +118,7 @@ def source_files(worker: str, repo_root: Path = REPO_ROOT) -> list[Path]:
     roots += [repo_root / "workers" / extra for extra in EXTRA_SOURCES.get(worker, ())]
     files = [repo_root / "workers" / "__init__.py"]
     for root in roots:
-        files.extend(_walk(root))
+        files.extend(p for p in _walk(root) if p.relative_to(root).parts[0] not in NOT_SHIPPED)
     return sorted(p.relative_to(repo_root) for p in files if p.is_file())
 
 
@@ -130,7 +136,7 @@ def _requirement_texts(worker: str) -> list[tuple[str, bytes]]:
 
     visit(requirements_file(worker))
     seen.append(CONSTRAINTS_FILE)
-    return [(p.name, p.read_bytes()) for p in seen]
+    return [(p.resolve().relative_to(REPO_ROOT).as_posix(), p.read_bytes()) for p in seen]
 
 
 def input_hash(worker: str, *, arch: str, runtime: str, repo_root: Path = REPO_ROOT) -> str:

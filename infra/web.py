@@ -1,5 +1,6 @@
 """`WebSite`: the static page (web/) in a private S3 bucket, served by CloudFront through an Origin
-Access Control, with a `config.json` beside it naming the HTTP API and WebSocket URLs.
+Access Control, with a `config.json` beside it naming the HTTP API and WebSocket URLs and the job's steps
+(models/stages.py), which the page lists.
 
 The bucket is reachable only by this distribution (bucket policy on `AWS:SourceArn`) and only over TLS.
 """
@@ -14,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import BookImgConfig
+from models.stages import page_steps
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 WEB_FILES = ("index.html", "app.js", "style.css")
@@ -48,8 +50,9 @@ def web_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
 
 
 def page_config(api_url: str, websocket_url: str, max_upload_bytes: int) -> str:
-    """What web/app.js reads at start: where the API and the WebSocket are."""
-    return json.dumps({"apiUrl": api_url, "websocketUrl": websocket_url, "maxUploadBytes": max_upload_bytes})
+    """What web/app.js reads at start: where the API and the WebSocket are, and the job's steps."""
+    return json.dumps({"apiUrl": api_url, "websocketUrl": websocket_url, "maxUploadBytes": max_upload_bytes,
+                       "steps": page_steps()})
 
 
 class WebSite(pulumi.ComponentResource):

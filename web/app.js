@@ -5,17 +5,11 @@
 // by the browser, so a reload picks the job up again.
 "use strict";
 
-const STAGES = ["upload", "uploaded", "ocr", "candidates", "validated", "completed"];
-const STATUS_RANK = { created: 0, uploaded: 1, ocr: 2, candidates: 3, validated: 4, completed: 5, failed: 6 };
-const STATUS_TEXT = {
-  created: "Uploading your photo…",
-  uploaded: "Photo received.",
-  ocr: "Reading the text on the spines…",
-  candidates: "Finding the books…",
-  validated: "Checking them against the catalog…",
-  completed: "Done.",
-  failed: "Something went wrong.",
-};
+// The job's steps after the upload come from config.json (models/stages.py, the one list of the stages);
+// showSteps fills these in. `created` is the page's own upload step, `failed` can follow any step.
+const STATUS_RANK = { created: 0 };
+const STATUS_TEXT = { created: "Uploading your photo…", failed: "Something went wrong." };
+let FIRST_STEP = null;
 
 const $ = (selector) => document.querySelector(selector);
 const state = { config: null, file: null, job: null, socket: null, status: null, result: null, poll: null };
@@ -24,9 +18,29 @@ async function loadConfig() {
   const response = await fetch("config.json", { cache: "no-store" });
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
   state.config = await response.json();
+  showSteps(state.config.steps || []);
   if (state.config.maxUploadBytes) {
     $("#size-limit").textContent = ` · up to ${formatBytes(state.config.maxUploadBytes)}`;
   }
+}
+
+function showSteps(steps) {
+  const list = $("#stages");
+  steps.forEach((step, index) => {
+    STATUS_RANK[step.status] = index + 1;
+    STATUS_TEXT[step.status] = step.text;
+    const item = document.createElement("li");
+    item.dataset.stage = step.status;
+    const name = document.createElement("span");
+    name.className = "stage-name";
+    name.textContent = step.label;
+    const time = document.createElement("time");
+    time.className = "stage-time";
+    item.append(name, time);
+    list.append(item);
+  });
+  STATUS_RANK.failed = steps.length + 1;
+  FIRST_STEP = steps.length ? steps[0].status : null;
 }
 
 function formatBytes(bytes) {
@@ -200,7 +214,7 @@ function onProgress(message) {
   if (state.status && STATUS_RANK[state.status] > rank) return; // a late, older push
   state.status = message.status;
   for (const [stage, time] of Object.entries(message.stageTimes || {})) markStage(stage, time);
-  if (rank >= STATUS_RANK.uploaded) markStage("upload", (message.stageTimes || {}).uploaded);
+  if (rank > STATUS_RANK.created) markStage("upload", (message.stageTimes || {})[FIRST_STEP]);
   showProgress(message.status);
   if (message.status === "failed") fail(message.error || "The job failed.");
 }

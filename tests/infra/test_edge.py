@@ -8,6 +8,7 @@ import json
 import pytest
 
 from infra.realtime import management_endpoint
+from models.stages import page_steps
 
 API = "aws:apigatewayv2/api:Api"
 ROUTE = "aws:apigatewayv2/route:Route"
@@ -237,6 +238,7 @@ def test_the_page_gets_a_config_json_naming_the_http_and_websocket_urls(default_
     }
     assert set(objects) == {"index.html", "app.js", "style.css", "config.json"}
     config = json.loads(objects["config.json"].inputs["content"])
+    assert config["steps"] == page_steps()
     assert config["apiUrl"] == api(default_stack, "HTTP").outputs["apiEndpoint"]
     assert config["websocketUrl"].startswith("wss://") and config["websocketUrl"].endswith("/live")
     assert default_stack.outputs["web_url"].startswith("https://")

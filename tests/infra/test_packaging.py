@@ -53,6 +53,21 @@ def test_both_stages_that_use_the_catalog_ship_it_and_no_other_stage():
     assert not [f for f in files if f.endswith(".pyc") or "__pycache__" in f]
 
 
+@pytest.mark.parametrize("worker", [*STAGES, *packaging.EDGE_WORKERS])
+def test_a_function_package_holds_its_requirements_which_include_the_common_ones(worker):
+    path = packaging.requirements_file(worker)
+    assert path == packaging.REPO_ROOT / "workers" / worker / "requirements.txt" and path.is_file()
+    included = [name for name, _ in packaging._requirement_texts(worker)]
+    assert included[:2] == [f"workers/{worker}/requirements.txt", "workers/common/requirements.txt"]
+
+
+@pytest.mark.parametrize("worker", [*STAGES, *packaging.EDGE_WORKERS])
+def test_a_workers_sample_events_and_requirements_do_not_ship_in_its_package(worker):
+    files = [p.as_posix() for p in packaging.source_files(worker)]
+    assert f"workers/{worker}/handler.py" in files
+    assert not [f for f in files if f.startswith("workers/") and not f.endswith(".py")]
+
+
 @pytest.mark.parametrize(("arch", "tag"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
 def test_pip_targets_lambdas_platform_not_this_machines(arch, tag, tmp_path):
     command = packaging.pip_command("bedrock", arch=arch, runtime="python3.12", target=tmp_path)
@@ -63,7 +78,7 @@ def test_pip_targets_lambdas_platform_not_this_machines(arch, tag, tmp_path):
     assert "--python-version 3.12" in joined
     assert "--only-binary=:all:" in command
     assert f"--target {tmp_path}" in joined
-    assert joined.endswith(f"-r {packaging.REQUIREMENTS_DIR / 'bedrock.txt'} -c {packaging.CONSTRAINTS_FILE}")
+    assert joined.endswith(f"-r {packaging.requirements_file('bedrock')} -c {packaging.CONSTRAINTS_FILE}")
 
 
 def test_requirements_pin_every_package_and_rapidocr_stays_out():

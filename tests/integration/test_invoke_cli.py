@@ -10,12 +10,12 @@ import pytest
 from cli.invoke import invoke
 
 pytestmark = pytest.mark.integration
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+WORKERS = Path(__file__).resolve().parents[2] / "workers"
 
 
 def test_invoking_ingest_on_the_sample_event_reports_only_what_ingest_sent_on(tmp_path: Path, capsys):
     # When the ingest worker runs on the sample S3 event (its upload is seeded, which the bucket also queues)
-    code = invoke("ingest", EVENTS / "ingest.json", work_dir=tmp_path, catalog=None)
+    code = invoke("ingest", WORKERS / "ingest" / "events" / "sample.json", work_dir=tmp_path, catalog=None)
     out = capsys.readouterr().out
     # Then it succeeds, its job advanced, and the queues show its one message for OCR, not the seeding's
     assert code == 0

@@ -13,6 +13,7 @@ from websockets.sync.client import connect
 
 from embedded.gateway import LocalGateway, route_pattern
 from embedded.mocks import ApiRecord, IntegrationRecord, RouteRecord, StackRecord
+from models.stages import page_steps
 
 
 def _record() -> StackRecord:
@@ -83,6 +84,7 @@ def test_the_page_and_its_config_are_served_beside_the_api(gateway):
         "apiUrl": "http://x",
         "websocketUrl": "ws://x/live",
         "maxUploadBytes": 10,
+        "steps": page_steps(),
     }
 
 

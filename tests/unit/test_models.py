@@ -17,7 +17,7 @@ from models import (
 )
 from models.schemas import SCHEMA_DIR, render_schemas
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+WORKERS_DIR = Path(__file__).resolve().parents[2] / "workers"
 
 
 def test_exported_json_schemas_match_the_models():
@@ -29,7 +29,7 @@ def test_exported_json_schemas_match_the_models():
 
 
 def test_message_with_unknown_schema_version_is_rejected_with_its_job_id():
-    body = json.loads(json.loads((EVENTS_DIR / "textract.json").read_text())["Records"][0]["body"])
+    body = json.loads(json.loads((WORKERS_DIR / "textract/events/sample.json").read_text())["Records"][0]["body"])
     body["schema_version"] = "2"
     with pytest.raises(MessageRejected) as rejected:
         parse_message(OcrRequest, json.dumps(body))
@@ -38,7 +38,7 @@ def test_message_with_unknown_schema_version_is_rejected_with_its_job_id():
 
 
 def test_message_with_unexpected_field_is_rejected():
-    body = json.loads(json.loads((EVENTS_DIR / "textract.json").read_text())["Records"][0]["body"])
+    body = json.loads(json.loads((WORKERS_DIR / "textract/events/sample.json").read_text())["Records"][0]["body"])
     body["surprise"] = True
     with pytest.raises(MessageRejected, match="surprise"):
         parse_message(OcrRequest, json.dumps(body))
@@ -46,7 +46,7 @@ def test_message_with_unexpected_field_is_rejected():
 
 @pytest.mark.parametrize("job_id", ["../etc", "a" * 65, "café", "", "x/y", " space"])
 def test_job_ids_that_could_escape_a_key_are_rejected(job_id):
-    body = json.loads(json.loads((EVENTS_DIR / "textract.json").read_text())["Records"][0]["body"])
+    body = json.loads(json.loads((WORKERS_DIR / "textract/events/sample.json").read_text())["Records"][0]["body"])
     body["job_id"] = job_id
     with pytest.raises(MessageRejected) as rejected:
         parse_message(OcrRequest, json.dumps(body))
@@ -61,18 +61,19 @@ def test_unparseable_body_is_rejected_without_a_job_id():
 
 @pytest.mark.parametrize(
     ("event_file", "model"),
-    [("textract.json", "OcrRequest"), ("bedrock.json", "OcrResult"), ("validation.json", "Candidates")],
+    [("textract/events/sample.json", "OcrRequest"), ("bedrock/events/sample.json", "OcrResult"),
+     ("validation/events/sample.json", "Candidates")],
 )
 def test_sample_events_carry_valid_messages(event_file, model):
     import models
 
-    body = json.loads((EVENTS_DIR / event_file).read_text())["Records"][0]["body"]
+    body = json.loads((WORKERS_DIR / event_file).read_text())["Records"][0]["body"]
     message = parse_message(getattr(models, model), body)
     assert dump_message(message)
 
 
 def test_s3_notification_decodes_url_encoded_keys():
-    body = json.loads(json.loads((EVENTS_DIR / "ingest.json").read_text())["Records"][0]["body"])
+    body = json.loads(json.loads((WORKERS_DIR / "ingest/events/sample.json").read_text())["Records"][0]["body"])
     notification = S3EventNotification.model_validate(body)
     assert notification.Records[0].s3.object.decoded_key == "uploads/demo-job-0001/shelf.jpg"
     assert not notification.is_test_event
