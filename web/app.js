@@ -8,7 +8,13 @@
 // The job's steps after the upload come from config.json (models/stages.py, the one list of the stages);
 // showSteps fills these in. `created` is the page's own upload step, `failed` can follow any step.
 const STATUS_RANK = { created: 0 };
-const STATUS_TEXT = { created: "Uploading your photo…", failed: "Something went wrong." };
+const STATUS_TEXT = {
+  created: "Uploading your photo…",
+  failed: "Something went wrong.",
+  expired: "This job expired: its photo never arrived.",
+};
+// A job ends completed, or badly: failed, or expired when its photo never arrived (the sweeper says so).
+const ENDED_BADLY = ["failed", "expired"];
 let FIRST_STEP = null;
 
 const $ = (selector) => document.querySelector(selector);
@@ -40,6 +46,7 @@ function showSteps(steps) {
     list.append(item);
   });
   STATUS_RANK.failed = steps.length + 1;
+  STATUS_RANK.expired = steps.length + 1;
   FIRST_STEP = steps.length ? steps[0].status : null;
 }
 
@@ -203,7 +210,7 @@ async function fetchJob() {
 // A job as GET /jobs/{id} returns it; true once it has ended.
 function applyJob(job) {
   onProgress(job);
-  if (job.status !== "completed" && job.status !== "failed") return false;
+  if (job.status !== "completed" && !ENDED_BADLY.includes(job.status)) return false;
   onResult({ ...(job.result || {}), status: job.status, error: job.error, cost: job.cost, stageTimes: job.stageTimes });
   return true;
 }
@@ -216,7 +223,7 @@ function onProgress(message) {
   for (const [stage, time] of Object.entries(message.stageTimes || {})) markStage(stage, time);
   if (rank > STATUS_RANK.created) markStage("upload", (message.stageTimes || {})[FIRST_STEP]);
   showProgress(message.status);
-  if (message.status === "failed") fail(message.error || "The job failed.");
+  if (ENDED_BADLY.includes(message.status)) fail(message.error || STATUS_TEXT[message.status]);
 }
 
 function onResult(message) {
@@ -263,11 +270,11 @@ function showProgress(status) {
   $("#status").textContent = STATUS_TEXT[status] || status;
   const rank = STATUS_RANK[status];
   document.querySelectorAll("#stages li").forEach((item, index) => {
-    const active = status !== "completed" && status !== "failed" && index === rank + 1;
+    const active = status !== "completed" && !ENDED_BADLY.includes(status) && index === rank + 1;
     item.classList.toggle("active", active);
     if (active) item.setAttribute("aria-current", "step");
     else item.removeAttribute("aria-current");
-    if (status === "failed" && index === rank) item.classList.add("failed");
+    if (ENDED_BADLY.includes(status) && index === rank) item.classList.add("failed");
   });
 }
 
