@@ -7,27 +7,16 @@ is fixed, `dlq redrive webhooks` delivers it, signed, exactly once.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cli.dlq import dlq_list, dlq_redrive, dlq_show
 from embedded.embedded_stack import DEMO_CATALOG, EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus
+from tests.integration.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 DEMO_COVER = DEMO_CATALOG.parent / "cover.jpg"
-
-
-def _wait(predicate, timeout_s: float = 120):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    return predicate()
 
 
 def _settled(stack: EmbeddedStack, queue: str) -> bool:
@@ -48,7 +37,7 @@ def test_a_refused_webhook_is_parked_with_its_reason_and_redriven_once_fixed(tmp
 
         # the job completes; its webhook delivery is refused and parked with why (delivery is at least
         # once, so the DLQ may hold a repeat of it: it is judged by the job its messages carry, not a count)
-        assert _wait(lambda: _settled(stack, "webhooks") and dlq_list(outputs, endpoint, "webhooks")[0]["messages"])
+        assert wait_for(lambda: _settled(stack, "webhooks") and dlq_list(outputs, endpoint, "webhooks")[0]["messages"])
         shown = dlq_show(outputs, endpoint, "webhooks", limit=10)
         assert shown and {message["job_id"] for message in shown} == {job_id}
         for message in shown:
@@ -63,6 +52,6 @@ def test_a_refused_webhook_is_parked_with_its_reason_and_redriven_once_fixed(tmp
         assert delivery is not None and delivery.signed_with(stack.webhook_secret)
         assert delivery.notification["status"] == "completed"
         # every redriven message handled (none left waiting or in flight): only now is "once" a fact
-        assert _wait(lambda: _settled(stack, "webhooks")), "the redriven delivery is still in the webhooks queue"
+        assert wait_for(lambda: _settled(stack, "webhooks")), "the redriven delivery is still in the webhooks queue"
         assert len(receiver.for_job(job_id)) == 1
         assert dlq_list(outputs, endpoint, "webhooks")[0]["messages"] == 0

@@ -4,7 +4,6 @@ one notification, and once the fault is gone `bookimg dlq redrive` completes it,
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -15,19 +14,12 @@ from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from infra.config import STAGES
 from models import JobStatus
+from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+WAIT_S = 300
+"""A poisoned job takes five deliveries (and their backoff) in every stage before it ends."""
 WORKER = {"ingest": "ingest", "textract": "OCR", "bedrock": "candidate", "validation": "validation"}
-
-
-def _wait(predicate, timeout_s: float = 300):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    return predicate()
 
 
 def _settled(stack: EmbeddedStack) -> bool:
@@ -69,7 +61,7 @@ def test_a_poison_message_at_every_stage_fails_its_job_once_and_a_redrive_comple
             assert f"the {WORKER[stage]} worker stopped without an answer 3 times" in delivery.notification["error"]
             record = stack.job(job_id)
             assert record.status == JobStatus.FAILED and record.failed_stage == stage
-        assert _wait(lambda: _settled(stack)), "messages still in flight after the jobs failed"
+        assert wait_for(lambda: _settled(stack), WAIT_S), "messages still in flight after the jobs failed"
         for stage, job_id in jobs.items():
             assert len(receiver.for_job(job_id)) == 1, f"{stage}: notified more than once"
             # and the message is kept, with the reason, for an operator
@@ -85,8 +77,9 @@ def test_a_poison_message_at_every_stage_fails_its_job_once_and_a_redrive_comple
 
         # Then every job completes, with one more notification each
         for stage, job_id in jobs.items():
-            assert _wait(lambda job_id=job_id: len(receiver.for_job(job_id)) >= 2), f"{stage}: never completed"
-        assert _wait(lambda: _settled(stack))
+            redelivered = wait_for(lambda job_id=job_id: len(receiver.for_job(job_id)) >= 2, WAIT_S)
+            assert redelivered, f"{stage}: never completed"
+        assert wait_for(lambda: _settled(stack), WAIT_S)
         for stage, job_id in jobs.items():
             deliveries = receiver.for_job(job_id)
             assert [d.notification["status"] for d in deliveries] == ["failed", "completed"], stage

@@ -3,7 +3,6 @@ job with the reason and one notification, and the stuck-jobs metric is published
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,19 +11,10 @@ import pytest
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus, Stage
+from tests.integration.waiting import wait_for
 from workers.common.job_store import JobStore
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate, timeout_s: float = 120):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    return predicate()
 
 
 def _backdate(stack: EmbeddedStack, job_id: str, *, created: timedelta, updated: timedelta) -> None:
@@ -58,7 +48,7 @@ def test_the_scheduled_sweep_expires_abandoned_uploads_and_fails_stuck_jobs_once
             _backdate(stack, job_id, created=timedelta(hours=1), updated=idle)
 
         # Then the sweep expires the first and fails the second at the stage it waited on, saying why
-        assert _wait(lambda: jobs.get(abandoned).status == JobStatus.EXPIRED)
+        assert wait_for(lambda: jobs.get(abandoned).status == JobStatus.EXPIRED)
         assert "upload URL expired" in jobs.get(abandoned).error
         delivery = receiver.wait_for(stuck, timeout=120)
         assert delivery is not None and delivery.notification["status"] == "failed"
@@ -68,7 +58,7 @@ def test_the_scheduled_sweep_expires_abandoned_uploads_and_fails_stuck_jobs_once
         # and leaves the slow one be, notifies the stuck one once however often it runs
         runs = lambda: sum(t.runs for t in stack.runtime._threads if hasattr(t, "runs"))  # noqa: E731
         before = runs()
-        assert _wait(lambda: runs() >= before + 2)
+        assert wait_for(lambda: runs() >= before + 2)
         assert jobs.get(slow).status == JobStatus.OCR
         assert len(receiver.for_job(stuck)) == 1 and receiver.for_job(abandoned) == []
         # and the stuck-jobs metric was published for the alarm

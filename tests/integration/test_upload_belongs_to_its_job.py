@@ -5,7 +5,6 @@ deleted. And uploads that cannot hold text fail with a reason and the failure's 
 from __future__ import annotations
 
 import io
-import time
 
 import httpx
 import pytest
@@ -13,6 +12,7 @@ from PIL import Image
 
 from embedded.embedded_stack import DEMO_PHOTO
 from models import JobStatus
+from tests.integration.waiting import wait_for
 
 TIMEOUT_S = 120
 
@@ -25,13 +25,6 @@ def create_job(stack, content_type: str = "image/jpeg") -> dict:
 
 def post_form(fields: dict, url: str, body: bytes, content_type: str = "image/jpeg") -> httpx.Response:
     return httpx.post(url, data=fields, files={"file": ("shelf.jpg", body, content_type)}, timeout=60)
-
-
-def wait_for(condition, timeout_s: float = TIMEOUT_S, poll_s: float = 0.2):
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()) and time.monotonic() < deadline:
-        time.sleep(poll_s)
-    return value
 
 
 def ended(stack, job_id: str):
