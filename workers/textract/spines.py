@@ -9,8 +9,8 @@ are short. So, per shelf (a band of the photo where spine text stands):
 1. horizontal contrast is measured at a working resolution, with the OCR's text boxes masked out;
 2. for every column and a fan of small tilts, the share of the band's rows showing an edge there is counted:
    a spine's edge shows on most rows, a letter's stroke on few;
-3. the best columns, at least a thin spine apart, are the edges; one that cuts through a line of text is not
-   an edge (text never crosses from one spine to the next);
+3. the best columns, at least a thin spine apart and never crossing a better one, are the edges; one that cuts
+   through a line of text is not an edge (text never crosses from one spine to the next);
 4. consecutive edges bound a spine region, read or not.
 
 Only Pillow and numpy: the cloud's OCR worker (Textract) finds spines the same way from the same photo.
