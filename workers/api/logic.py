@@ -197,16 +197,17 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
 
 def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     caller_owner(request, deps.settings)
+    return ApiResponse(200, _job_body(_opened_job(request, deps), deps), {"Cache-Control": "no-store"})
+
+
+def _opened_job(request: ApiRequest, deps: ApiDeps) -> GuardedJob:
+    """The job of the path's `{id}`, opened with the token the request presents."""
     job_id = request.path_params.get("id", "")
     if not is_valid_job_id(job_id):
         raise ApiError(400, "invalid job id")
     token = job_token(request, deps.settings)
     if not token:
         raise ApiError(401, "this job's token is required (Authorization: Bearer, X-Job-Token or ?token=)")
-    return ApiResponse(200, _job_body(_opened_job(job_id, token, deps), deps), {"Cache-Control": "no-store"})
-
-
-def _opened_job(job_id: str, token: str, deps: ApiDeps) -> GuardedJob:
     job = deps.reader.guarded(job_id)
     if job is None:
         raise ApiError(404, "no such job")
@@ -230,13 +231,8 @@ _REVIEWS = TypeAdapter(list[BookReview])
 def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     """Save a person's verdicts on a finished job's spines; the owner who made the job, with its token."""
     owner = caller_owner(request, deps.settings)
-    job_id = request.path_params.get("id", "")
-    if not is_valid_job_id(job_id):
-        raise ApiError(400, "invalid job id")
-    token = job_token(request, deps.settings)
-    if not token:
-        raise ApiError(401, "this job's token is required (Authorization: Bearer, X-Job-Token or ?token=)")
-    job = _opened_job(job_id, token, deps)
+    job = _opened_job(request, deps)
+    job_id = job.record.job_id
     if job.owner != owner:
         raise ApiError(403, "only the job's owner may review it")
     body = _json_body(request, MAX_REVIEW_BODY_BYTES)
@@ -261,7 +257,7 @@ def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         job_id, merged_reviews(job.record.reviews, reviews), seen=len(job.record.reviews)
     ):
         raise ApiError(409, "the job's reviews changed meanwhile (or the job is gone): read it again and retry")
-    return ApiResponse(200, _job_body(_opened_job(job_id, token, deps), deps), {"Cache-Control": "no-store"})
+    return ApiResponse(200, _job_body(_opened_job(request, deps), deps), {"Cache-Control": "no-store"})
 
 
 def search_catalog(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
