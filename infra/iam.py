@@ -86,9 +86,14 @@ def _check_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStateme
     ]
 
 
-def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs | None) -> list[PolicyStatement]:
     catalog_arn = s3_object_arn(cfg, cfg.catalog_uri)
     return [PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn])] if catalog_arn else []
+
+
+def catalog_statements(cfg: BookImgConfig) -> list[PolicyStatement]:
+    """Reading the catalog object, for a function outside the pipeline (the API's catalog search)."""
+    return _read_catalog(cfg, None)
 
 
 def _detect_text(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
