@@ -1,8 +1,9 @@
-"""The HTTP API, as pure logic: requests in, responses out, collaborators passed in.
+"""The HTTP API, as pure logic: requests in, responses out, collaborators passed in. The routes and the
+shapes they answer with are in `workers/api/routes.py` (the one route table) and `models/api.py`.
 
-    POST /jobs        -> 201 {jobId, token, upload: {url, fields}, maxBytes, contentTypes, expiresInSeconds}
-    GET  /jobs/{id}   -> 200 {status, stageTimes, cost, error, ..., result}   (needs the job's token)
-    GET  /jobs        -> 200 {jobs: [...], nextCursor}                        (the caller's recent jobs)
+    POST /jobs        -> 201 {job_id, token, upload: {url, fields}, max_bytes, content_types, expires_in_seconds}
+    GET  /jobs/{id}   -> 200 {status, stage_times, cost, error, ..., result}   (needs the job's token)
+    GET  /jobs        -> 200 {jobs: [...], next_cursor}                        (the caller's recent jobs)
 
 Authentication of the caller (API key or JWT) decides the job's `owner`; the per-job token decides
 who reads a job. The token is returned once and stored only as its SHA-256 (`token_hash`).
@@ -20,10 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from models import AnalysisProfile, JobRecord, JobStatus, is_valid_job_id
+from pydantic import ValidationError
+
+from models import JobRecord, JobStatus, is_valid_job_id
+from models.api import CreateJobRequest, JobCreated, PresignedPost
 from workers.common.job_access import JobReader, hash_token, new_job_token
 from workers.common.job_store import UPLOAD
-from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
+from workers.common.job_views import TERMINAL, job_list, job_view
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
 
 DEFAULT_PAGE = 20
@@ -134,17 +138,9 @@ def job_token(request: ApiRequest, settings: ApiSettings) -> str | None:
 def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     settings = deps.settings
     owner = caller_owner(request, settings)
-    body = _json_body(request)
-    content_type = body.get("contentType")
-    filename = body.get("filename") or "photo.jpg"
-    profile = body.get("profile")
     accepted = [t for t in settings.allowed_content_types if t in IMAGE_CONTENT_TYPES]
-    if not isinstance(content_type, str) or content_type not in accepted:
-        raise ApiError(400, f"contentType must be one of {', '.join(accepted)}")
-    if not isinstance(filename, str) or len(filename) > 255:
-        raise ApiError(400, "filename must be a string of at most 255 characters")
-    if profile is not None and profile not in {p.value for p in AnalysisProfile}:
-        raise ApiError(400, f"profile must be one of {', '.join(p.value for p in AnalysisProfile)}")
+    asked = create_request(_json_body(request), accepted)
+    content_type, filename, profile = asked.content_type, asked.filename, asked.profile
     job_id, token = deps.new_id(), deps.new_token()
     upload = deps.presign(
         bucket=settings.uploads_bucket,
@@ -152,7 +148,7 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         filename=filename,
         content_type=content_type,
         max_bytes=settings.max_upload_bytes,
-        profile=profile,
+        profile=profile.value if profile else None,
         expires_s=settings.upload_url_ttl_s,
     )
     # the one upload this job accepts: ingest refuses any other object under its prefix
@@ -165,19 +161,35 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
     if not created:  # a 128-bit id collided: refuse rather than hand out a second token for it
         raise ApiError(409, "job id already exists; retry")
+    created_view = JobCreated(
+        job_id=job_id,
+        token=token,
+        status=JobStatus.CREATED,
+        upload=PresignedPost(url=upload["url"], fields=upload["fields"]),
+        max_bytes=settings.max_upload_bytes,
+        content_types=accepted,
+        expires_in_seconds=settings.upload_url_ttl_s,
+    )
     return ApiResponse(
         201,
-        {
-            "jobId": job_id,
-            "token": token,
-            "status": JobStatus.CREATED.value,
-            "upload": {"url": upload["url"], "fields": upload["fields"]},
-            "maxBytes": settings.max_upload_bytes,
-            "contentTypes": accepted,
-            "expiresInSeconds": settings.upload_url_ttl_s,
-        },
+        created_view.model_dump(mode="json"),
         {"Location": f"/jobs/{job_id}", "Cache-Control": "no-store"},
     )
+
+
+def create_request(body: dict[str, Any], accepted: list[str]) -> CreateJobRequest:
+    """The body as a `CreateJobRequest`, or a 400 naming the first thing wrong with it."""
+    try:
+        asked = CreateJobRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        if where == "content_type":
+            raise ApiError(400, f"content_type must be one of {', '.join(accepted)}") from None
+        raise ApiError(400, f"{where or 'body'}: {first['msg']}") from None
+    if asked.content_type not in accepted:
+        raise ApiError(400, f"content_type must be one of {', '.join(accepted)}")
+    return asked
 
 
 def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -193,11 +205,8 @@ def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         raise ApiError(404, "no such job")
     if not job.readable_with(token):
         raise ApiError(403, "the token does not open this job")
-    body = job_view(job.record)
-    body["result"] = None
-    if job.record.status in TERMINAL and (result := deps.reader.result(job_id)) is not None:
-        body["result"] = result_view(result)
-    return ApiResponse(200, body, {"Cache-Control": "no-store"})
+    result = deps.reader.result(job_id) if job.record.status in TERMINAL else None
+    return ApiResponse(200, job_view(job.record, result), {"Cache-Control": "no-store"})
 
 
 def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -211,29 +220,8 @@ def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     start = decode_cursor(request.query.get("cursor"), owner)
     records, last = deps.lister.page(owner, limit=limit, start=start)
     return ApiResponse(
-        200,
-        {"jobs": [job_summary(r) for r in records], "nextCursor": encode_cursor(last) if last else None},
-        {"Cache-Control": "no-store"},
+        200, job_list(records, encode_cursor(last) if last else None), {"Cache-Control": "no-store"}
     )
-
-
-ROUTES: dict[tuple[str, str], Callable[[ApiRequest, ApiDeps], ApiResponse]] = {
-    ("POST", "/jobs"): create_job,
-    ("GET", "/jobs"): list_jobs,
-    ("GET", "/jobs/{id}"): get_job,
-}
-
-
-def handle(route_key: str, request: ApiRequest, deps: ApiDeps) -> ApiResponse:
-    """Dispatch on API Gateway's route key (`GET /jobs/{id}`); errors become JSON `{message}`."""
-    method, _, template = route_key.partition(" ")
-    route = ROUTES.get((method, template))
-    if route is None:
-        return error(404, "Not Found")
-    try:
-        return route(request, deps)
-    except ApiError as exc:
-        return error(exc.status, exc.message)
 
 
 # --- helpers -------------------------------------------------------------------------------------
