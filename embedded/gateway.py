@@ -627,7 +627,12 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(Exception):
                 self.reply(500, {"message": "Internal Server Error"})
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str):
+        """Every method reaches the routes (`do_QUERY`, `do_TRACE` ...), as at API Gateway, where an `ANY`
+        route matches them; http.server would answer 501 itself."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def send_bytes(self, status: int, content: bytes, content_type: str | None, headers: dict[str, str]) -> None:
         self.send_response(status)

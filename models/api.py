@@ -19,8 +19,10 @@ API_SCHEMA_VERSION: Literal["2"] = "2"
 """Version 2: snake_case. Version 1 (camelCase `jobId`, `stageTimes`, ...) is gone; of it, only the request
 names `contentType` and the WebSocket's `jobId` are still accepted, until version 3."""
 
-ImageContentType = Literal["image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp", "image/gif"]
-IMAGE_CONTENT_TYPES: tuple[str, ...] = ImageContentType.__args__  # type: ignore[attr-defined]
+AcceptedContentType = Literal["image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp"]
+ACCEPTED_CONTENT_TYPES: tuple[str, ...] = AcceptedContentType.__args__  # type: ignore[attr-defined]
+"""The photo types a job is made for: what Textract reads (no GIF). The workers' `allowed_content_types`
+defaults to them; a stack may narrow them (`JobCreated.content_types` says which it takes)."""
 MAX_FILENAME_CHARS = 255
 
 # extra="forbid" on what we receive (a typo is an error, not a silently ignored field); what we send
@@ -39,31 +41,37 @@ class _Versioned(_ClientModel):
 
 
 def _legacy_name(data: Any, old: str, new: str) -> Any:
-    """Version 1's camelCase name, accepted until version 3 when the new one is absent."""
+    """Version 1's camelCase name, accepted until version 3 in place of the new one (never beside it)."""
     if isinstance(data, dict) and old in data:
-        data = dict(data)
-        value = data.pop(old)
-        if data.setdefault(new, value) != value:
-            raise ValueError(f"{old} (deprecated) and {new} disagree; send {new} only")
+        if new in data:
+            raise ValueError(f"{old} is {new}'s deprecated name: send {new} only")
+        data = {new if key == old else key: value for key, value in data.items()}
     return data
 
 
-def _document_version_1_name(schema: dict[str, Any]) -> None:
-    schema["properties"]["contentType"] = {
-        **schema["properties"]["content_type"],
-        "deprecated": True,
-        "description": "Version 1's name of content_type, accepted until schema version 3",
-    }
-    schema.pop("required", None)
-    schema["anyOf"] = [{"required": ["content_type"]}, {"required": ["contentType"]}]
+def _documents_legacy_name(old: str, new: str):
+    """The schema names the old spelling as a deprecated alternative: exactly one of the two is required."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["properties"][old] = {
+            **schema["properties"][new],
+            "deprecated": True,
+            "description": f"Version 1's name of {new}, accepted in its place until schema version 3",
+        }
+        schema["required"] = [name for name in schema.get("required", []) if name != new]
+        if not schema["required"]:
+            del schema["required"]
+        schema["oneOf"] = [{"required": [new]}, {"required": [old]}]
+
+    return extra
 
 
 class CreateJobRequest(_ClientModel):
     """`POST /jobs`: what the photo will be. The answer is the presigned POST that uploads exactly that."""
 
-    model_config = ConfigDict(json_schema_extra=lambda schema: _document_version_1_name(schema))
+    model_config = ConfigDict(json_schema_extra=_documents_legacy_name("contentType", "content_type"))
 
-    content_type: ImageContentType = Field(description="The photo's Content-Type; the upload must carry it")
+    content_type: AcceptedContentType = Field(description="The photo's Content-Type; the upload must carry it")
     filename: Annotated[str, StringConstraints(max_length=MAX_FILENAME_CHARS)] = Field(
         default="photo.jpg", description="Its last path segment, cleaned, becomes part of the upload's key"
     )
@@ -77,6 +85,8 @@ class CreateJobRequest(_ClientModel):
 
 class SubscribeRequest(_ClientModel):
     """WebSocket: `{"action": "subscribe", "job_id": ..., "token": ...}` (version 1's `jobId` is accepted)."""
+
+    model_config = ConfigDict(json_schema_extra=_documents_legacy_name("jobId", "job_id"))
 
     action: Literal["subscribe"]
     job_id: JobId

@@ -313,7 +313,7 @@ def test_every_answer_is_snake_case_and_carries_its_schema_version():
     assert read["stage_times"]["completed"] == "2026-11-22T10:00:00Z"
 
 
-def test_version_1s_content_type_name_is_still_accepted_but_not_beside_a_different_new_one():
+def test_version_1s_content_type_name_is_still_accepted_but_not_beside_the_new_one():
     jobs = FakeJobs()
     assert call("POST /jobs", deps(jobs), body={"contentType": "image/png"})[0] == 201
     status, body = call("POST /jobs", deps(jobs), body={"contentType": "image/png", "content_type": "image/jpeg"})

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from models import UPLOAD_PREFIX, AnalysisProfile, is_valid_job_id
-from models.api import IMAGE_CONTENT_TYPES
 
-__all__ = ["IMAGE_CONTENT_TYPES", "UPLOAD_URL_TTL_S", "UploadSpec", "presigned_upload", "safe_filename"]
+IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp", "image/gif")
 UPLOAD_URL_TTL_S = 900
 
 
