@@ -16,6 +16,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from embedded.embedded_stack import DEMO_PHOTO
+from models.api import API_SCHEMA_VERSION, ErrorMessage, ProgressMessage, ResultMessage
+
+FRAMES = {"progress": ProgressMessage, "result": ResultMessage, "error": ErrorMessage}
 
 
 def create_job(stack, content_type: str = "image/jpeg") -> dict:
@@ -74,9 +77,13 @@ def test_a_job_created_through_the_api_is_pushed_every_stage_then_the_books_over
         assert result["books"] == [
             b.model_dump(mode="json", exclude={"box"}) for b in stack.result(job["job_id"]).books
         ]
+        # each frame of the shape its schema describes (snake_case, versioned)
+        for message in [first, *messages]:
+            FRAMES[message["type"]].model_validate(message)
         # and the connection with the wrong token heard only that it may not, then was closed
         frame = json.loads(intruder.recv(timeout=10))
         assert (frame["type"], frame["code"]) == ("error", "forbidden") and frame["message"]
+        FRAMES["error"].model_validate(frame)
         with pytest.raises(ConnectionClosed):
             intruder.recv(timeout=10)
 
@@ -92,7 +99,7 @@ def test_reading_a_job_needs_its_token_and_shows_stage_times_cost_and_results(st
     assert body["status"] == "completed"
     assert list(body["stage_times"]) == ["created", "uploaded", "ocr", "candidates", "validated", "completed"]
     assert set(body["cost"]) >= {"textract_pages", "input_tokens", "output_tokens", "usd"}
-    assert len(body["result"]["books"]) == body["bookCount"] > 0
+    assert len(body["result"]["books"]) == body["book_count"] > 0
 
 
 def test_a_late_subscriber_gets_the_result_at_once(stack):
@@ -156,6 +163,7 @@ def test_a_wrong_token_gets_a_forbidden_error_frame_then_the_connection_closes(s
         socket.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": "guess"}))
         frame = json.loads(socket.recv(timeout=10))
         assert frame == {
+            "schema_version": API_SCHEMA_VERSION,
             "type": "error",
             "code": "forbidden",
             "job_id": job["job_id"],
