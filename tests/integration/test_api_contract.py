@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import positive_data_acceptance
 
+from embedded.embedded_stack import DEMO_PHOTO
 from models.schemas import OPENAPI_FILE, SCHEMA_DIR
+from tests.integration.waiting import wait_for
 
 MAX_EXAMPLES = 12
 """Per operation and phase: enough to reach every documented status, few enough for a busy 2-core machine."""
@@ -42,6 +44,30 @@ def test_every_answer_of_the_api_conforms_to_its_openapi_document(case, stack):
     case.call_and_validate(
         base_url=stack.api_url, excluded_checks=[positive_data_acceptance] if made_up_cursor else None
     )
+
+
+def test_a_job_read_with_its_token_conforms_while_it_waits_and_once_it_has_its_books(stack):
+    # Generated requests cannot know a job's token: this follows one job as a client does
+    created = httpx.post(f"{stack.api_url}/jobs", json={"content_type": "image/jpeg", "filename": "shelf.jpg"})
+    contract["/jobs"]["POST"].validate_response(created)
+    job = created.json()
+    url, token = f"{stack.api_url}/jobs/{job['job_id']}", {"X-Job-Token": job["token"]}
+    waiting = httpx.get(url, headers=token)
+    contract["/jobs/{id}"]["GET"].validate_response(waiting)
+    assert (waiting.json()["status"], waiting.json()["result"]) == ("created", None)
+    with DEMO_PHOTO.open("rb") as photo:
+        upload = httpx.post(job["upload"]["url"], data=job["upload"]["fields"], files={"file": photo})
+    assert upload.status_code in (200, 204), upload.text
+
+    def finished():
+        response = httpx.get(url, headers=token)
+        return response if response.json()["status"] in ("completed", "failed") else None
+
+    done = wait_for(finished, timeout_s=240)
+    assert done is not None, "the job did not finish"
+    contract["/jobs/{id}"]["GET"].validate_response(done)
+    assert done.json()["result"]["books"]
+    contract["/jobs"]["GET"].validate_response(httpx.get(f"{stack.api_url}/jobs", params={"limit": 2}))
 
 
 def test_a_method_a_known_path_lacks_is_405_with_allow(stack):
