@@ -1,14 +1,11 @@
-"""`JobsHttpApi`: API Gateway HTTP API (payload 2.0) in front of one Lambda (`workers/api`).
-
-    POST /jobs        create a job: id, per-job token, presigned POST to uploads/{jobId}/
-    GET  /jobs/{id}   status, stage times, cost, error, results (with the job's token)
-    GET  /jobs        the caller's recent jobs, cursor-paginated
-    PATCH /jobs/{id}/books   review: confirm, replace or remove the books found (the job's owner)
-    GET  /catalog/books      search the catalog for a replacement
+"""`JobsHttpApi`: API Gateway HTTP API (payload 2.0) in front of one Lambda (`workers/api`), with the routes
+of the API's one route table (`workers/api/routes.py`: `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`,
+`PATCH /jobs/{id}/books`, `GET /catalog/books`, `GET /openapi.json`, and an `ANY` route per path that answers
+405 with `Allow`).
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
 configured SHA-256, HTTP APIs have no usage-plan keys); or `jwt` (an API Gateway JWT authorizer on
-every route, issuer and audience from config).
+every route but the API's description and the 405s, issuer and audience from config).
 """
 
 from __future__ import annotations
@@ -21,11 +18,13 @@ from infra.environment import catalog_environment
 from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_package
 from infra.iam import catalog_statements
 from infra.worker import PolicyStatement
-from workers.api.logic import ROUTES
+from workers.api.routes import ROUTES, paths, route_keys
 
 API_HANDLER = "workers.api.handler.handler"
-ROUTE_KEYS = tuple(f"{method} {path}" for method, path in ROUTES)
-"""Every route the API function answers (its own table), each declared to API Gateway."""
+ROUTE_KEYS = route_keys()
+CALLER_AUTH_ROUTES = frozenset(route.key for route in ROUTES if route.caller_auth)
+"""The routes behind the JWT authorizer, when there is one: not the API's description, nor the 405s."""
+CORS_METHODS = sorted({method for methods in paths().values() for method in methods} | {"OPTIONS"})
 OWNER_INDEX = "by_owner"
 CORS_HEADERS = ["authorization", "content-type", "x-api-key", "x-job-token"]
 
@@ -112,7 +111,7 @@ class JobsHttpApi(pulumi.ComponentResource):
             description="BookImg jobs API",
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
                 allow_origins=cfg.cors_allowed_origins,
-                allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
+                allow_methods=CORS_METHODS,
                 allow_headers=CORS_HEADERS,
                 max_age=3600,
             ),
@@ -147,8 +146,8 @@ class JobsHttpApi(pulumi.ComponentResource):
                 api_id=self.api.id,
                 route_key=key,
                 target=pulumi.Output.concat("integrations/", self.integration.id),
-                authorization_type="JWT" if self.authorizer else "NONE",
-                authorizer_id=self.authorizer.id if self.authorizer else None,
+                authorization_type="JWT" if self.authorizer and key in CALLER_AUTH_ROUTES else "NONE",
+                authorizer_id=self.authorizer.id if self.authorizer and key in CALLER_AUTH_ROUTES else None,
                 opts=child,
             )
             for key in ROUTE_KEYS

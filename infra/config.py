@@ -25,6 +25,8 @@ STAGES: tuple[str, ...] = STAGE_NAMES
 
 CONFIG_NAMESPACE = "bookimg"
 MiB = 1024 * 1024
+SNAP_START_MIN_PYTHON = (3, 12)
+"""Lambda offers SnapStart for Python from the python3.12 runtime on."""
 
 
 class _CamelModel(BaseModel):
@@ -101,6 +103,11 @@ class BookImgConfig(_CamelModel):
     log_retention_days: int = 14
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     workers: dict[str, WorkerTuning] = Field(default_factory=dict, validate_default=True)
+    snap_start: bool = False
+    """Lambda SnapStart for the stage workers: each publishes a version from a snapshot of its initialised
+    process, a `live` alias points at it, and the queue's event source mapping invokes the alias. The
+    workers' initialisation keeps no connection, credential or random state in the snapshot
+    (workers/common/snapshot.py)."""
 
     # queues and alarms
     max_receive_count: int = Field(default=5, ge=1, le=1000)
@@ -211,6 +218,10 @@ class BookImgConfig(_CamelModel):
                 "notifyWebhooks are signed: set the key with "
                 "`pulumi config set --secret webhookSigningSecret $(openssl rand -hex 32)`"
             )
+        if self.snap_start and self.embedded:
+            raise ValueError("snapStart is a cloud setting: the embedded runtime starts its workers from scratch")
+        if self.snap_start and tuple(map(int, self.python_version.split("."))) < SNAP_START_MIN_PYTHON:
+            raise ValueError(f"snapStart needs lambdaRuntime python3.12 or later, not {self.lambda_runtime}")
         if self.catalog == "local" and not self.catalog_uri:
             raise ValueError("catalog 'local' needs catalogUri (a CSV path, or s3://bucket/key)")
         return self

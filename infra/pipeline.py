@@ -206,6 +206,7 @@ class BookImgPipeline(pulumi.ComponentResource):
                     memory_size=tuning.memory_size,
                     environment=stage_environment(stage, cfg, env_refs),
                     log_retention_days=cfg.log_retention_days,
+                    snap_start=cfg.snap_start,
                 ),
                 event_source=EventSourceSpec(
                     queue=self.queues[stage],

@@ -110,11 +110,11 @@ def test_a_late_visitor_with_the_right_link_sees_the_finished_books(browser_cont
     # Given a job that finished before anyone watched it (created and uploaded through the API)
     import httpx
 
-    created = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": "image/jpeg"}).json()
+    created = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "content_type": "image/jpeg"}).json()
     with open(DEMO_PHOTO, "rb") as photo:
         upload = created["upload"]
         httpx.post(upload["url"], data=upload["fields"], files={"file": ("shelf.jpg", photo, "image/jpeg")})
-    stack_job = created["jobId"]
+    stack_job = created["job_id"]
     import time
 
     deadline = time.monotonic() + 180

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from models import Book, CostBreakdown, JobRecord, JobResult, JobStatus, Stage
-from workers.api.logic import ApiDeps, ApiRequest, ApiSettings, decode_cursor, encode_cursor, handle
+from models.api import API_SCHEMA_VERSION
+from workers.api.logic import ApiDeps, ApiRequest, ApiSettings, decode_cursor, encode_cursor
+from workers.api.routes import handle
 from workers.catalog.base import CatalogBook
 from workers.catalog.local import LocalCatalog
 from workers.common.job_access import GuardedJob, hash_token
@@ -78,8 +80,16 @@ class FakeJobs:
         return page, last
 
 
+PRESIGNED: list[dict[str, Any]] = []
+
+
 def presign(**kwargs):
-    return {"url": "https://uploads.example/bucket", "fields": {"key": f"uploads/{kwargs['job_id']}/x", **kwargs}}
+    """Records what it was asked for; answers with string form fields, as S3's presigned POST has."""
+    PRESIGNED.append(kwargs)
+    return {
+        "url": "https://uploads.example/bucket",
+        "fields": {"key": f"uploads/{kwargs['job_id']}/x", **{k: str(v) for k, v in kwargs.items()}},
+    }
 
 
 def deps(jobs: FakeJobs, **settings) -> ApiDeps:
@@ -121,14 +131,15 @@ def test_creating_a_job_returns_its_id_token_and_an_upload_bound_to_its_prefix_a
     jobs = FakeJobs()
     d = deps(jobs)
     # When a client asks to upload a JPEG
-    status, body = call("POST /jobs", d, body={"filename": "shelf.jpg", "contentType": "image/jpeg"})
+    status, body = call("POST /jobs", d, body={"filename": "shelf.jpg", "content_type": "image/jpeg"})
     # Then it gets the job id, its token and a presigned POST for that job, size and type
     assert status == 201
-    assert body["jobId"] == "job0" and body["token"] == "secret-token"
-    assert body["upload"]["fields"]["job_id"] == "job0"
-    assert body["upload"]["fields"]["max_bytes"] == 5_000_000
-    assert body["upload"]["fields"]["content_type"] == "image/jpeg"
-    assert body["contentTypes"] == ["image/jpeg", "image/png"]
+    assert body["job_id"] == "job0" and body["token"] == "secret-token"
+    asked = PRESIGNED[-1]
+    assert asked["job_id"] == "job0"
+    assert asked["max_bytes"] == 5_000_000
+    assert asked["content_type"] == "image/jpeg"
+    assert body["content_types"] == ["image/jpeg", "image/png"]
     # And the job is recorded as created, keeping only the token's SHA-256
     assert jobs.records["job0"].status == JobStatus.CREATED
     assert jobs.extra["job0"]["token_hash"] == hashlib.sha256(b"secret-token").hexdigest()
@@ -137,7 +148,7 @@ def test_creating_a_job_returns_its_id_token_and_an_upload_bound_to_its_prefix_a
 
 def test_creating_a_job_records_the_one_upload_it_accepts_key_size_limit_and_type():
     jobs = FakeJobs()
-    status, body = call("POST /jobs", deps(jobs), body={"filename": "shelf.png", "contentType": "image/png"})
+    status, body = call("POST /jobs", deps(jobs), body={"filename": "shelf.png", "content_type": "image/png"})
     assert status == 201
     assert UploadSpec.from_item(jobs.extra["job0"]["upload"]) == UploadSpec(
         key=body["upload"]["fields"]["key"], max_bytes=5_000_000, content_type="image/png"
@@ -147,9 +158,9 @@ def test_creating_a_job_records_the_one_upload_it_accepts_key_size_limit_and_typ
 @pytest.mark.parametrize("content_type", ["application/pdf", "image/svg+xml", None, 7])
 def test_creating_a_job_for_anything_but_an_accepted_image_type_is_refused(content_type):
     jobs = FakeJobs()
-    status, body = call("POST /jobs", deps(jobs), body={"contentType": content_type})
+    status, body = call("POST /jobs", deps(jobs), body={"content_type": content_type})
     assert status == 400
-    assert "contentType" in body["message"]
+    assert "content_type" in body["message"]
     assert jobs.records == {}
 
 
@@ -160,8 +171,8 @@ def test_a_malformed_body_is_a_bad_request_not_a_server_error():
 
 def _finished_job(jobs: FakeJobs) -> str:
     d = deps(jobs)
-    _, created = call("POST /jobs", d, body={"contentType": "image/png"})
-    job_id = created["jobId"]
+    _, created = call("POST /jobs", d, body={"content_type": "image/png"})
+    job_id = created["job_id"]
     record = jobs.records[job_id]
     jobs.records[job_id] = record.model_copy(
         update={
@@ -197,7 +208,7 @@ def test_reading_a_finished_job_with_its_token_returns_status_stage_times_cost_a
     # Then the client sees the lifecycle, the cost and the books
     assert status == 200
     assert body["status"] == "completed"
-    assert set(body["stageTimes"]) == {"created", "ocr", "completed"}
+    assert set(body["stage_times"]) == {"created", "ocr", "completed"}
     assert body["cost"]["textract_pages"] == 1
     assert body["error"] is None
     assert [b["title"] for b in body["result"]["books"]] == ["Nada"]
@@ -222,7 +233,7 @@ def test_a_failed_job_exposes_its_error_reason_and_failed_stage():
     del jobs.results[job_id]
     status, body = call("GET /jobs/{id}", deps(jobs), params={"id": job_id}, query={"token": "secret-token"})
     assert status == 200
-    assert (body["status"], body["error"], body["failedStage"], body["result"]) == (
+    assert (body["status"], body["error"], body["failed_stage"], body["result"]) == (
         "failed",
         "the file is not an image",
         "ingest",
@@ -235,15 +246,15 @@ def test_listing_jobs_pages_through_the_callers_jobs_newest_first_with_a_cursor(
     jobs = FakeJobs()
     d = deps(jobs)
     for _ in range(5):
-        call("POST /jobs", d, body={"contentType": "image/jpeg"})
+        call("POST /jobs", d, body={"content_type": "image/jpeg"})
     # When they are listed two at a time
     seen, cursor, pages = [], None, 0
     while True:
         status, body = call("GET /jobs", d, query={"limit": "2", **({"cursor": cursor} if cursor else {})})
         assert status == 200
-        seen += [j["jobId"] for j in body["jobs"]]
+        seen += [j["job_id"] for j in body["jobs"]]
         pages += 1
-        cursor = body["nextCursor"]
+        cursor = body["next_cursor"]
         if not cursor:
             break
     # Then every job comes once, newest first, in three pages, without tokens
@@ -268,25 +279,25 @@ def test_with_api_key_auth_only_the_key_creates_and_lists_jobs():
     # Given an API whose key hashes to the configured SHA-256
     d = deps(FakeJobs(), auth="apiKey", api_key_sha256=hashlib.sha256(b"k3y").hexdigest())
     # Then calls without the key, or with another, are unauthorised
-    assert call("POST /jobs", d, body={"contentType": "image/jpeg"})[0] == 401
+    assert call("POST /jobs", d, body={"content_type": "image/jpeg"})[0] == 401
     assert call("GET /jobs", d, headers={"x-api-key": "wrong"})[0] == 401
     # and with it they work
-    assert call("POST /jobs", d, body={"contentType": "image/jpeg"}, headers={"x-api-key": "k3y"})[0] == 201
+    assert call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "k3y"})[0] == 201
 
 
 def test_with_jwt_auth_jobs_belong_to_the_token_subject_and_the_job_token_leaves_authorization_alone():
     jobs = FakeJobs()
     d = deps(jobs, auth="jwt")
     request = ApiRequest(
-        method="POST", path="/jobs", body=json.dumps({"contentType": "image/jpeg"}), claims={"sub": "alice"}
+        method="POST", path="/jobs", body=json.dumps({"content_type": "image/jpeg"}), claims={"sub": "alice"}
     )
     created = handle("POST /jobs", request, d).body
-    assert jobs.extra[created["jobId"]]["owner"] == "jwt:alice"
+    assert jobs.extra[created["job_id"]]["owner"] == "jwt:alice"
     # the Authorization header carries the JWT, so it is never taken for the job token
     read = ApiRequest(
         method="GET",
         path="/",
-        path_params={"id": created["jobId"]},
+        path_params={"id": created["job_id"]},
         headers={"authorization": "Bearer secret-token"},
         claims={"sub": "alice"},
     )
@@ -346,7 +357,7 @@ def test_a_review_needs_the_jobs_token_and_owner_and_a_finished_job():
 @pytest.mark.parametrize(
     "reviews, message",
     [
-        ([], "reviews must be a non-empty list"),
+        ([], "reviews: List should have at least 1 item"),
         ([{"spine": "book", "index": 5, "action": "confirm"}], "book 5 does not exist"),
         ([{"spine": "book", "index": 0, "action": "burn"}], "reviews.0.action"),
         ([{"spine": "book", "index": 0, "action": "replace", "book": {"title": ""}}], "reviews.0.book.title"),
@@ -384,3 +395,49 @@ def test_a_catalog_search_needs_a_few_characters_and_a_sane_limit():
     assert call("GET /catalog/books", d, query={"q": "dune", "limit": "many"})[0] == 400
     status, body = call("GET /catalog/books", d, query={"q": "dune herbert", "limit": "1"})
     assert status == 200 and [b["isbn"] for b in body["books"]] == ["9780441013593"]
+def test_every_answer_is_snake_case_and_carries_its_schema_version():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    _, created = call("POST /jobs", deps(FakeJobs()), body={"content_type": "image/png"})
+    _, listed = call("GET /jobs", d)
+    _, read = call("GET /jobs/{id}", d, params={"id": job_id}, query={"token": "secret-token"})
+    for body in (created, listed, read):
+        assert body["schema_version"] == API_SCHEMA_VERSION
+        names = json.dumps(body)
+        assert not any(f'"{name}"' in names for name in ("jobId", "stageTimes", "nextCursor", "maxBytes"))
+    assert {"job_id", "max_bytes", "content_types", "expires_in_seconds"} <= set(created)
+    assert read["stage_times"]["completed"] == "2026-11-22T10:00:00Z"
+
+
+def test_version_1s_content_type_name_is_still_accepted_but_not_beside_the_new_one():
+    jobs = FakeJobs()
+    assert call("POST /jobs", deps(jobs), body={"contentType": "image/png"})[0] == 201
+    status, body = call("POST /jobs", deps(jobs), body={"contentType": "image/png", "content_type": "image/jpeg"})
+    assert status == 400 and "deprecated" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "body", [{"content_type": "image/png", "surprise": 1}, {"content_type": "image/png", "filename": "x" * 256}]
+)
+def test_a_body_with_an_unknown_field_or_a_too_long_filename_is_refused(body):
+    status, message = call("POST /jobs", deps(FakeJobs()), body=body)
+    assert status == 400 and message["message"]
+
+
+@pytest.mark.parametrize(
+    ("route_key", "method", "allow"), [("ANY /jobs", "PUT", "POST, GET"), ("ANY /jobs/{id}", "DELETE", "GET")]
+)
+def test_a_method_a_path_does_not_have_is_405_with_the_methods_it_has(route_key, method, allow):
+    response = handle(route_key, ApiRequest(method=method, path="/jobs"), deps(FakeJobs()))
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    assert method in response.body["message"]
+
+
+def test_the_openapi_document_is_served_to_anyone():
+    d = deps(FakeJobs(), auth="apiKey", api_key_sha256=hashlib.sha256(b"k3y").hexdigest())
+    response = handle("GET /openapi.json", ApiRequest(method="GET", path="/openapi.json"), d)
+    assert response.status == 200
+    assert response.body["openapi"] == "3.1.0"
+    assert set(response.body["paths"]) >= {"/jobs", "/jobs/{id}", "/openapi.json"}

@@ -9,7 +9,8 @@ from functools import lru_cache
 from typing import Any
 
 from workers import entry_point
-from workers.api.logic import ApiDeps, ApiRequest, ApiResponse, ApiSettings, error, handle
+from workers.api.logic import ApiDeps, ApiRequest, ApiResponse, ApiSettings, error
+from workers.api.routes import handle
 from workers.common.log import get_logger
 
 
@@ -86,5 +87,5 @@ def handler(event, context):
     except Exception:
         log.exception("unhandled error", route=route_key)
         response = error(500, "Internal Server Error")
-    log.info("request", route=route_key, status=response.status, job_id=response.body.get("jobId"))
+    log.info("request", route=route_key, status=response.status, job_id=response.body.get("job_id"))
     return to_proxy_response(response)

@@ -1,8 +1,9 @@
-"""The HTTP API, as pure logic: requests in, responses out, collaborators passed in.
+"""The HTTP API, as pure logic: requests in, responses out, collaborators passed in. The routes and the
+shapes they answer with are in `workers/api/routes.py` (the one route table) and `models/api.py`.
 
-    POST /jobs        -> 201 {jobId, token, upload: {url, fields}, maxBytes, contentTypes, expiresInSeconds}
-    GET  /jobs/{id}   -> 200 {status, stageTimes, cost, error, ..., result}   (needs the job's token)
-    GET  /jobs        -> 200 {jobs: [...], nextCursor}                        (the caller's recent jobs)
+    POST /jobs        -> 201 {job_id, token, upload: {url, fields}, max_bytes, content_types, expires_in_seconds}
+    GET  /jobs/{id}   -> 200 {status, stage_times, cost, error, ..., result}   (needs the job's token)
+    GET  /jobs        -> 200 {jobs: [...], next_cursor}                        (the caller's recent jobs)
     PATCH /jobs/{id}/books -> 200 as GET /jobs/{id}, the reviews applied     (the job's token and owner)
     GET  /catalog/books?q= -> 200 {books: [...]}                             (search to replace a book)
 
@@ -22,14 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from models import AnalysisProfile, BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
+from models import BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
+from models.api import CatalogBooks, CreateJobRequest, JobCreated, PresignedPost, ReviewRequest
 from workers.catalog.base import Catalog, CatalogQuery
 from workers.common.job_access import GuardedJob, JobReader, hash_token, new_job_token
 from workers.common.job_store import UPLOAD
-from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
-from workers.common.reviews import ReviewError, check_reviews, merged_reviews, reviewed_result
+from workers.common.job_views import TERMINAL, job_list, job_view
+from workers.common.reviews import ReviewError, check_reviews, merged_reviews
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
 
 DEFAULT_PAGE = 20
@@ -149,17 +151,9 @@ def job_token(request: ApiRequest, settings: ApiSettings) -> str | None:
 def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     settings = deps.settings
     owner = caller_owner(request, settings)
-    body = _json_body(request)
-    content_type = body.get("contentType")
-    filename = body.get("filename") or "photo.jpg"
-    profile = body.get("profile")
     accepted = [t for t in settings.allowed_content_types if t in IMAGE_CONTENT_TYPES]
-    if not isinstance(content_type, str) or content_type not in accepted:
-        raise ApiError(400, f"contentType must be one of {', '.join(accepted)}")
-    if not isinstance(filename, str) or len(filename) > 255:
-        raise ApiError(400, "filename must be a string of at most 255 characters")
-    if profile is not None and profile not in {p.value for p in AnalysisProfile}:
-        raise ApiError(400, f"profile must be one of {', '.join(p.value for p in AnalysisProfile)}")
+    asked = create_request(_json_body(request), accepted)
+    content_type, filename, profile = asked.content_type, asked.filename, asked.profile
     job_id, token = deps.new_id(), deps.new_token()
     upload = deps.presign(
         bucket=settings.uploads_bucket,
@@ -167,7 +161,7 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         filename=filename,
         content_type=content_type,
         max_bytes=settings.max_upload_bytes,
-        profile=profile,
+        profile=profile.value if profile else None,
         expires_s=settings.upload_url_ttl_s,
     )
     # the one upload this job accepts: ingest refuses any other object under its prefix
@@ -180,19 +174,35 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
     if not created:  # a 128-bit id collided: refuse rather than hand out a second token for it
         raise ApiError(409, "job id already exists; retry")
+    created_view = JobCreated(
+        job_id=job_id,
+        token=token,
+        status=JobStatus.CREATED,
+        upload=PresignedPost(url=upload["url"], fields=upload["fields"]),
+        max_bytes=settings.max_upload_bytes,
+        content_types=accepted,
+        expires_in_seconds=settings.upload_url_ttl_s,
+    )
     return ApiResponse(
         201,
-        {
-            "jobId": job_id,
-            "token": token,
-            "status": JobStatus.CREATED.value,
-            "upload": {"url": upload["url"], "fields": upload["fields"]},
-            "maxBytes": settings.max_upload_bytes,
-            "contentTypes": accepted,
-            "expiresInSeconds": settings.upload_url_ttl_s,
-        },
+        created_view.model_dump(mode="json"),
         {"Location": f"/jobs/{job_id}", "Cache-Control": "no-store"},
     )
+
+
+def create_request(body: dict[str, Any], accepted: list[str]) -> CreateJobRequest:
+    """The body as a `CreateJobRequest`, or a 400 naming the first thing wrong with it."""
+    try:
+        asked = CreateJobRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        if where == "content_type":
+            raise ApiError(400, f"content_type must be one of {', '.join(accepted)}") from None
+        raise ApiError(400, f"{where or 'body'}: {first['msg']}") from None
+    if asked.content_type not in accepted:
+        raise ApiError(400, f"content_type must be one of {', '.join(accepted)}")
+    return asked
 
 
 def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -218,14 +228,8 @@ def _opened_job(request: ApiRequest, deps: ApiDeps) -> GuardedJob:
 
 def _job_body(job: GuardedJob, deps: ApiDeps) -> dict[str, Any]:
     """The job's view, with its result as reviewed so far."""
-    body = job_view(job.record)
-    body["result"] = None
-    if job.record.status in TERMINAL and (result := deps.reader.result(job.record.job_id)) is not None:
-        body["result"] = result_view(reviewed_result(result, job.record.reviews))
-    return body
-
-
-_REVIEWS = TypeAdapter(list[BookReview])
+    result = deps.reader.result(job.record.job_id) if job.record.status in TERMINAL else None
+    return job_view(job.record, result)
 
 
 def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -235,17 +239,14 @@ def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     job_id = job.record.job_id
     if job.owner != owner:
         raise ApiError(403, "only the job's owner may review it")
-    body = _json_body(request, MAX_REVIEW_BODY_BYTES)
-    if not isinstance(body.get("reviews"), list) or not body["reviews"]:
-        raise ApiError(400, "reviews must be a non-empty list of {spine, index, action, book}")
     try:
-        reviews = [review.model_copy(update={"reviewed_at": utc_now()}) for review in _REVIEWS.validate_python(
-            [{k: v for k, v in item.items() if k != "reviewed_at"} if isinstance(item, dict) else item
-             for item in body["reviews"]])]
+        asked = ReviewRequest.model_validate(_json_body(request, MAX_REVIEW_BODY_BYTES))
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = "reviews." + ".".join(str(part) for part in problem["loc"])
-        raise ApiError(400, f"{where}: {problem['msg']}") from None
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ApiError(400, f"{where or 'body'}: {problem['msg']}") from None
+    now = utc_now()
+    reviews = [BookReview(**asked_review.model_dump(), reviewed_at=now) for asked_review in asked.reviews]
     result = deps.reader.result(job_id) if job.record.status == JobStatus.COMPLETED else None
     if result is None:
         raise ApiError(409, f"the job is {job.record.status.value}: only a completed job's books can be reviewed")
@@ -275,9 +276,10 @@ def search_catalog(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     if deps.catalog is None:
         raise ApiError(503, "this stack has no catalog to search")
     found = deps.catalog().search(CatalogQuery(text=text), limit=limit)
-    books = [{"title": b.title, "author": b.author or None, "isbn": b.isbn or None, "tag": b.tag or None,
-              "cover_url": b.cover_url} for b in found]
-    return ApiResponse(200, {"books": books}, {"Cache-Control": "no-store"})
+    books = CatalogBooks(books=[
+        {"title": b.title, "author": b.author or None, "isbn": b.isbn or None, "tag": b.tag or None,
+         "cover_url": b.cover_url} for b in found])
+    return ApiResponse(200, books.model_dump(mode="json"), {"Cache-Control": "no-store"})
 
 
 def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -291,31 +293,8 @@ def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     start = decode_cursor(request.query.get("cursor"), owner)
     records, last = deps.lister.page(owner, limit=limit, start=start)
     return ApiResponse(
-        200,
-        {"jobs": [job_summary(r) for r in records], "nextCursor": encode_cursor(last) if last else None},
-        {"Cache-Control": "no-store"},
+        200, job_list(records, encode_cursor(last) if last else None), {"Cache-Control": "no-store"}
     )
-
-
-ROUTES: dict[tuple[str, str], Callable[[ApiRequest, ApiDeps], ApiResponse]] = {
-    ("POST", "/jobs"): create_job,
-    ("GET", "/jobs"): list_jobs,
-    ("GET", "/jobs/{id}"): get_job,
-    ("PATCH", "/jobs/{id}/books"): review_books,
-    ("GET", "/catalog/books"): search_catalog,
-}
-
-
-def handle(route_key: str, request: ApiRequest, deps: ApiDeps) -> ApiResponse:
-    """Dispatch on API Gateway's route key (`GET /jobs/{id}`); errors become JSON `{message}`."""
-    method, _, template = route_key.partition(" ")
-    route = ROUTES.get((method, template))
-    if route is None:
-        return error(404, "Not Found")
-    try:
-        return route(request, deps)
-    except ApiError as exc:
-        return error(exc.status, exc.message)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.api import ACCEPTED_CONTENT_TYPES
 from models.stages import PIPELINE
 
 
@@ -48,9 +49,7 @@ class Settings(BaseSettings):
     # upload limits, enforced by the presigned POST and re-checked at ingest
     max_upload_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 60_000_000
-    allowed_content_types: list[str] = Field(
-        default_factory=lambda: ["image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp"]
-    )
+    allowed_content_types: list[str] = Field(default_factory=lambda: list(ACCEPTED_CONTENT_TYPES))
 
     # providers
     ocr_engine: Literal["rapidocr", "textract", "embedded-text"] = "rapidocr"
