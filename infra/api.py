@@ -3,6 +3,7 @@
     POST /jobs        create a job: id, per-job token, presigned POST to uploads/{jobId}/
     GET  /jobs/{id}   status, stage times, cost, error, results (with the job's token)
     GET  /jobs        the caller's recent jobs, cursor-paginated
+    DELETE /jobs/{id} the job's record, upload and results, gone (with its token, or as its owner)
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
 configured SHA-256, HTTP APIs have no usage-plan keys); or `jwt` (an API Gateway JWT authorizer on
@@ -10,6 +11,8 @@ every route, issuer and audience from config).
 """
 
 from __future__ import annotations
+
+import json
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +22,7 @@ from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, e
 from infra.worker import PolicyStatement
 
 API_HANDLER = "workers.api.handler.handler"
-ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}")
+ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}", "DELETE /jobs/{id}")
 OWNER_INDEX = "by_owner"
 CORS_HEADERS = ["authorization", "content-type", "x-api-key", "x-job-token"]
 
@@ -32,13 +35,25 @@ def api_statements(
     kms_key_arn: str | None,
 ) -> list[PolicyStatement]:
     statements = [
-        PolicyStatement("CreateAndReadJobs", ["dynamodb:GetItem", "dynamodb:PutItem"], [jobs_table_arn]),
+        # DeleteItem and the PutItem of a tombstone: a deleted job is gone, and later stages know it
+        PolicyStatement(
+            "CreateReadAndDeleteJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+            [jobs_table_arn],
+        ),
         PolicyStatement(
             "ListOwnJobs", ["dynamodb:Query"], [pulumi.Output.concat(jobs_table_arn, "/index/", OWNER_INDEX)]
         ),
         # a presigned POST carries the signer's authority: the role must be able to put under uploads/
         PolicyStatement("SignUploads", ["s3:PutObject"], [pulumi.Output.concat(uploads_bucket_arn, "/uploads/*")]),
         PolicyStatement("ReadResults", ["s3:GetObject"], [pulumi.Output.concat(results_bucket_arn, "/results/*")]),
+        PolicyStatement(
+            "DeleteJobObjects",
+            ["s3:DeleteObject"],
+            [
+                pulumi.Output.concat(uploads_bucket_arn, "/uploads/*"),
+                pulumi.Output.concat(results_bucket_arn, "/results/*"),
+            ],
+        ),
     ]
     if kms_key_arn:
         statements.append(PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]))
@@ -72,9 +87,15 @@ class JobsHttpApi(pulumi.ComponentResource):
             "BOOKIMG_RESULTS_BUCKET": results_bucket.id,
             "BOOKIMG_MAX_UPLOAD_BYTES": str(cfg.max_upload_bytes),
             "BOOKIMG_API_AUTH": cfg.api_auth,
+            "BOOKIMG_RETENTION_DAYS": str(cfg.retention_days),
         }
         if cfg.api_auth == "apiKey" and cfg.api_key_sha256:
             environment["BOOKIMG_API_KEY_SHA256"] = cfg.api_key_sha256
+        if cfg.api_auth == "apiKey" and cfg.api_keys:
+            # hashes only: each key's owner, so every key lists and deletes its own jobs
+            environment["BOOKIMG_API_KEYS"] = json.dumps(
+                {k.sha256: k.owner for k in cfg.api_keys}, sort_keys=True
+            )
         self.handler = EdgeFunction(
             f"{name}-handler",
             cfg=cfg,
@@ -103,7 +124,7 @@ class JobsHttpApi(pulumi.ComponentResource):
             description="BookImg jobs API",
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
                 allow_origins=cfg.cors_allowed_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                 allow_headers=CORS_HEADERS,
                 max_age=3600,
             ),

@@ -146,6 +146,12 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
         statements.append(
             PolicyStatement("ForwardToNextStage", ["sqs:SendMessage"], [refs.queues[following.name].queue.arn])
         )
+    else:
+        # the stage that completes jobs links the result in the e-mail with a presigned GET, which works only
+        # while its signer may read the object (a failed job's e-mail says why instead, and links nothing)
+        statements.append(
+            PolicyStatement("SignResultLinks", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])
+        )
     for need in spec.needs:
         statements += NEED_STATEMENTS[need](cfg, refs)
     if cfg.kms_key_arn:

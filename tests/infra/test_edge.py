@@ -46,12 +46,12 @@ def grants(policy, action):
     return sorted(r for s in policy["Statement"] if action in s["Action"] for r in s["Resource"])
 
 
-def test_the_http_api_routes_the_three_job_routes_to_the_api_function_with_payload_2(default_stack):
+def test_the_http_api_routes_the_job_routes_to_the_api_function_with_payload_2(default_stack):
     # Given the HTTP API
     http = api(default_stack, "HTTP")
     routes = routes_of(default_stack, http)
     # Then exactly the job routes exist, unauthenticated by default
-    assert set(routes) == {"POST /jobs", "GET /jobs", "GET /jobs/{id}"}
+    assert set(routes) == {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "DELETE /jobs/{id}"}
     for route in routes.values():
         assert route.inputs["authorizationType"] == "NONE"
         # and each proxies to the API handler with payload format 2.0
@@ -103,7 +103,7 @@ def test_only_the_websocket_functions_may_post_to_connections_and_only_on_their_
         assert grants(policy_of_function(default_stack, function), "execute-api:ManageConnections") == []
 
 
-def test_the_api_function_creates_reads_and_lists_jobs_signs_uploads_and_reads_results_only(default_stack):
+def test_the_api_function_creates_reads_lists_and_deletes_jobs_signs_uploads_and_reads_results_only(default_stack):
     policy = policy_of_function(default_stack, default_stack.edge_functions["workers.api.handler.handler"])
     table = default_stack.jobs_table.outputs["arn"]
     uploads = default_stack.bucket("-uploads").outputs["arn"]
@@ -114,10 +114,14 @@ def test_the_api_function_creates_reads_and_lists_jobs_signs_uploads_and_reads_r
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
+        "dynamodb:DeleteItem",  # DELETE /jobs/{id}: the record (a tombstone is put in its place)
         "s3:PutObject",
         "s3:GetObject",
+        "s3:DeleteObject",  # DELETE /jobs/{id}: the upload and the results
     }
     assert grants(policy, "dynamodb:PutItem") == [table]
+    assert grants(policy, "dynamodb:DeleteItem") == [table]
+    assert grants(policy, "s3:DeleteObject") == sorted([f"{uploads}/uploads/*", f"{results}/results/*"])
     assert grants(policy, "dynamodb:Query") == [f"{table}/index/by_owner"]
     assert grants(policy, "s3:PutObject") == [f"{uploads}/uploads/*"]
     assert grants(policy, "s3:GetObject") == [f"{results}/results/*"]

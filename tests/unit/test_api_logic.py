@@ -25,6 +25,8 @@ class FakeJobs:
         self.records: dict[str, JobRecord] = {}
         self.extra: dict[str, dict[str, Any]] = {}
         self.results: dict[str, JobResult] = {}
+        self.tombstones: dict[str, dict[str, Any]] = {}
+        self.objects: set[str] = set()  # "uploads/..." and "results/..." keys the job left
 
     # JobCreator
     def create(self, job_id, *, image_key, status, extra) -> bool:
@@ -46,6 +48,17 @@ class FakeJobs:
 
     def result(self, job_id):
         return self.results.get(job_id)
+
+    # JobDeleter
+    def delete(self, job_id, *, owner, token_hash):
+        self.records.pop(job_id)
+        self.extra.pop(job_id, None)
+        self.results.pop(job_id, None)
+        self.objects = {k for k in self.objects if job_id not in k}
+        self.tombstones[job_id] = {"owner": owner, "token_hash": token_hash}
+
+    def tombstone(self, job_id):
+        return self.tombstones.get(job_id)
 
     # JobLister
     def page(self, owner, *, limit, start):
@@ -80,6 +93,7 @@ def deps(jobs: FakeJobs, **settings) -> ApiDeps:
         reader=jobs,
         lister=jobs,
         presign=presign,
+        deleter=jobs,
         new_id=lambda: f"job{next(counter)}",
         new_token=lambda: "secret-token",
     )
@@ -265,13 +279,14 @@ def test_with_jwt_auth_jobs_belong_to_the_token_subject_and_the_job_token_leaves
     )
     created = handle("POST /jobs", request, d).body
     assert jobs.extra[created["jobId"]]["owner"] == "jwt:alice"
-    # the Authorization header carries the JWT, so it is never taken for the job token
+    # the Authorization header carries the JWT, so it is never taken for the job token: another subject
+    # presenting the job's token there is refused (issue 15: the owner herself opens her jobs without it)
     read = ApiRequest(
         method="GET",
         path="/",
         path_params={"id": created["jobId"]},
         headers={"authorization": "Bearer secret-token"},
-        claims={"sub": "alice"},
+        claims={"sub": "bob"},
     )
     assert handle("GET /jobs/{id}", read, d).status == 401
     # and without claims (no authorizer ran) nothing is served
@@ -285,3 +300,64 @@ def test_tokens_are_compared_by_hash_only():
     assert not GuardedJob(
         JobRecord(job_id="a", status=JobStatus.CREATED, created_at=T0, updated_at=T0), None, None
     ).readable_with("t")
+
+
+def _keys(**owners: str) -> dict[str, str]:
+    return {hashlib.sha256(key.encode()).hexdigest(): owner for owner, key in owners.items()}
+
+
+def test_each_api_key_files_its_jobs_under_its_own_owner_and_lists_only_those():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    mine = call("POST /jobs", d, body={"contentType": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["jobId"]
+    theirs = call("POST /jobs", d, body={"contentType": "image/jpeg"}, headers={"x-api-key": "key-b"})[1]["jobId"]
+    assert (jobs.extra[mine]["owner"], jobs.extra[theirs]["owner"]) == ("alice", "bob")
+    listed = call("GET /jobs", d, headers={"x-api-key": "key-a"})[1]["jobs"]
+    assert [j["jobId"] for j in listed] == [mine]
+    assert call("GET /jobs", d, headers={"x-api-key": "key-c"})[0] == 401
+
+
+def test_an_authenticated_owner_opens_its_own_jobs_without_their_token_but_not_anyone_elses():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = call("POST /jobs", d, body={"contentType": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["jobId"]
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
+    # with the job's token, another key's caller reads it (the token is the job's own capability)
+    with_token = {"x-api-key": "key-b", "x-job-token": "secret-token"}
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers=with_token)[0] == 200
+
+
+def test_without_authentication_every_caller_is_public_so_only_the_token_opens_a_job():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    job_id = call("POST /jobs", d, body={"contentType": "image/jpeg"})[1]["jobId"]
+    assert call("GET /jobs/{id}", d, params={"id": job_id})[0] == 401
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id})[0] == 401
+    assert job_id in jobs.records
+
+
+def test_deleting_a_job_removes_it_and_deleting_it_again_answers_the_same():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    job_id = call("POST /jobs", d, body={"contentType": "image/jpeg"})[1]["jobId"]
+    token = {"x-job-token": "secret-token"}
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token) == (
+        200, {"job_id": job_id, "status": "deleted"}
+    )
+    assert job_id not in jobs.records
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 404
+    # idempotent for whoever could delete it; the tombstone tells nothing to anyone else
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 200
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
+    assert call("DELETE /jobs/{id}", d, params={"id": "never-made"}, headers=token)[0] == 404
+
+
+def test_an_owner_deletes_its_own_job_by_its_key_alone():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = call("POST /jobs", d, body={"contentType": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["jobId"]
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
+    assert job_id not in jobs.records

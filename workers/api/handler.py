@@ -15,8 +15,8 @@ from workers.common.log import get_logger
 
 @lru_cache(maxsize=1)
 def dependencies() -> ApiDeps:
-    from workers.api.store import DynamoJobLister
-    from workers.common.aws import client
+    from workers.api.store import DynamoJobLister, JobDeletion
+    from workers.common.aws import S3Store, client
     from workers.common.job_access import DynamoJobReader
     from workers.common.job_store import JobStore
     from workers.common.log import configure_logging
@@ -25,7 +25,7 @@ def dependencies() -> ApiDeps:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    jobs = JobStore(settings.jobs_table)
+    jobs = JobStore(settings.jobs_table, retention_days=settings.retention_days)
     return ApiDeps(
         settings=ApiSettings(
             uploads_bucket=settings.uploads_bucket,
@@ -34,11 +34,14 @@ def dependencies() -> ApiDeps:
             auth=settings.api_auth,
             api_key_sha256=settings.api_key_sha256,
             upload_url_ttl_s=settings.upload_url_ttl_s,
+            api_keys=dict(settings.api_keys),
         ),
         jobs=jobs,
         reader=DynamoJobReader(jobs, settings.results_bucket),
         lister=DynamoJobLister(jobs),
         presign=lambda **kwargs: presigned_upload(client("s3"), **kwargs),
+        deleter=JobDeletion(jobs, S3Store(), uploads_bucket=settings.uploads_bucket,
+                            results_bucket=settings.results_bucket),
     )
 
 
@@ -77,5 +80,6 @@ def handler(event, context):
     except Exception:
         log.exception("unhandled error", route=route_key)
         response = error(500, "Internal Server Error")
-    log.info("request", route=route_key, status=response.status, job_id=response.body.get("jobId"))
+    job_id = response.body.get("jobId") or response.body.get("job_id")
+    log.info("request", route=route_key, status=response.status, job_id=job_id)
     return to_proxy_response(response)

@@ -3,9 +3,11 @@
     POST /jobs        -> 201 {jobId, token, upload: {url, fields}, maxBytes, contentTypes, expiresInSeconds}
     GET  /jobs/{id}   -> 200 {status, stageTimes, cost, error, ..., result}   (needs the job's token)
     GET  /jobs        -> 200 {jobs: [...], nextCursor}                        (the caller's recent jobs)
+    DELETE /jobs/{id} -> 200 {job_id, status: "deleted"}                      (record, upload, results gone)
 
-Authentication of the caller (API key or JWT) decides the job's `owner`; the per-job token decides
-who reads a job. The token is returned once and stored only as its SHA-256 (`token_hash`).
+Authentication of the caller (one of several API keys, or a JWT's `sub`) decides the job's `owner`. A job
+opens with its per-job token, or, when the API authenticates callers, for its owner. The token is
+returned once and stored only as its SHA-256 (`token_hash`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from models import AnalysisProfile, JobRecord, JobStatus, is_valid_job_id
-from workers.common.job_access import JobReader, hash_token, new_job_token
+from workers.common.job_access import JobReader, hash_token, new_job_token, token_matches
 from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
@@ -57,8 +59,9 @@ class ApiSettings:
     max_upload_bytes: int
     allowed_content_types: tuple[str, ...]
     auth: str = "none"  # none | apiKey | jwt
-    api_key_sha256: str = ""
+    api_key_sha256: str = ""  # the single key: its jobs' owner is `api-key`
     upload_url_ttl_s: int = 900
+    api_keys: dict[str, str] = field(default_factory=dict)  # key hash -> owner
 
 
 class JobCreator(Protocol):
@@ -71,6 +74,13 @@ class JobLister(Protocol):
     ) -> tuple[list[JobRecord], dict[str, Any] | None]: ...
 
 
+class JobDeleter(Protocol):
+    def delete(self, job_id: str, *, owner: str | None, token_hash: str | None) -> None:
+        """Remove the job's record, upload and results, leaving a tombstone naming who may delete it again."""
+        ...
+    def tombstone(self, job_id: str) -> dict[str, Any] | None: ...
+
+
 Presigner = Callable[..., dict[str, Any]]
 
 
@@ -81,6 +91,7 @@ class ApiDeps:
     reader: JobReader
     lister: JobLister
     presign: Presigner  # presigned_upload(bucket=, job_id=, filename=, content_type=, max_bytes=, profile=, expires_s=)
+    deleter: JobDeleter
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
     new_token: Callable[[], str] = new_job_token
 
@@ -110,10 +121,19 @@ def caller_owner(request: ApiRequest, settings: ApiSettings) -> str:
     if settings.auth == "apiKey":
         presented = request.headers.get("x-api-key", "")
         digest = hashlib.sha256(presented.encode()).hexdigest()
-        if not presented or not hmac.compare_digest(digest, settings.api_key_sha256):
+        owners = {**settings.api_keys, **({settings.api_key_sha256: API_KEY_OWNER} if settings.api_key_sha256 else {})}
+        # every configured hash is compared, in constant time, so the answer's timing tells nothing
+        matched = [owner for known, owner in owners.items() if hmac.compare_digest(digest, known)]
+        if not presented or not matched:
             raise ApiError(401, "Unauthorized")
-        return API_KEY_OWNER
+        return matched[0]
     return ANONYMOUS_OWNER
+
+
+def owns(caller: str, owner: str | None, settings: ApiSettings) -> bool:
+    """An authenticated caller opens its own jobs without their token; with `apiAuth: none` everyone is
+    `public`, so there only the token opens a job."""
+    return settings.auth != "none" and owner is not None and hmac.compare_digest(caller, owner)
 
 
 def job_token(request: ApiRequest, settings: ApiSettings) -> str | None:
@@ -180,19 +200,33 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
 
 
-def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
-    caller_owner(request, deps.settings)
+def _check_access(caller: str, token: str | None, token_hash: str | None, owner: str | None,
+                  settings: ApiSettings) -> None:
+    if owns(caller, owner, settings):
+        return
+    if not token:
+        raise ApiError(401, "this job's token is required (Authorization: Bearer, X-Job-Token or ?token=)")
+    if not token_matches(token, token_hash):
+        raise ApiError(403, "the token does not open this job")
+
+
+def _job_id(request: ApiRequest) -> str:
     job_id = request.path_params.get("id", "")
     if not is_valid_job_id(job_id):
         raise ApiError(400, "invalid job id")
+    return job_id
+
+
+def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    caller = caller_owner(request, deps.settings)
+    job_id = _job_id(request)
     token = job_token(request, deps.settings)
-    if not token:
+    if not token and deps.settings.auth == "none":
         raise ApiError(401, "this job's token is required (Authorization: Bearer, X-Job-Token or ?token=)")
     job = deps.reader.guarded(job_id)
     if job is None:
         raise ApiError(404, "no such job")
-    if not job.readable_with(token):
-        raise ApiError(403, "the token does not open this job")
+    _check_access(caller, token, job.token_hash, job.owner, deps.settings)
     body = job_view(job.record)
     body["result"] = None
     if job.record.status in TERMINAL and (result := deps.reader.result(job_id)) is not None:
@@ -217,10 +251,28 @@ def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
 
 
+def delete_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    """Remove the job's record, upload and results. Deleting it again answers the same (the tombstone
+    remembers who may), so a client that lost the first answer can retry."""
+    caller = caller_owner(request, deps.settings)
+    job_id = _job_id(request)
+    token = job_token(request, deps.settings)
+    job = deps.reader.guarded(job_id)
+    if job is not None:
+        _check_access(caller, token, job.token_hash, job.owner, deps.settings)
+        deps.deleter.delete(job_id, owner=job.owner, token_hash=job.token_hash)
+    elif (tombstone := deps.deleter.tombstone(job_id)) is not None:
+        _check_access(caller, token, tombstone.get("token_hash"), tombstone.get("owner"), deps.settings)
+    else:
+        raise ApiError(404, "no such job")
+    return ApiResponse(200, {"job_id": job_id, "status": "deleted"}, {"Cache-Control": "no-store"})
+
+
 ROUTES: dict[tuple[str, str], Callable[[ApiRequest, ApiDeps], ApiResponse]] = {
     ("POST", "/jobs"): create_job,
     ("GET", "/jobs"): list_jobs,
     ("GET", "/jobs/{id}"): get_job,
+    ("DELETE", "/jobs/{id}"): delete_job,
 }
 
 
