@@ -93,8 +93,9 @@ def test_identify_through_the_outputs_file_files_the_job_under_its_key_and_delet
     assert _exists(keyed_stack, keyed_stack.uploads_bucket, upload_key)
     assert _exists(keyed_stack, keyed_stack.results_bucket, result_key)
 
-    # When bob tries to delete it, he cannot; when alice does, the record, upload and results go
-    assert main([*work, "jobs", "delete", job_id, *as_bob]) == 1
+    # When bob (on his machine: he never had the job's token, which alice's CLI keeps) tries to delete it, he
+    # cannot; when alice does, the record, upload and results go
+    assert main(["--work-dir", str(tmp_path / "bob"), "jobs", "delete", job_id, *as_bob]) == 1
     assert keyed_stack.job(job_id) is not None
     assert main([*work, "jobs", "delete", job_id, *as_alice, "--json"]) == 0
     assert keyed_stack.job(job_id) is None
