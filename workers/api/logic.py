@@ -155,7 +155,7 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     settings = deps.settings
     owner = caller_owner(request, settings)
     body = _json_body(request)
-    content_type = body.get("contentType")
+    content_type = body.get("content_type", body.get("contentType"))  # snake_case, as every new name (issue 15)
     filename = body.get("filename") or "photo.jpg"
     profile = body.get("profile")
     accepted = [t for t in settings.allowed_content_types if t in IMAGE_CONTENT_TYPES]
