@@ -83,6 +83,8 @@ def _check_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStateme
     return [
         *_read_uploads(cfg, refs),
         PolicyStatement("DeleteRefusedUploads", ["s3:DeleteObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)]),
+        # an upload for a deleted job (its form outlived it) makes a record at once: ingest takes it back
+        PolicyStatement("ForgetDeletedJobs", ["dynamodb:DeleteItem"], [refs.jobs_table_arn]),
     ]
 
 

@@ -22,7 +22,8 @@ COMMON = {
     "sns:Publish",
 }
 EXPECTED_ACTIONS = {
-    "ingest": COMMON | {"s3:GetObject", "s3:DeleteObject"},  # deletes the uploads it refuses
+    # deletes the uploads it refuses, and the record an upload for a deleted job made (issue 15)
+    "ingest": COMMON | {"s3:GetObject", "s3:DeleteObject", "dynamodb:DeleteItem"},
     "textract": COMMON | {"s3:GetObject", "textract:DetectDocumentText"},
     "bedrock": COMMON | {"bedrock:InvokeModel"},
     "validation": COMMON | {"s3:GetObject"},  # its results only: it presigns the e-mail's link (issue 15)
