@@ -191,6 +191,14 @@ def webhook_delivery(receiver: WebhookReceiver, secret: str) -> Delivery:
     return delivered
 
 
+def run_on_embedded(stack: EmbeddedStack, receiver: WebhookReceiver, photos: list[Path], *, timeout_s: float,
+                    console: Console | None, profile: str | None = None, api_key: str | None = None) -> list[PhotoRun]:
+    """The photos through a running embedded stack's API, each run waiting for its job's webhook too."""
+    with BookImgClient(stack.client_outputs(), api_key=api_key) as client:
+        return run_photos(client, photos, timeout_s=timeout_s, console=console, where="embedded stack",
+                          profile=profile, delivered=webhook_delivery(receiver, stack.webhook_secret))
+
+
 def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
     """This run's emails: the outbox folder keeps those of earlier runs in the same work dir."""
     job_ids = [run.job_id for run in runs if run.job_id]
@@ -284,10 +292,8 @@ def _identify_embedded(photos: list[Path], *, console: Console, catalog: Path | 
                 f"Embedded stack up in {time.perf_counter() - started:.1f} s — emulator {stack.endpoint.url}, "
                 f"API {stack.api_url}, webhook {receiver.url}"
             )
-            with BookImgClient(stack.client_outputs(), api_key=api_key) as client:
-                runs = run_photos(client, photos, timeout_s=timeout_s, console=None if as_json else console,
-                                  where="embedded stack", profile=profile,
-                                  delivered=webhook_delivery(receiver, stack.webhook_secret))
+            runs = run_on_embedded(stack, receiver, photos, timeout_s=timeout_s,
+                                   console=None if as_json else console, profile=profile, api_key=api_key)
             emails = _wait_for_emails(stack, runs)
         finally:
             status.stop()
