@@ -1,9 +1,17 @@
-"""`bookimg identify`: photos in, books out, through the whole pipeline on the embedded stack."""
+"""`bookimg identify`: photos in, books out, through a stack's HTTP API and WebSocket.
+
+Every photo takes the path any client of the API takes (`cli/client.py`): `POST /jobs`, the presigned POST,
+the WebSocket push, `GET /jobs/{id}` when the push cannot be had. So each job has an owner and a token, on a
+deployed stack (`--outputs FILE`, `--stack NAME`) as on the embedded one this command starts when given
+neither; there it also shows the result reaching the stack's subscribers (a signed webhook, an e-mail).
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +20,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cli.client import DELETED, ApiCallError, BookImgClient, JobTokens
+from cli.stack_outputs import StackOutputsError, resolve_outputs
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
@@ -26,6 +36,7 @@ STAGE_LABELS = {
     JobStatus.VALIDATED: "checking the catalog",
     JobStatus.COMPLETED: "done",
     JobStatus.FAILED: "failed",
+    JobStatus.EXPIRED: "expired",
 }
 
 
@@ -33,16 +44,28 @@ STAGE_LABELS = {
 class PhotoRun:
     photo: Path
     job_id: str = ""
+    token: str = ""
     status: JobStatus | None = None
     started: float = field(default_factory=time.perf_counter)
     seconds: float | None = None
     notification: dict[str, Any] | None = None
-    signed: bool = False  # the webhook delivery's HMAC signature verified
-    result: JobResult | None = None
+    signed: bool = False  # the webhook delivery's HMAC signature verified (embedded stack)
+    result: dict[str, Any] | JobResult | None = None
+    """`GET /jobs/{id}`'s `result` (books, unidentified, cost), or the stored `JobResult` itself."""
     error: str | None = None
 
+    def _result(self) -> dict[str, Any]:
+        return self.result.model_dump(mode="json") if isinstance(self.result, JobResult) else (self.result or {})
+
+    @property
+    def books(self) -> list[dict[str, Any]]:
+        return list(self._result().get("books") or [])
+
+    @property
+    def unidentified(self) -> list[dict[str, Any]]:
+        return list(self._result().get("unidentified") or [])
+
     def as_json(self) -> dict[str, Any]:
-        books = self.result.books if self.result else []
         return {
             "photo": str(self.photo),
             "job_id": self.job_id,
@@ -51,22 +74,20 @@ class PhotoRun:
             "seconds": round(self.seconds, 2) if self.seconds is not None else None,
             "books": [
                 {
-                    "title": b.title,
-                    "author": b.author,
-                    "isbn": b.isbn,
-                    "tag": b.tag,
-                    "confidence": round(b.confidence, 3),
+                    "title": b.get("title"),
+                    "author": b.get("author"),
+                    "isbn": b.get("isbn"),
+                    "tag": b.get("tag"),
+                    "confidence": round(float(b.get("confidence") or 0.0), 3),
                 }
-                for b in books
+                for b in self.books
             ],
-            "unidentified": [
-                {"text": u.text, "reason": u.reason} for u in (self.result.unidentified if self.result else [])
-            ],
+            "unidentified": [{"text": u.get("text"), "reason": u.get("reason")} for u in self.unidentified],
         }
 
 
-def _progress_table(runs: list[PhotoRun]) -> Table:
-    table = Table(title="BookImg — embedded stack", expand=False)
+def _progress_table(runs: list[PhotoRun], where: str) -> Table:
+    table = Table(title=f"BookImg — {where}", expand=False)
     table.add_column("photo")
     table.add_column("job")
     table.add_column("stage")
@@ -78,64 +99,104 @@ def _progress_table(runs: list[PhotoRun]) -> Table:
 
 
 def _books_table(run: PhotoRun) -> Table:
-    table = Table(title=f"{run.photo.name}: {len(run.result.books) if run.result else 0} book(s)")
+    table = Table(title=f"{run.photo.name}: {len(run.books)} book(s)")
     for column in ("#", "title", "author", "ISBN", "confidence"):
         table.add_column(column, justify="right" if column in ("#", "confidence") else "left")
-    for number, book in enumerate(run.result.books if run.result else [], 1):
-        table.add_row(str(number), book.title, book.author or "", book.isbn or "", f"{book.confidence:.0%}")
+    for number, book in enumerate(run.books, 1):
+        table.add_row(str(number), book.get("title") or "", book.get("author") or "", book.get("isbn") or "",
+                      f"{float(book.get('confidence') or 0.0):.0%}")
     return table
 
 
-def run_photos(stack: EmbeddedStack, receiver: WebhookReceiver, photos: list[Path], *, timeout_s: float,
-               console: Console | None, profile: str | None = None) -> list[PhotoRun]:
-    """Upload every photo, follow each job through its stages, collect what the webhook received."""
+Delivery = Callable[[PhotoRun, float], None]
+"""What else a run waits for once its job ended (the embedded stack's webhook delivery), until a deadline."""
+
+
+def follow_photo(client: BookImgClient, run: PhotoRun, *, deadline: float, profile: str | None,
+                 tokens: JobTokens | None, delivered: Delivery | None = None) -> None:
+    """One photo through the API: make its job, upload it, follow it to its end, keep what it found."""
+    run.started = time.perf_counter()
+    try:
+        job = client.submit(run.photo, profile)
+        run.job_id, run.token, run.status = job.job_id, job.token, JobStatus.CREATED
+        if tokens is not None:
+            tokens.put(client.api_url, job.job_id, job.token)
+
+        def seen(status: str) -> None:
+            if status in JobStatus._value2member_map_:
+                run.status = JobStatus(status)
+
+        view = client.wait(job.job_id, job.token, seen, deadline=deadline)
+    except (OSError, ApiCallError) as exc:
+        run.status = JobStatus.FAILED if run.status is None else run.status
+        run.error = f"{'upload' if not run.job_id else 'job'} failed: {exc}"
+        run.seconds = time.perf_counter() - run.started
+        return
+    if view is None:
+        run.error = f"the job is gone ({DELETED} or expired) before it ended"
+    elif view["status"] not in ("completed", "failed", "expired"):
+        run.error = f"no result within the timeout (last stage: {STAGE_LABELS.get(run.status)})"
+    else:
+        run.status = JobStatus(view["status"])
+        run.result = view.get("result") or None
+        run.error = view.get("error") or (run.result or {}).get("error")
+        if delivered is not None:
+            delivered(run, deadline)
+    run.seconds = time.perf_counter() - run.started
+
+
+def run_photos(client: BookImgClient, photos: list[Path], *, timeout_s: float, console: Console | None,
+               where: str, profile: str | None = None, tokens: JobTokens | None = None,
+               delivered: Delivery | None = None) -> list[PhotoRun]:
+    """Every photo at once, each followed on its own thread; a live table of their stages meanwhile."""
     runs = [PhotoRun(photo=photo) for photo in photos]
-    for run in runs:
-        run.started = time.perf_counter()
-        try:
-            run.job_id = stack.upload(run.photo, profile=profile)
-        except (OSError, RuntimeError, ValueError) as exc:
-            run.status, run.error, run.seconds = JobStatus.FAILED, f"upload failed: {exc}", 0.0
-
     deadline = time.monotonic() + timeout_s
+    threads = [
+        threading.Thread(target=follow_photo, args=(client, run),
+                         kwargs={"deadline": deadline, "profile": profile, "tokens": tokens, "delivered": delivered},
+                         daemon=True, name=f"photo-{i}")
+        for i, run in enumerate(runs)
+    ]
+    for thread in threads:
+        thread.start()
 
-    def poll() -> bool:
-        pending = False
-        for run in runs:
-            if run.seconds is not None:
-                continue
-            record = stack.job(run.job_id)
-            if record is not None:
-                run.status = record.status
-            delivery = receiver.for_job(run.job_id)
-            if delivery:
-                run.notification = delivery[0].notification
-                run.signed = delivery[0].signed_with(stack.webhook_secret)
-                run.seconds = time.perf_counter() - run.started
-                run.status = JobStatus(run.notification["status"])
-                run.error = run.notification.get("error")
-                run.result = stack.result(run.job_id)
-            elif time.monotonic() > deadline:
-                run.seconds = time.perf_counter() - run.started
-                run.error = f"no result within {timeout_s:.0f} s (last stage: {STAGE_LABELS.get(run.status)})"
-                run.status = JobStatus.FAILED if run.status is None else run.status
-            else:
-                pending = True
-        return pending
+    def pending() -> bool:
+        return any(thread.is_alive() for thread in threads)
 
     if console is None or not console.is_terminal:
         # a log or a pipe gets the final table once: a live display there is one unterminated redraw
-        while poll():
-            time.sleep(0.1)
+        for thread in threads:
+            thread.join()
         if console is not None:
-            console.print(_progress_table(runs))
+            console.print(_progress_table(runs, where))
         return runs
-    with Live(_progress_table(runs), console=console, refresh_per_second=8, transient=False) as live:
-        while poll():
-            live.update(_progress_table(runs))
+    with Live(_progress_table(runs, where), console=console, refresh_per_second=8, transient=False) as live:
+        while pending():
+            live.update(_progress_table(runs, where))
             time.sleep(0.1)
-        live.update(_progress_table(runs))
+        live.update(_progress_table(runs, where))
     return runs
+
+
+def webhook_delivery(receiver: WebhookReceiver, secret: str) -> Delivery:
+    """The embedded stack's subscriber: a run also waits for its job's signed webhook POST."""
+
+    def delivered(run: PhotoRun, deadline: float) -> None:
+        while not (deliveries := receiver.for_job(run.job_id)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if deliveries:
+            run.notification = deliveries[0].notification
+            run.signed = deliveries[0].signed_with(secret)
+
+    return delivered
+
+
+def run_on_embedded(stack: EmbeddedStack, receiver: WebhookReceiver, photos: list[Path], *, timeout_s: float,
+                    console: Console | None, profile: str | None = None, api_key: str | None = None) -> list[PhotoRun]:
+    """The photos through a running embedded stack's API, each run waiting for its job's webhook too."""
+    with BookImgClient(stack.client_outputs(), api_key=api_key) as client:
+        return run_photos(client, photos, timeout_s=timeout_s, console=console, where="embedded stack",
+                          profile=profile, delivered=webhook_delivery(receiver, stack.webhook_secret))
 
 
 def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
@@ -144,8 +205,34 @@ def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
     return [path for path in outbox if any(job_id in path.read_text(errors="replace") for job_id in job_ids)]
 
 
+def _wait_for_emails(stack: EmbeddedStack, runs: list[PhotoRun], timeout_s: float = 5.0) -> list[Path]:
+    """This run's e-mails, once every job that notified has its own (the outbox is written a moment after the
+    webhook is posted), or after a few seconds without."""
+    expected = sum(bool(run.notification) for run in runs)
+    deadline = time.monotonic() + timeout_s
+    while len(emails := _emails_about(stack.outbox(), runs)) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return emails
+
+
+def _print_runs(console: Console, runs: list[PhotoRun], as_json: bool) -> None:
+    for run in runs:
+        if as_json:
+            print(json.dumps(run.as_json(), ensure_ascii=False))
+        elif run.status == JobStatus.COMPLETED:
+            console.print(_books_table(run))
+            if run.unidentified:
+                console.print(f"  {len(run.unidentified)} spine(s)/cover(s) not identified:")
+                for missing in run.unidentified:
+                    console.print(f"    [dim]{str(missing.get('text'))[:60]!r}: {missing.get('reason')}[/dim]",
+                                  highlight=False)
+        else:
+            console.print(f"[red]{run.photo.name}: {run.status.value if run.status else 'failed'} — {run.error}[/red]")
+
+
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
-             profile: str | None = None, email: str = "reader@example.com") -> int:
+             profile: str | None = None, email: str = "reader@example.com", outputs_file: Path | None = None,
+             stack_name: str | None = None, api_key: str | None = None) -> int:
     missing = [str(p) for p in photos if not p.is_file()]
     console = Console(stderr=as_json)
     if missing:
@@ -154,6 +241,40 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
     if catalog is not None and not catalog.is_file():
         console.print(f"[red]No such catalog: {catalog}[/red]")
         return 2
+    if outputs_file is not None or stack_name is not None:
+        if catalog is not None:
+            console.print("[red]--catalog is the embedded stack's: a deployed stack reads the catalog it was "
+                          "configured with (bookimg:catalog)[/red]")
+            return 2
+        return _identify_on(photos, console=console, as_json=as_json, work_dir=work_dir, timeout_s=timeout_s,
+                            profile=profile, outputs_file=outputs_file, stack_name=stack_name, api_key=api_key)
+    return _identify_embedded(photos, console=console, catalog=catalog, as_json=as_json, work_dir=work_dir,
+                              timeout_s=timeout_s, profile=profile, email=email, api_key=api_key)
+
+
+def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_dir: Path, timeout_s: float,
+                 profile: str | None, outputs_file: Path | None, stack_name: str | None,
+                 api_key: str | None) -> int:
+    """A deployed stack (or one `bookimg up` keeps running): its subscribers are its own to configure."""
+    try:
+        outputs = resolve_outputs(outputs_file=outputs_file, stack=stack_name, work_dir=work_dir)
+    except StackOutputsError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        return 2
+    with BookImgClient(outputs, api_key=api_key) as client:
+        runs = run_photos(client, photos, timeout_s=timeout_s, console=None if as_json else console,
+                          where=client.api_url, profile=profile, tokens=JobTokens(work_dir))
+    _print_runs(console, runs, as_json)
+    if not as_json:
+        console.print(f"Jobs at {outputs['api_url']}: {', '.join(r.job_id for r in runs if r.job_id)} "
+                      "(`bookimg jobs show ID`; their tokens are kept in "
+                      f"{JobTokens(work_dir).path})", highlight=False)
+    return 0 if all(r.status == JobStatus.COMPLETED for r in runs) else 1
+
+
+def _identify_embedded(photos: list[Path], *, console: Console, catalog: Path | None, as_json: bool,
+                       work_dir: Path, timeout_s: float, profile: str | None, email: str,
+                       api_key: str | None) -> int:
     started = time.perf_counter()
     with WebhookReceiver() as receiver:
         stack = EmbeddedStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
@@ -169,26 +290,15 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
             status.stop()
             console.print(
                 f"Embedded stack up in {time.perf_counter() - started:.1f} s — emulator {stack.endpoint.url}, "
-                f"webhook {receiver.url}"
+                f"API {stack.api_url}, webhook {receiver.url}"
             )
-            runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None if as_json else console,
-                              profile=profile)
-            time.sleep(0.3)  # let the email delivery land before we list the outbox
-            emails = _emails_about(stack.outbox(), runs)
+            runs = run_on_embedded(stack, receiver, photos, timeout_s=timeout_s,
+                                   console=None if as_json else console, profile=profile, api_key=api_key)
+            emails = _wait_for_emails(stack, runs)
         finally:
             status.stop()
             stack.stop()
-    for run in runs:
-        if as_json:
-            print(json.dumps(run.as_json(), ensure_ascii=False))
-        elif run.status == JobStatus.COMPLETED:
-            console.print(_books_table(run))
-            if run.result and run.result.unidentified:
-                console.print(f"  {len(run.result.unidentified)} spine(s)/cover(s) not identified:")
-                for missing in run.result.unidentified:
-                    console.print(f"    [dim]{missing.text[:60]!r}: {missing.reason}[/dim]", highlight=False)
-        else:
-            console.print(f"[red]{run.photo.name}: {run.status.value if run.status else 'failed'} — {run.error}[/red]")
+    _print_runs(console, runs, as_json)
     console.print(
         f"Delivered: {sum(bool(r.notification) for r in runs)} webhook notification(s) to {receiver.url} "
         f"({sum(r.signed for r in runs)} with a valid HMAC signature), "

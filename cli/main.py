@@ -22,10 +22,42 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         work_dir=Path(args.work_dir),
         timeout_s=args.timeout,
         profile=args.profile,
+        outputs_file=Path(args.outputs) if args.outputs else None,
+        stack_name=args.stack,
+        api_key=args.api_key,
     )
 
 
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    from cli.jobs import run_jobs
+
+    return run_jobs(
+        args.action,
+        list(args.job_ids),
+        work_dir=Path(args.work_dir),
+        outputs_file=Path(args.outputs) if args.outputs else None,
+        stack=args.stack,
+        api_key=args.api_key,
+        token=args.token,
+        as_json=args.json,
+        limit=args.limit,
+        cursor=args.cursor,
+        export_format=args.format,
+        out=Path(args.out) if args.out else None,
+    )
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    """Which stack and who: the same flags for every command that goes through the API."""
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` of the stack to use "
+                        "(`bookimg up` writes the embedded one's to .bookimg/outputs.json)")
+    target.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json` for this stack")
+    parser.add_argument("--api-key", metavar="KEY", help="the x-api-key of a stack with apiAuth apiKey")
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
+    from cli.stack_outputs import OUTPUTS_FILE
     from embedded.embedded_stack import EmbeddedStack, describe_json
     from workers.catalog.local import CatalogFormatError
 
@@ -47,11 +79,15 @@ def _cmd_up(args: argparse.Namespace) -> int:
     with stack:
         description = describe_json(stack)
         (Path(args.work_dir) / "stack.json").write_text(description)
+        outputs = stack.write_outputs(Path(args.work_dir) / OUTPUTS_FILE)
         print(description, flush=True)
         print(f"Web page: {stack.page_url}", flush=True)
+        print(f"Outputs: {outputs} (as `pulumi stack output --json` prints them: "
+              f"bookimg identify PHOTO --outputs {outputs})", flush=True)
         print("Embedded stack is up; Ctrl-C stops it.", file=sys.stderr, flush=True)
         stop.wait(args.seconds if args.seconds else None)
         (Path(args.work_dir) / "stack.json").unlink(missing_ok=True)
+        outputs.unlink(missing_ok=True)
     return 0
 
 
@@ -100,13 +136,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    identify = commands.add_parser("identify", help="run photos through the pipeline on the embedded stack")
+    identify = commands.add_parser(
+        "identify", help="run photos through a stack's API: the embedded one, or --outputs FILE / --stack NAME"
+    )
     identify.add_argument("photos", nargs="+", metavar="PHOTO")
     identify.add_argument("--catalog", metavar="CSV", help="library catalog (default: the demo catalog)")
     identify.add_argument("--json", action="store_true", help="one JSON object per photo on stdout")
     identify.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
     identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    _add_target(identify)
     identify.set_defaults(func=_cmd_identify)
+
+    from cli.jobs import EXPORT_FORMATS
+
+    jobs = commands.add_parser("jobs", help="list, show, delete or export a stack's jobs through its API")
+    jobs.add_argument("action", choices=["list", "show", "delete", "export"])
+    jobs.add_argument("job_ids", nargs="*", metavar="JOB", help="job id(s) for show, delete and export")
+    _add_target(jobs)
+    jobs.add_argument("--token", help="the job's token (default: the one kept when `bookimg identify` made it)")
+    jobs.add_argument("--json", action="store_true", help="print JSON (list, show, delete)")
+    jobs.add_argument("--limit", type=int, default=20, help="list: jobs per page (default 20)")
+    jobs.add_argument("--cursor", help="list: the page after this cursor")
+    jobs.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="json", help="export: the file's format")
+    jobs.add_argument("--out", metavar="PATH", help="export: write here (a folder for several jobs), not stdout")
+    jobs.set_defaults(func=_cmd_jobs)
 
     up = commands.add_parser(
         "up", help="keep the embedded stack running and print its endpoints and the web page URL"

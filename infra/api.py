@@ -1,6 +1,6 @@
 """`JobsHttpApi`: API Gateway HTTP API (payload 2.0) in front of one Lambda (`workers/api`), with the routes
 of the API's one route table (`workers/api/routes.py`: `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`,
-`PATCH /jobs/{id}/books`, `GET /catalog/books`, `GET /openapi.json`, and an `ANY` route per path that answers
+`DELETE /jobs/{id}`, `PATCH /jobs/{id}/books`, `GET /catalog/books`, `GET /openapi.json`, and an `ANY` route per path that answers
 405 with `Allow`).
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
@@ -9,6 +9,8 @@ every route but the API's description and the 405s, issuer and audience from con
 """
 
 from __future__ import annotations
+
+import json
 
 import pulumi
 import pulumi_aws as aws
@@ -37,8 +39,11 @@ def api_statements(
     kms_key_arn: str | None,
 ) -> list[PolicyStatement]:
     statements = [
+        # DeleteItem and the PutItem of a tombstone: a deleted job is gone, and later stages know it
         PolicyStatement(
-            "CreateReadAndReviewJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [jobs_table_arn]
+            "CreateReadReviewAndDeleteJobs",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [jobs_table_arn],
         ),
         PolicyStatement(
             "ListOwnJobs", ["dynamodb:Query"], [pulumi.Output.concat(jobs_table_arn, "/index/", OWNER_INDEX)]
@@ -46,6 +51,14 @@ def api_statements(
         # a presigned POST carries the signer's authority: the role must be able to put under uploads/
         PolicyStatement("SignUploads", ["s3:PutObject"], [pulumi.Output.concat(uploads_bucket_arn, "/uploads/*")]),
         PolicyStatement("ReadResults", ["s3:GetObject"], [pulumi.Output.concat(results_bucket_arn, "/results/*")]),
+        PolicyStatement(
+            "DeleteJobObjects",
+            ["s3:DeleteObject"],
+            [
+                pulumi.Output.concat(uploads_bucket_arn, "/uploads/*"),
+                pulumi.Output.concat(results_bucket_arn, "/results/*"),
+            ],
+        ),
     ]
     if kms_key_arn:
         statements.append(PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]))
@@ -80,9 +93,15 @@ class JobsHttpApi(pulumi.ComponentResource):
             "BOOKIMG_MAX_UPLOAD_BYTES": str(cfg.max_upload_bytes),
             "BOOKIMG_API_AUTH": cfg.api_auth,
             **catalog_environment(cfg),
+            "BOOKIMG_RETENTION_DAYS": str(cfg.retention_days),
         }
         if cfg.api_auth == "apiKey" and cfg.api_key_sha256:
             environment["BOOKIMG_API_KEY_SHA256"] = cfg.api_key_sha256
+        if cfg.api_auth == "apiKey" and cfg.api_keys:
+            # hashes only: each key's owner, so every key lists and deletes its own jobs
+            environment["BOOKIMG_API_KEYS"] = json.dumps(
+                {k.sha256: k.owner for k in cfg.api_keys}, sort_keys=True
+            )
         self.handler = EdgeFunction(
             f"{name}-handler",
             cfg=cfg,

@@ -90,6 +90,7 @@ class DeadLetterHandler(pulumi.ComponentResource):
                     "BOOKIMG_STAGE": pulumi.get_stack(),
                     "BOOKIMG_LOG_LEVEL": cfg.log_level,
                     "BOOKIMG_JOBS_TABLE": jobs_table.name,
+                    "BOOKIMG_RETENTION_DAYS": str(cfg.retention_days),
                     "BOOKIMG_RESULTS_BUCKET": results_bucket,
                     "BOOKIMG_RESULTS_TOPIC_ARN": results_topic_arn,
                     "BOOKIMG_DEAD_LETTER_SOURCES": _sources_json(sources),

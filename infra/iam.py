@@ -83,6 +83,8 @@ def _check_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStateme
     return [
         *_read_uploads(cfg, refs),
         PolicyStatement("DeleteRefusedUploads", ["s3:DeleteObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)]),
+        # an upload for a deleted job (its form outlived it) makes a record at once: ingest takes it back
+        PolicyStatement("ForgetDeletedJobs", ["dynamodb:DeleteItem"], [refs.jobs_table_arn]),
     ]
 
 
@@ -150,6 +152,12 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
     if (following := next_stage(spec.name)) is not None:
         statements.append(
             PolicyStatement("ForwardToNextStage", ["sqs:SendMessage"], [refs.queues[following.name].queue.arn])
+        )
+    else:
+        # the stage that completes jobs links the result in the e-mail with a presigned GET, which works only
+        # while its signer may read the object (a failed job's e-mail says why instead, and links nothing)
+        statements.append(
+            PolicyStatement("SignResultLinks", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])
         )
     for need in spec.needs:
         statements += NEED_STATEMENTS[need](cfg, refs)

@@ -58,6 +58,7 @@ class JobSweeper(pulumi.ComponentResource):
                     "BOOKIMG_STAGE": pulumi.get_stack(),
                     "BOOKIMG_LOG_LEVEL": cfg.log_level,
                     "BOOKIMG_JOBS_TABLE": jobs_table.name,
+                    "BOOKIMG_RETENTION_DAYS": str(cfg.retention_days),
                     "BOOKIMG_RESULTS_BUCKET": results_bucket,
                     "BOOKIMG_RESULTS_TOPIC_ARN": results_topic_arn,
                     "BOOKIMG_STAGE_TIMEOUTS": json.dumps(dict(stage_timeouts), sort_keys=True),

@@ -178,6 +178,13 @@ class JobList(_Versioned):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last")
 
 
+class JobDeleted(_Versioned):
+    """`DELETE /jobs/{id}`: the job's record, upload and results are gone (the same answer when asked again)."""
+
+    job_id: JobId
+    status: Literal["deleted"] = "deleted"
+
+
 class CatalogBookView(_ClientModel):
     title: str
     author: str | None
@@ -240,6 +247,7 @@ CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "job-list": JobList,
     "review-request": ReviewRequest,
     "catalog-books": CatalogBooks,
+    "job-deleted": JobDeleted,
     "error": ErrorBody,
     "ws-subscribe": SubscribeRequest,
     "ws-progress": ProgressMessage,

@@ -19,6 +19,10 @@ SCHEMA_VERSION: Literal["1"] = "1"
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _JOB_ID_RE = re.compile(JOB_ID_PATTERN)
 UPLOAD_PREFIX = "uploads/"
+OWNER_ATTRIBUTE = "owner"
+"""The results topic's message attribute naming the job's owner: per-owner subscriptions filter on it."""
+DEFAULT_RETENTION_DAYS = 30
+"""How long a job (record, upload, results) is kept when `bookimg:retentionDays` is not set."""
 
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -338,6 +342,8 @@ class ResultsNotification(PipelineMessage):
     result_key: str
     book_count: int = 0
     books: list[Book] = Field(default_factory=list)
+    result_url: str | None = None
+    """A presigned HTTPS GET of the result object, valid for a while (`JobOutcomes.link_ttl_s`)."""
 
 
 class ResultsTopicDelivery(_AwsModel):
@@ -348,10 +354,17 @@ class ResultsTopicDelivery(_AwsModel):
     message_id: str = Field(alias="MessageId")
     topic_arn: str = Field(alias="TopicArn")
     notification: Json[ResultsNotification] = Field(alias="Message")
+    message_attributes: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="MessageAttributes")
 
     @property
     def job_id(self) -> str:
         return self.notification.job_id
+
+    @property
+    def owner(self) -> str | None:
+        """The job's owner, from the results topic's `owner` message attribute."""
+        value = (self.message_attributes.get(OWNER_ATTRIBUTE) or {}).get("Value")
+        return value if isinstance(value, str) else None
 
 
 # --- helpers -----------------------------------------------------------------------------------

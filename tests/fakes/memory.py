@@ -50,6 +50,9 @@ class MemoryObjects:
         self.blobs.pop((bucket, key), None)
         self.content_types.pop((bucket, key), None)
 
+    def link(self, bucket: str, key: str, *, expires_s: int) -> str:
+        return f"https://{bucket}.s3.example/{key}?expires={expires_s}"
+
 
 @dataclass
 class MemorySender:
@@ -77,9 +80,11 @@ class _Item:
     done: dict[str, str] = field(default_factory=dict)
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload: UploadSpec | None = None  # what `POST /jobs` recorded (`extra["upload"]`)
+    owner: str | None = None  # `extra["owner"]`
 
     def snapshot(self) -> JobSnapshot:
-        return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()}, self.upload)
+        return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()}, self.upload,
+                           self.owner)
 
 
 @dataclass
@@ -89,6 +94,17 @@ class MemoryJobs:
 
     items: dict[str, _Item] = field(default_factory=dict)
     done_marks: list[tuple[str, str]] = field(default_factory=list)
+    tombstones: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def delete(self, job_id: str, *, tombstone: dict[str, Any]) -> None:
+        self.tombstones[job_id] = {**tombstone, "deleted_at": datetime.now(UTC).isoformat()}
+        self.items.pop(job_id, None)
+
+    def tombstone(self, job_id: str) -> dict[str, Any] | None:
+        return self.tombstones.get(job_id)
+
+    def is_deleted(self, job_id: str) -> bool:
+        return job_id in self.tombstones
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.snapshot(job_id).record
@@ -109,7 +125,8 @@ class MemoryJobs:
         upload = (extra or {}).get(UPLOAD)
         self.items[job_id] = _Item(JobRecord(job_id=job_id, status=status, created_at=now, updated_at=now,
                                              stage_times={status.value: now}, image_key=image_key),
-                                   upload=UploadSpec.from_item(upload) if upload else None)
+                                   upload=UploadSpec.from_item(upload) if upload else None,
+                                   owner=(extra or {}).get("owner"))
         return True
 
     def advance(self, job_id: str, status: JobStatus, **fields: Any) -> bool:
@@ -129,6 +146,8 @@ class MemoryJobs:
 
     def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
         now = datetime.now(UTC)
+        if job_id not in self.items and job_id in self.tombstones:  # deleted: not made again
+            return False
         item = self.items.setdefault(job_id, _Item(None))
         if item.record is None:  # a job failed before it ever got a record
             item.record = JobRecord(job_id=job_id, status=JobStatus.FAILED, created_at=now, updated_at=now,

@@ -53,8 +53,8 @@ def test_the_http_api_declares_every_route_of_the_route_table_on_the_api_functio
     routes = routes_of(default_stack, http)
     # Then exactly the route table's routes exist (the job routes among them), and an ANY route per path for
     # its 405s, unauthenticated by default
-    assert {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "PATCH /jobs/{id}/books", "GET /catalog/books",
-            "GET /openapi.json"} <= set(routes)
+    assert {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "DELETE /jobs/{id}", "PATCH /jobs/{id}/books",
+            "GET /catalog/books", "GET /openapi.json"} <= set(routes)
     assert set(routes) == {route.key for route in ROUTES} | {f"ANY {path}" for path in paths()}
     for route in routes.values():
         assert route.inputs["authorizationType"] == "NONE"
@@ -110,7 +110,9 @@ def test_only_the_websocket_functions_may_post_to_connections_and_only_on_their_
         assert grants(policy_of_function(default_stack, function), "execute-api:ManageConnections") == []
 
 
-def test_the_api_function_creates_reads_reviews_and_lists_jobs_signs_uploads_and_reads_results_only(default_stack):
+def test_the_api_function_creates_reads_reviews_lists_and_deletes_jobs_signs_uploads_and_reads_results_only(
+    default_stack,
+):
     policy = policy_of_function(default_stack, default_stack.edge_functions["workers.api.handler.handler"])
     table = default_stack.jobs_table.outputs["arn"]
     uploads = default_stack.bucket("-uploads").outputs["arn"]
@@ -122,11 +124,15 @@ def test_the_api_function_creates_reads_reviews_and_lists_jobs_signs_uploads_and
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:DeleteItem",  # DELETE /jobs/{id}: the record (a tombstone is put in its place)
         "s3:PutObject",
         "s3:GetObject",
+        "s3:DeleteObject",  # DELETE /jobs/{id}: the upload and the results
     }
     assert grants(policy, "dynamodb:PutItem") == [table]
     assert grants(policy, "dynamodb:UpdateItem") == [table]  # a review is saved on the job's item
+    assert grants(policy, "dynamodb:DeleteItem") == [table]
+    assert grants(policy, "s3:DeleteObject") == sorted([f"{uploads}/uploads/*", f"{results}/results/*"])
     assert grants(policy, "dynamodb:Query") == [f"{table}/index/by_owner"]
     assert grants(policy, "s3:PutObject") == [f"{uploads}/uploads/*"]
     assert grants(policy, "s3:GetObject") == [f"{results}/results/*"]

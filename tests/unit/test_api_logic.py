@@ -34,6 +34,8 @@ class FakeJobs:
         self.records: dict[str, JobRecord] = {}
         self.extra: dict[str, dict[str, Any]] = {}
         self.results: dict[str, JobResult] = {}
+        self.tombstones: dict[str, dict[str, Any]] = {}
+        self.objects: set[str] = set()  # "uploads/..." and "results/..." keys the job left
 
     # JobCreator
     def create(self, job_id, *, image_key, status, extra) -> bool:
@@ -63,6 +65,16 @@ class FakeJobs:
             return False
         self.records[job_id] = record.model_copy(update={"reviews": list(reviews)})
         return True
+    # JobDeleter
+    def delete(self, job_id, *, owner, token_hash):
+        self.records.pop(job_id)
+        self.extra.pop(job_id, None)
+        self.results.pop(job_id, None)
+        self.objects = {k for k in self.objects if job_id not in k}
+        self.tombstones[job_id] = {"owner": owner, "token_hash": token_hash}
+
+    def tombstone(self, job_id):
+        return self.tombstones.get(job_id)
 
     # JobLister
     def page(self, owner, *, limit, start):
@@ -105,6 +117,7 @@ def deps(jobs: FakeJobs, **settings) -> ApiDeps:
         reader=jobs,
         lister=jobs,
         presign=presign,
+        deleter=jobs,
         new_id=lambda: f"job{next(counter)}",
         new_token=lambda: "secret-token",
         reviewer=jobs,
@@ -293,13 +306,14 @@ def test_with_jwt_auth_jobs_belong_to_the_token_subject_and_the_job_token_leaves
     )
     created = handle("POST /jobs", request, d).body
     assert jobs.extra[created["job_id"]]["owner"] == "jwt:alice"
-    # the Authorization header carries the JWT, so it is never taken for the job token
+    # the Authorization header carries the JWT, so it is never taken for the job token: another subject
+    # presenting the job's token there is refused (issue 15: the owner herself opens her jobs without it)
     read = ApiRequest(
         method="GET",
         path="/",
         path_params={"id": created["job_id"]},
         headers={"authorization": "Bearer secret-token"},
-        claims={"sub": "alice"},
+        claims={"sub": "bob"},
     )
     assert handle("GET /jobs/{id}", read, d).status == 401
     # and without claims (no authorizer ran) nothing is served
@@ -345,13 +359,22 @@ def test_a_review_needs_the_jobs_token_and_owner_and_a_finished_job():
     confirm = [{"spine": "book", "index": 0, "action": "confirm"}]
     assert _review(jobs, job_id, confirm, query={})[0] == 401
     assert _review(jobs, job_id, confirm, query={"token": "guess"})[0] == 403
-    jobs.extra[job_id]["owner"] = "someone-else"
-    status, body = _review(jobs, job_id, confirm)
-    assert (status, body["message"]) == (403, "only the job's owner may review it")
-    jobs.extra[job_id]["owner"] = "public"
     jobs.records[job_id] = jobs.records[job_id].model_copy(update={"status": JobStatus.OCR})
     assert _review(jobs, job_id, confirm)[0] == 409
     assert jobs.records[job_id].reviews == []
+
+
+def test_with_api_keys_only_the_jobs_owner_reviews_it_even_with_its_token():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = _finished_job(jobs)
+    jobs.extra[job_id]["owner"] = "alice"
+    confirm = {"reviews": [{"spine": "book", "index": 0, "action": "confirm"}]}
+    as_bob = {"x-api-key": "key-b", "x-job-token": "secret-token"}
+    status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers=as_bob)
+    assert (status, body["message"]) == (403, "only the job's owner may review it")
+    status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers={"x-api-key": "key-a"})
+    assert status == 200 and body["result"]["books"][0]["review"] == "confirmed"
 
 
 @pytest.mark.parametrize(
@@ -395,6 +418,8 @@ def test_a_catalog_search_needs_a_few_characters_and_a_sane_limit():
     assert call("GET /catalog/books", d, query={"q": "dune", "limit": "many"})[0] == 400
     status, body = call("GET /catalog/books", d, query={"q": "dune herbert", "limit": "1"})
     assert status == 200 and [b["isbn"] for b in body["books"]] == ["9780441013593"]
+
+
 def test_every_answer_is_snake_case_and_carries_its_schema_version():
     jobs = FakeJobs()
     job_id = _finished_job(jobs)
@@ -426,7 +451,8 @@ def test_a_body_with_an_unknown_field_or_a_too_long_filename_is_refused(body):
 
 
 @pytest.mark.parametrize(
-    ("route_key", "method", "allow"), [("ANY /jobs", "PUT", "POST, GET"), ("ANY /jobs/{id}", "DELETE", "GET")]
+    ("route_key", "method", "allow"),
+    [("ANY /jobs", "PUT", "POST, GET"), ("ANY /jobs/{id}", "PUT", "GET, DELETE"), ("ANY /jobs/{id}/books", "GET", "PATCH")],
 )
 def test_a_method_a_path_does_not_have_is_405_with_the_methods_it_has(route_key, method, allow):
     response = handle(route_key, ApiRequest(method=method, path="/jobs"), deps(FakeJobs()))
@@ -441,3 +467,62 @@ def test_the_openapi_document_is_served_to_anyone():
     assert response.status == 200
     assert response.body["openapi"] == "3.1.0"
     assert set(response.body["paths"]) >= {"/jobs", "/jobs/{id}", "/openapi.json"}
+def _keys(**owners: str) -> dict[str, str]:
+    return {hashlib.sha256(key.encode()).hexdigest(): owner for owner, key in owners.items()}
+
+
+def test_each_api_key_files_its_jobs_under_its_own_owner_and_lists_only_those():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    mine = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["job_id"]
+    theirs = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-b"})[1]["job_id"]
+    assert (jobs.extra[mine]["owner"], jobs.extra[theirs]["owner"]) == ("alice", "bob")
+    listed = call("GET /jobs", d, headers={"x-api-key": "key-a"})[1]["jobs"]
+    assert [j["job_id"] for j in listed] == [mine]
+    assert call("GET /jobs", d, headers={"x-api-key": "key-c"})[0] == 401
+
+
+def test_an_authenticated_owner_opens_its_own_jobs_without_their_token_but_not_anyone_elses():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["job_id"]
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
+    # with the job's token, another key's caller reads it (the token is the job's own capability)
+    with_token = {"x-api-key": "key-b", "x-job-token": "secret-token"}
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers=with_token)[0] == 200
+
+
+def test_without_authentication_every_caller_is_public_so_only_the_token_opens_a_job():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"})[1]["job_id"]
+    assert call("GET /jobs/{id}", d, params={"id": job_id})[0] == 401
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id})[0] == 401
+    assert job_id in jobs.records
+
+
+def test_deleting_a_job_removes_it_and_deleting_it_again_answers_the_same():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"})[1]["job_id"]
+    token = {"x-job-token": "secret-token"}
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token) == (
+        200, {"schema_version": API_SCHEMA_VERSION, "job_id": job_id, "status": "deleted"}
+    )
+    assert job_id not in jobs.records
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 404
+    # idempotent for whoever could delete it; the tombstone tells nothing to anyone else
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 200
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
+    assert call("DELETE /jobs/{id}", d, params={"id": "never-made"}, headers=token)[0] == 404
+
+
+def test_an_owner_deletes_its_own_job_by_its_key_alone():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["job_id"]
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
+    assert job_id not in jobs.records

@@ -16,8 +16,8 @@ from workers.common.log import get_logger
 
 @lru_cache(maxsize=1)
 def dependencies() -> ApiDeps:
-    from workers.api.store import DynamoJobLister
-    from workers.common.aws import client
+    from workers.api.store import DynamoJobLister, JobDeletion
+    from workers.common.aws import S3Store, client
     from workers.common.job_access import DynamoJobReader
     from workers.common.job_store import JobStore
     from workers.common.log import configure_logging
@@ -26,7 +26,6 @@ def dependencies() -> ApiDeps:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    jobs = JobStore(settings.jobs_table)
 
     @lru_cache(maxsize=1)
     def catalog():
@@ -34,6 +33,7 @@ def dependencies() -> ApiDeps:
 
         return make_catalog(settings)
 
+    jobs = JobStore(settings.jobs_table, retention_days=settings.retention_days)
     return ApiDeps(
         settings=ApiSettings(
             uploads_bucket=settings.uploads_bucket,
@@ -42,6 +42,7 @@ def dependencies() -> ApiDeps:
             auth=settings.api_auth,
             api_key_sha256=settings.api_key_sha256,
             upload_url_ttl_s=settings.upload_url_ttl_s,
+            api_keys=dict(settings.api_keys),
         ),
         jobs=jobs,
         reader=DynamoJobReader(jobs, settings.results_bucket),
@@ -49,6 +50,8 @@ def dependencies() -> ApiDeps:
         presign=lambda **kwargs: presigned_upload(client("s3"), **kwargs),
         reviewer=jobs,
         catalog=catalog,
+        deleter=JobDeletion(jobs, S3Store(), uploads_bucket=settings.uploads_bucket,
+                            results_bucket=settings.results_bucket),
     )
 
 

@@ -6,9 +6,11 @@ shapes they answer with are in `workers/api/routes.py` (the one route table) and
     GET  /jobs        -> 200 {jobs: [...], next_cursor}                        (the caller's recent jobs)
     PATCH /jobs/{id}/books -> 200 as GET /jobs/{id}, the reviews applied     (the job's token and owner)
     GET  /catalog/books?q= -> 200 {books: [...]}                             (search to replace a book)
+    DELETE /jobs/{id} -> 200 {job_id, status: "deleted"}                      (record, upload, results gone)
 
-Authentication of the caller (API key or JWT) decides the job's `owner`; the per-job token decides
-who reads a job. The token is returned once and stored only as its SHA-256 (`token_hash`).
+Authentication of the caller (one of several API keys, or a JWT's `sub`) decides the job's `owner`. A job
+opens with its per-job token, or, when the API authenticates callers, for its owner. The token is
+returned once and stored only as its SHA-256 (`token_hash`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from models import BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
-from models.api import CatalogBooks, CreateJobRequest, JobCreated, PresignedPost, ReviewRequest
+from models.api import CatalogBooks, CreateJobRequest, JobCreated, JobDeleted, PresignedPost, ReviewRequest
 from workers.catalog.base import Catalog, CatalogQuery
-from workers.common.job_access import GuardedJob, JobReader, hash_token, new_job_token
+from workers.common.job_access import GuardedJob, JobReader, hash_token, new_job_token, token_matches
 from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_list, job_view
 from workers.common.reviews import ReviewError, check_reviews, merged_reviews
@@ -68,8 +70,9 @@ class ApiSettings:
     max_upload_bytes: int
     allowed_content_types: tuple[str, ...]
     auth: str = "none"  # none | apiKey | jwt
-    api_key_sha256: str = ""
+    api_key_sha256: str = ""  # the single key: its jobs' owner is `api-key`
     upload_url_ttl_s: int = 900
+    api_keys: dict[str, str] = field(default_factory=dict)  # key hash -> owner
 
 
 class JobCreator(Protocol):
@@ -86,6 +89,13 @@ class ReviewWriter(Protocol):
     def save_reviews(self, job_id: str, reviews: list[BookReview], *, seen: int) -> bool: ...
 
 
+class JobDeleter(Protocol):
+    def delete(self, job_id: str, *, owner: str | None, token_hash: str | None) -> None:
+        """Remove the job's record, upload and results, leaving a tombstone naming who may delete it again."""
+        ...
+    def tombstone(self, job_id: str) -> dict[str, Any] | None: ...
+
+
 Presigner = Callable[..., dict[str, Any]]
 
 
@@ -96,6 +106,7 @@ class ApiDeps:
     reader: JobReader
     lister: JobLister
     presign: Presigner  # presigned_upload(bucket=, job_id=, filename=, content_type=, max_bytes=, profile=, expires_s=)
+    deleter: JobDeleter
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
     new_token: Callable[[], str] = new_job_token
     reviewer: ReviewWriter | None = None
@@ -127,10 +138,19 @@ def caller_owner(request: ApiRequest, settings: ApiSettings) -> str:
     if settings.auth == "apiKey":
         presented = request.headers.get("x-api-key", "")
         digest = hashlib.sha256(presented.encode()).hexdigest()
-        if not presented or not hmac.compare_digest(digest, settings.api_key_sha256):
+        owners = {**settings.api_keys, **({settings.api_key_sha256: API_KEY_OWNER} if settings.api_key_sha256 else {})}
+        # every configured hash is compared, in constant time, so the answer's timing tells nothing
+        matched = [owner for known, owner in owners.items() if hmac.compare_digest(digest, known)]
+        if not presented or not matched:
             raise ApiError(401, "Unauthorized")
-        return API_KEY_OWNER
+        return matched[0]
     return ANONYMOUS_OWNER
+
+
+def owns(caller: str, owner: str | None, settings: ApiSettings) -> bool:
+    """An authenticated caller opens its own jobs without their token; with `apiAuth: none` everyone is
+    `public`, so there only the token opens a job."""
+    return settings.auth != "none" and owner is not None and hmac.compare_digest(caller, owner)
 
 
 def job_token(request: ApiRequest, settings: ApiSettings) -> str | None:
@@ -205,25 +225,39 @@ def create_request(body: dict[str, Any], accepted: list[str]) -> CreateJobReques
     return asked
 
 
-def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
-    caller_owner(request, deps.settings)
-    return ApiResponse(200, _job_body(_opened_job(request, deps), deps), {"Cache-Control": "no-store"})
+def _check_access(caller: str, token: str | None, token_hash: str | None, owner: str | None,
+                  settings: ApiSettings) -> None:
+    if owns(caller, owner, settings):
+        return
+    if not token:
+        raise ApiError(401, "this job's token is required (Authorization: Bearer, X-Job-Token or ?token=)")
+    if not token_matches(token, token_hash):
+        raise ApiError(403, "the token does not open this job")
 
 
-def _opened_job(request: ApiRequest, deps: ApiDeps) -> GuardedJob:
-    """The job of the path's `{id}`, opened with the token the request presents."""
+def _job_id(request: ApiRequest) -> str:
     job_id = request.path_params.get("id", "")
     if not is_valid_job_id(job_id):
         raise ApiError(400, "invalid job id")
+    return job_id
+
+
+def _opened_job(request: ApiRequest, deps: ApiDeps, caller: str) -> GuardedJob:
+    """The job of the path's `{id}`, opened by its owner, or by anyone with the token it was made with."""
+    job_id = _job_id(request)
     token = job_token(request, deps.settings)
-    if not token:
+    if not token and deps.settings.auth == "none":
         raise ApiError(401, "this job's token is required (Authorization: Bearer, X-Job-Token or ?token=)")
     job = deps.reader.guarded(job_id)
     if job is None:
         raise ApiError(404, "no such job")
-    if not job.readable_with(token):
-        raise ApiError(403, "the token does not open this job")
+    _check_access(caller, token, job.token_hash, job.owner, deps.settings)
     return job
+
+
+def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    caller = caller_owner(request, deps.settings)
+    return ApiResponse(200, _job_body(_opened_job(request, deps, caller), deps), {"Cache-Control": "no-store"})
 
 
 def _job_body(job: GuardedJob, deps: ApiDeps) -> dict[str, Any]:
@@ -234,10 +268,10 @@ def _job_body(job: GuardedJob, deps: ApiDeps) -> dict[str, Any]:
 
 def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     """Save a person's verdicts on a finished job's spines; the owner who made the job, with its token."""
-    owner = caller_owner(request, deps.settings)
-    job = _opened_job(request, deps)
+    caller = caller_owner(request, deps.settings)
+    job = _opened_job(request, deps, caller)
     job_id = job.record.job_id
-    if job.owner != owner:
+    if deps.settings.auth != "none" and not owns(caller, job.owner, deps.settings):
         raise ApiError(403, "only the job's owner may review it")
     try:
         asked = ReviewRequest.model_validate(_json_body(request, MAX_REVIEW_BODY_BYTES))
@@ -258,7 +292,7 @@ def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         job_id, merged_reviews(job.record.reviews, reviews), seen=len(job.record.reviews)
     ):
         raise ApiError(409, "the job's reviews changed meanwhile (or the job is gone): read it again and retry")
-    return ApiResponse(200, _job_body(_opened_job(request, deps), deps), {"Cache-Control": "no-store"})
+    return ApiResponse(200, _job_body(_opened_job(request, deps, caller), deps), {"Cache-Control": "no-store"})
 
 
 def search_catalog(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -295,6 +329,23 @@ def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     return ApiResponse(
         200, job_list(records, encode_cursor(last) if last else None), {"Cache-Control": "no-store"}
     )
+
+
+def delete_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    """Remove the job's record, upload and results. Deleting it again answers the same (the tombstone
+    remembers who may), so a client that lost the first answer can retry."""
+    caller = caller_owner(request, deps.settings)
+    job_id = _job_id(request)
+    token = job_token(request, deps.settings)
+    job = deps.reader.guarded(job_id)
+    if job is not None:
+        _check_access(caller, token, job.token_hash, job.owner, deps.settings)
+        deps.deleter.delete(job_id, owner=job.owner, token_hash=job.token_hash)
+    elif (tombstone := deps.deleter.tombstone(job_id)) is not None:
+        _check_access(caller, token, tombstone.get("token_hash"), tombstone.get("owner"), deps.settings)
+    else:
+        raise ApiError(404, "no such job")
+    return ApiResponse(200, JobDeleted(job_id=job_id).model_dump(mode="json"), {"Cache-Control": "no-store"})
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from models.api import CatalogBooks, CreateJobRequest, ErrorBody, JobCreated, JobList, JobView, ReviewRequest
+from models.api import (
+    CatalogBooks,
+    CreateJobRequest,
+    ErrorBody,
+    JobCreated,
+    JobDeleted,
+    JobList,
+    JobView,
+    ReviewRequest,
+)
 from workers.api.logic import (
     MAX_PAGE,
     MAX_SEARCH_RESULTS,
@@ -24,6 +33,7 @@ from workers.api.logic import (
     ApiRequest,
     ApiResponse,
     create_job,
+    delete_job,
     error,
     get_job,
     list_jobs,
@@ -119,6 +129,21 @@ ROUTES: tuple[Route, ...] = (
             401: ("No job token (or, for the stack's API key or JWT, a wrong one)", ErrorBody),
             403: ("The token does not open this job", ErrorBody),
             404: ("No such job", ErrorBody),
+        },
+        params=(JOB_ID,),
+        job_token=True,
+    ),
+    Route(
+        "DELETE",
+        "/jobs/{id}",
+        delete_job,
+        "Delete a job: its record, its upload and its results; asked again, the same answer",
+        {
+            200: ("The job is gone", JobDeleted),
+            400: ("Not a job id", ErrorBody),
+            401: ("No job token (or, for the stack's API key or JWT, a wrong one)", ErrorBody),
+            403: ("The token does not open this job", ErrorBody),
+            404: ("No such job, nor one deleted", ErrorBody),
         },
         params=(JOB_ID,),
         job_token=True,
