@@ -7,13 +7,10 @@ happen once even when SQS delivers the last message twice or a worker dies half-
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from dataclasses import dataclass
 
 from models import (
-    Book,
     ImageRef,
     JobResult,
     JobStatus,
@@ -24,6 +21,7 @@ from models import (
 )
 from workers.common.aws import ObjectStore, Publisher
 from workers.common.errors import RetryableError
+from workers.common.exports import books_csv
 from workers.common.job_store import JobSnapshot, JobStore
 
 NOTIFY_CLAIM = "notify"
@@ -48,15 +46,6 @@ def render_email(notification: ResultsNotification) -> tuple[str, str]:
         lines.append(f"{number:>3}. {book.title}{author}{isbn}  [{book.confidence:.0%}]")
     lines += ["", f"Full result: s3://{notification.result_bucket}/{notification.result_key}"]
     return subject, "\n".join(lines) + "\n"
-
-
-def books_csv(books: list[Book]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["title", "author", "isbn", "tag", "confidence"])
-    for book in books:
-        writer.writerow([book.title, book.author or "", book.isbn or "", book.tag or "", f"{book.confidence:.3f}"])
-    return buffer.getvalue()
 
 
 @dataclass
