@@ -2,6 +2,7 @@
 
     POST /jobs        create a job: id, per-job token, presigned POST to uploads/{jobId}/
     GET  /jobs/{id}   status, stage times, cost, error, results (with the job's token)
+    GET  /jobs/{id}/export?format=   the books as a Goodreads/LibraryThing/Libib/CSV/JSON file (same token)
     GET  /jobs        the caller's recent jobs, cursor-paginated
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
@@ -19,7 +20,7 @@ from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, e
 from infra.worker import PolicyStatement
 
 API_HANDLER = "workers.api.handler.handler"
-ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}")
+ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}", "GET /jobs/{id}/export")
 OWNER_INDEX = "by_owner"
 CORS_HEADERS = ["authorization", "content-type", "x-api-key", "x-job-token"]
 

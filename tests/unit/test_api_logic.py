@@ -285,3 +285,40 @@ def test_tokens_are_compared_by_hash_only():
     assert not GuardedJob(
         JobRecord(job_id="a", status=JobStatus.CREATED, created_at=T0, updated_at=T0), None, None
     ).readable_with("t")
+
+
+def test_exporting_a_finished_job_returns_the_file_for_its_token_only():
+    # Given a completed job
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    # When its books are asked for as a Goodreads file with its token
+    request = ApiRequest(method="GET", path=f"/jobs/{job_id}/export", path_params={"id": job_id},
+                         query={"format": "goodreads", "token": "secret-token"})
+    response = handle("GET /jobs/{id}/export", request, d)
+    # Then the file comes back as CSV, named for the job, with the count of books lacking an ISBN
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert f"bookimg-{job_id}-goodreads.csv" in response.headers["Content-Disposition"]
+    assert response.headers["X-BookImg-Without-Isbn"] == "0"
+    assert response.text.startswith("Book Id,Title,Author,Author l-f,")
+    assert '="9788499790534"' in response.text
+    # and without the token, or with another, it is refused as reading the job is
+    export = "GET /jobs/{id}/export"
+    assert call(export, d, params={"id": job_id}, query={"format": "csv"})[0] == 401
+    assert call(export, d, params={"id": job_id}, query={"format": "csv", "token": "guess"})[0] == 403
+
+
+def test_exporting_in_an_unknown_format_or_before_the_result_is_refused_saying_why():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    export = "GET /jobs/{id}/export"
+    status, body = call(export, d, params={"id": job_id}, query={"format": "marc", "token": "secret-token"})
+    assert status == 400 and "goodreads, librarything, libib, csv, json" in body["message"]
+    status, body = call(export, d, params={"id": job_id}, query={"token": "secret-token"})
+    assert status == 400 and "format is required" in body["message"]
+    # a job still running has nothing to export yet
+    jobs.records[job_id] = jobs.records[job_id].model_copy(update={"status": JobStatus.OCR})
+    status, body = call(export, d, params={"id": job_id}, query={"format": "json", "token": "secret-token"})
+    assert status == 409 and "no result to export yet (status: ocr)" in body["message"]

@@ -22,13 +22,14 @@ from workers.common.exports import (
 # Goodreads' library export (My Books > Import and export > Export library, `goodreads_library_export.csv`),
 # header as Goodreads writes it today; Goodreads' import takes its own export. ISBN and ISBN13 cells are
 # written `="0374519994"` (or `=""`), unquoted — the form public tools reading the export have to handle.
-GOODREADS_PUBLISHED = (
+GOODREADS_HEADER_LINE = (
     "Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,My Rating,Average Rating,Publisher,Binding,"
     "Number of Pages,Year Published,Original Publication Year,Date Read,Date Added,Bookshelves,"
     "Bookshelves with positions,Exclusive Shelf,My Review,Spoiler,Private Notes,Read Count,Recommended For,"
     "Recommended By,Owned Copies,Original Purchase Date,Original Purchase Location,Condition,"
     "Condition Description,BCID"
-).split(",")
+)
+GOODREADS_PUBLISHED = next(csv.reader([GOODREADS_HEADER_LINE]))
 GOODREADS_EXCLUSIVE_SHELVES = {"read", "currently-reading", "to-read"}
 
 # LibraryThing's export (Tools > Export > "Export as CSV"), its columns in its order; LibraryThing's import

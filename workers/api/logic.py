@@ -3,6 +3,7 @@
     POST /jobs        -> 201 {jobId, token, upload: {url, fields}, maxBytes, contentTypes, expiresInSeconds}
     GET  /jobs/{id}   -> 200 {status, stageTimes, cost, error, ..., result}   (needs the job's token)
     GET  /jobs        -> 200 {jobs: [...], nextCursor}                        (the caller's recent jobs)
+    GET  /jobs/{id}/export?format=goodreads|librarything|libib|csv|json -> 200 the file (the job's token)
 
 Authentication of the caller (API key or JWT) decides the job's `owner`; the per-job token decides
 who reads a job. The token is returned once and stored only as its SHA-256 (`token_hash`).
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from models import AnalysisProfile, JobRecord, JobStatus, is_valid_job_id
-from workers.common.job_access import JobReader, hash_token, new_job_token
+from workers.common.exports import EXPORT_FORMATS, UnknownExportFormat, export_books
+from workers.common.job_access import GuardedJob, JobReader, hash_token, new_job_token
 from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
@@ -49,6 +51,8 @@ class ApiResponse:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    """A file rather than JSON (an export): sent as it is, with the Content-Type in `headers`."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,8 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
 
 
-def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+def _readable_job(request: ApiRequest, deps: ApiDeps) -> GuardedJob:
+    """The job of the path, once the caller's auth and the job's token are checked."""
     caller_owner(request, deps.settings)
     job_id = request.path_params.get("id", "")
     if not is_valid_job_id(job_id):
@@ -193,11 +198,38 @@ def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         raise ApiError(404, "no such job")
     if not job.readable_with(token):
         raise ApiError(403, "the token does not open this job")
+    return job
+
+
+def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    job = _readable_job(request, deps)
+    job_id = job.record.job_id
     body = job_view(job.record)
     body["result"] = None
     if job.record.status in TERMINAL and (result := deps.reader.result(job_id)) is not None:
         body["result"] = result_view(result)
     return ApiResponse(200, body, {"Cache-Control": "no-store"})
+
+
+def export_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    """The job's books as a file another book tool imports (`workers.common.exports`)."""
+    job = _readable_job(request, deps)
+    export_format = request.query.get("format", "")
+    if export_format.strip().lower() not in EXPORT_FORMATS:
+        raise ApiError(400, str(UnknownExportFormat(export_format)) if export_format
+                       else f"format is required: one of {', '.join(EXPORT_FORMATS)}")
+    job_id = job.record.job_id
+    result = deps.reader.result(job_id) if job.record.status == JobStatus.COMPLETED else None
+    if result is None:
+        raise ApiError(409, f"job {job_id} has no result to export yet (status: {job.record.status.value})")
+    exported = export_books(result.books, export_format, job_id=job_id)
+    name = export_format.strip().lower()
+    return ApiResponse(200, {}, {
+        "Content-Type": exported.media_type,
+        "Content-Disposition": f'attachment; filename="bookimg-{job_id}-{name}.{exported.extension}"',
+        "X-BookImg-Without-Isbn": str(len(exported.without_isbn)),
+        "Cache-Control": "no-store",
+    }, text=exported.content)
 
 
 def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -221,6 +253,7 @@ ROUTES: dict[tuple[str, str], Callable[[ApiRequest, ApiDeps], ApiResponse]] = {
     ("POST", "/jobs"): create_job,
     ("GET", "/jobs"): list_jobs,
     ("GET", "/jobs/{id}"): get_job,
+    ("GET", "/jobs/{id}/export"): export_job,
 }
 
 
