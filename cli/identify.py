@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
 from workers.catalog.local import CatalogFormatError
+from workers.common.exports import export_books
 
 STAGE_LABELS = {
     None: "uploading",
@@ -144,10 +146,33 @@ def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
     return [path for path in outbox if any(job_id in path.read_text(errors="replace") for job_id in job_ids)]
 
 
+def write_export(runs: list[PhotoRun], export_format: str, export_to: Path | None, console: Console) -> None:
+    """The books of every finished photo as one file to import elsewhere, to `export_to` or standard output;
+    the books it could give no ISBN are named on the console, so the user knows which to check."""
+    books = [book for run in runs if run.result and run.status == JobStatus.COMPLETED for book in run.result.books]
+    exported = export_books(books, export_format, job_id=",".join(r.job_id for r in runs if r.job_id))
+    if export_to is None:
+        sys.stdout.write(exported.content)
+        sys.stdout.flush()
+    else:
+        export_to.write_text(exported.content, encoding="utf-8")
+        console.print(f"Wrote {len(books)} book(s) as {export_format} to {export_to}", highlight=False)
+    if exported.without_isbn:
+        console.print(f"{len(exported.without_isbn)} book(s) without an ISBN, exported with title and author only:",
+                      highlight=False)
+        for book in exported.without_isbn:
+            console.print(f"    {book['title']}" + (f" — {book['author']}" if book["author"] else ""), highlight=False)
+
+
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
-             profile: str | None = None, email: str = "reader@example.com") -> int:
+             profile: str | None = None, email: str = "reader@example.com", export_format: str | None = None,
+             export_to: Path | None = None) -> int:
     missing = [str(p) for p in photos if not p.is_file()]
-    console = Console(stderr=as_json)
+    export_to_stdout = export_format is not None and export_to is None
+    console = Console(stderr=as_json or export_to_stdout)
+    if as_json and export_to_stdout:
+        console.print("[red]--json and --export both write to standard output: give --export an --out FILE[/red]")
+        return 2
     if missing:
         console.print(f"[red]No such photo: {', '.join(missing)}[/red]")
         return 2
@@ -178,6 +203,8 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
         finally:
             status.stop()
             stack.stop()
+    if export_format is not None:
+        write_export(runs, export_format, export_to, console)
     for run in runs:
         if as_json:
             print(json.dumps(run.as_json(), ensure_ascii=False))

@@ -22,6 +22,8 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         work_dir=Path(args.work_dir),
         timeout_s=args.timeout,
         profile=args.profile,
+        export_format=args.export,
+        export_to=Path(args.out) if args.out else None,
     )
 
 
@@ -95,6 +97,7 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from cli.dlq import WEBHOOK_QUEUE
     from models.stages import STAGE_NAMES
+    from workers.common.exports import EXPORT_FORMATS
 
     parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
@@ -106,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument("--json", action="store_true", help="one JSON object per photo on stdout")
     identify.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
     identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    identify.add_argument("--export", choices=EXPORT_FORMATS, metavar="FORMAT",
+                          help=f"write the books as a file to import elsewhere ({', '.join(EXPORT_FORMATS)}), "
+                               "to standard output or --out")
+    identify.add_argument("--out", metavar="FILE", help="where --export writes (default: standard output)")
     identify.set_defaults(func=_cmd_identify)
 
     up = commands.add_parser(
