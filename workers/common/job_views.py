@@ -56,6 +56,7 @@ def result_view(result: JobResult) -> dict[str, Any]:
         "error": result.error,
         "books": [book.model_dump(mode="json", exclude={"box"}) for book in result.books],
         "unidentified": [item.model_dump(mode="json", exclude={"box"}) for item in result.unidentified],
+        "audit": result.audit.model_dump(mode="json") if result.audit else None,
         "cost": result.cost.model_dump(mode="json"),
         "finishedAt": _stamp(result.finished_at),
     }
