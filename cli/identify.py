@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cli.audit import audit_json, print_audit
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
@@ -166,7 +167,8 @@ def write_export(runs: list[PhotoRun], export_format: str, export_to: Path | Non
 
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
              profile: str | None = None, email: str = "reader@example.com", export_format: str | None = None,
-             export_to: Path | None = None) -> int:
+             export_to: Path | None = None, audit: bool = False) -> int:
+    """Photos through the pipeline; prints the books, or with `audit` what is out of place on the shelf."""
     missing = [str(p) for p in photos if not p.is_file()]
     export_to_stdout = export_format is not None and export_to is None
     console = Console(stderr=as_json or export_to_stdout)
@@ -206,7 +208,12 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
     if export_format is not None:
         write_export(runs, export_format, export_to, console)
     for run in runs:
-        if as_json:
+        if audit:
+            if as_json:
+                print(json.dumps(audit_json(run), ensure_ascii=False))
+            else:
+                print_audit(run, console)
+        elif as_json:
             print(json.dumps(run.as_json(), ensure_ascii=False))
         elif run.status == JobStatus.COMPLETED:
             console.print(_books_table(run))

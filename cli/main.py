@@ -27,6 +27,13 @@ def _cmd_identify(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from cli.identify import identify
+
+    return identify([Path(p) for p in args.photos], catalog=Path(args.catalog), as_json=args.json,
+                    work_dir=Path(args.work_dir), timeout_s=args.timeout, profile=args.profile, audit=True)
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from embedded.embedded_stack import EmbeddedStack, describe_json
     from workers.catalog.local import CatalogFormatError
@@ -114,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
                                "to standard output or --out")
     identify.add_argument("--out", metavar="FILE", help="where --export writes (default: standard output)")
     identify.set_defaults(func=_cmd_identify)
+
+    audit = commands.add_parser("audit", help="what is out of place on a library shelf: books out of call-number "
+                                "order, from another section, or in its range but not on it")
+    audit.add_argument("photos", nargs="+", metavar="PHOTO")
+    audit.add_argument("--catalog", metavar="CSV", required=True, help="the library's catalog, with call numbers")
+    audit.add_argument("--json", action="store_true",
+                       help="one JSON object per photo: out_of_order, other_section, not_on_shelf")
+    audit.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
+    audit.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    audit.set_defaults(func=_cmd_audit)
 
     up = commands.add_parser(
         "up", help="keep the embedded stack running and print its endpoints and the web page URL"

@@ -106,3 +106,21 @@ def test_identify_refuses_json_and_an_export_on_standard_output_together(tmp_pat
     code = main(["--work-dir", str(tmp_path / "work"), "identify", str(DEMO_PHOTO), "--json", "--export", "csv"])
     assert code == 2
     assert not (tmp_path / "work").exists()
+
+
+def test_the_audit_json_line_lists_what_is_out_of_place_or_says_why_there_is_no_audit():
+    from cli.audit import NO_CALL_NUMBERS, audit_json
+    from models import NotOnShelf, OutOfOrder, ShelfAudit
+
+    run = _finished_run([Book(title="Nada", author="Laforet, Carmen", confidence=0.9)])
+    line = audit_json(run)
+    assert (line["out_of_order"], line["other_section"], line["not_on_shelf"], line["note"]) == (
+        [], [], [], NO_CALL_NUMBERS)
+    run.result.audit = ShelfAudit(
+        rows=1, audited=5, ranges=["row 1: 796.323 Bal – 796.6 Cic"],
+        out_of_order=[OutOfOrder(title="Atletismo", tag="796.4 Ali", position=1, belongs="between a and b")],
+        not_on_shelf=[NotOnShelf(title="Rugby", tag="796.333 Rug")])
+    line = audit_json(run)
+    assert line["out_of_order"][0] == {"title": "Atletismo", "tag": "796.4 Ali", "belongs": "between a and b",
+                                            "belongs_after": None, "belongs_before": None, "row": 0, "position": 1}
+    assert [b["title"] for b in line["not_on_shelf"]] == ["Rugby"] and line["other_section"] == []
