@@ -94,7 +94,7 @@ def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
         return None
     audit = ShelfAudit()
     seen = Counter(_identity(b.title, b.tag or "") for b in books)
-    catalog = [(c, cn) for c in shelved if c.tag and (cn := parse_call_number(c.tag, rules)) is not None]
+    filed = shelf_index(shelved, rules)
     for row_index, row in enumerate(shelf_rows(books)):
         placed = [_Placed(b, cn, sort_key(cn, b.title, rules), row_index, position)
                   for position, b in enumerate(row, 1)
@@ -117,8 +117,8 @@ def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
                 audit.other_section.append(OtherSection(**where, section=own_section, shelf_sections=sections))
                 continue
             audit.out_of_order.append(OutOfOrder(**where, **_belongs(item, kept)))
-        audit.not_on_shelf += _not_on_shelf(kept, sections, catalog, seen, row_index, rules)
-    if not catalog:
+        audit.not_on_shelf += _not_on_shelf(kept, sections, filed, seen, row_index)
+    if not filed.keys:
         audit.note = "the catalog lists no call numbers (a remote catalog): books not on the shelf are not listed"
     return audit
 
@@ -137,16 +137,40 @@ def _belongs(item: _Placed, kept: list[_Placed]) -> dict[str, str | None]:
             "belongs": words}
 
 
-def _not_on_shelf(kept: list[_Placed], sections: list[str], catalog: list[tuple[CatalogBook, CallNumber]],
-                  seen: Counter[tuple[str, str]], row: int, rules: CollationRules) -> list[NotOnShelf]:
-    low, high = kept[0].key, kept[-1].key  # a copy filed with either end may stand on the next row: left out
-    inside = sorted(((key, c) for c, cn in catalog
-                     if section(cn, rules) in sections and low < (key := sort_key(cn, c.title, rules)) < high),
-                    key=lambda pair: pair[0])
+@dataclass(frozen=True)
+class _ShelfIndex:
+    """The catalog's books in filing order, for the range of a row."""
+
+    keys: list[tuple[str, ...]]
+    entries: list[tuple[str, CatalogBook]]
+    """(section, book), in the order of `keys`."""
+
+
+_index_cache: list[tuple[Sequence[CatalogBook], CollationRules, _ShelfIndex]] = []
+
+
+def shelf_index(shelved: Sequence[CatalogBook], rules: CollationRules) -> _ShelfIndex:
+    """The catalog in filing order, built once per catalog: a warm worker audits every job against the same
+    one. The cache holds the catalog itself, so its identity cannot be reused by another."""
+    for cached, cached_rules, index in _index_cache:
+        if cached is shelved and cached_rules == rules:
+            return index
+    filed = sorted(((sort_key(cn, c.title, rules), section(cn, rules), c) for c in shelved
+                    if c.tag and (cn := parse_call_number(c.tag, rules)) is not None), key=lambda item: item[0])
+    index = _ShelfIndex([key for key, _, _ in filed], [(sec, book) for _, sec, book in filed])
+    _index_cache[:] = [(shelved, rules, index)]
+    return index
+
+
+def _not_on_shelf(kept: list[_Placed], sections: list[str], index: _ShelfIndex,
+                  seen: Counter[tuple[str, str]], row: int) -> list[NotOnShelf]:
+    # strictly inside: a copy filed with either end may stand on the next row
+    start, stop = bisect.bisect_right(index.keys, kept[0].key), bisect.bisect_left(index.keys, kept[-1].key)
+    inside = [book for sec, book in index.entries[start:stop] if sec in sections]
     if len(inside) > MAX_NOT_ON_SHELF:
         return []
     missing = []
-    for _, book in inside:
+    for book in inside:
         identity = _identity(book.title, book.tag)
         if seen[identity] > 0:
             seen[identity] -= 1  # one copy seen accounts for one copy in the catalog
