@@ -108,6 +108,14 @@ def test_each_shelf_row_is_audited_left_to_right_on_its_own():
     assert [(b.title, b.row) for b in audit.out_of_order] == [("Damas", 1)]
 
 
+def test_a_book_without_a_box_is_left_out_of_the_order_unless_none_has_one():
+    boxed = [spine(t, tag, 0.05 + 0.1 * i) for i, (t, tag) in enumerate(ROW[1:])]
+    loose = Book(title="Atletismo", tag="796.4 Ali", confidence=0.9, signals=["call_number"])
+    assert [[b.title for b in row] for row in shelf_rows([loose, *boxed])] == [[b.title for b in boxed]]
+    unplaced = [b.model_copy(update={"box": None}) for b in boxed]
+    assert shelf_rows(unplaced) == [unplaced]
+
+
 def test_catalog_books_inside_the_rows_range_not_seen_are_not_on_the_shelf():
     books = [spine(t, tag, 0.05 + 0.1 * i) for i, (t, tag) in enumerate(ROW[1:])]
     catalog = [CatalogBook(str(i), title, "Autor, Uno", tag=tag) for i, (title, tag) in enumerate(ROW[1:])] + [

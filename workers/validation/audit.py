@@ -44,7 +44,8 @@ class _Placed:
 
 def shelf_rows(books: Sequence[Book]) -> list[list[Book]]:
     """Books grouped into shelf rows, top first, each left to right: a book joins the row whose vertical extent
-    holds its middle. Books without a box keep the result's order, in one row of their own."""
+    holds its middle. A book without a box has no place to judge and is left out, unless none has one: then the
+    result's order is the one row."""
     boxed = sorted((b for b in books if b.box is not None), key=lambda b: _middle(b.box)[1])
     rows: list[tuple[list[Book], float, float]] = []
     for book in boxed:
@@ -57,9 +58,9 @@ def shelf_rows(books: Sequence[Book]) -> list[list[Book]]:
                 break
         else:
             rows.append(([book], box.top, box.top + box.height))
-    ordered = [sorted(members, key=lambda b: _middle(b.box)[0]) for members, _, _ in rows]  # type: ignore[arg-type]
-    unboxed = [b for b in books if b.box is None]
-    return ordered + ([unboxed] if unboxed else [])
+    if not rows:
+        return [list(books)] if books else []
+    return [sorted(members, key=lambda b: _middle(b.box)[0]) for members, _, _ in rows]  # type: ignore[arg-type]
 
 
 def _middle(box: BoundingBox) -> tuple[float, float]:
