@@ -104,8 +104,8 @@ def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
             continue
         audit.rows += 1
         audit.audited += len(placed)
-        kept_indices = longest_ordered_run([p.key for p in placed])
-        kept = [placed[i] for i in kept_indices]
+        run = longest_ordered_run([p.key for p in placed])
+        kept, kept_indices = [placed[i] for i in run], set(run)
         sections = sorted({section(p.call_number, rules) for p in kept})
         audit.ranges.append(f"row {row_index + 1}: {kept[0].book.tag} – {kept[-1].book.tag}")
         for index, item in enumerate(placed):
