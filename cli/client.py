@@ -85,7 +85,7 @@ class BookImgClient:
         return response
 
     def create_job(self, filename: str, content_type: str, profile: str | None = None) -> CreatedJob:
-        body: dict[str, Any] = {"filename": filename, "contentType": content_type}
+        body: dict[str, Any] = {"filename": filename, "content_type": content_type}
         if profile:
             body["profile"] = profile
         created = self._call("POST", "/jobs", json=body).json()
@@ -116,6 +116,10 @@ class BookImgClient:
             params["cursor"] = cursor
         page = self._call("GET", "/jobs", params=params).json()
         return list(page.get("jobs") or []), field_of(page, "next_cursor")
+
+    def export_job(self, job_id: str, export_format: str, token: str | None = None) -> bytes:
+        """The job's books as a file another book tool imports (`GET /jobs/{id}/export?format=`)."""
+        return self._call("GET", f"/jobs/{job_id}/export", token=token, params={"format": export_format}).content
 
     def delete_job(self, job_id: str, token: str | None = None) -> dict[str, Any]:
         return self._call("DELETE", f"/jobs/{job_id}", token=token).json()

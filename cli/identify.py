@@ -9,6 +9,7 @@ neither; there it also shows the result reaching the stack's subscribers (a sign
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,12 +21,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cli.audit import audit_json, print_audit
 from cli.client import DELETED, ApiCallError, BookImgClient, JobTokens
 from cli.stack_outputs import StackOutputsError, resolve_outputs
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
-from models import JobResult, JobStatus
+from models import Book, JobResult, JobStatus, ShelfAudit
 from workers.catalog.local import CatalogFormatError
+from workers.common.exports import export_books
 
 STAGE_LABELS = {
     None: "uploading",
@@ -64,6 +67,16 @@ class PhotoRun:
     @property
     def unidentified(self) -> list[dict[str, Any]]:
         return list(self._result().get("unidentified") or [])
+
+    @property
+    def book_models(self) -> list[Book]:
+        """The books as the pipeline's models (what an export writes)."""
+        return [Book.model_validate(book) for book in self.books]
+
+    @property
+    def audit(self) -> ShelfAudit | None:
+        found = self._result().get("audit")
+        return ShelfAudit.model_validate(found) if found else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -215,6 +228,39 @@ def _wait_for_emails(stack: EmbeddedStack, runs: list[PhotoRun], timeout_s: floa
     return emails
 
 
+def write_export(runs: list[PhotoRun], export_format: str, export_to: Path | None, console: Console) -> None:
+    """The books of every finished photo as one file to import elsewhere, to `export_to` or standard output;
+    the books it could give no ISBN are named on the console, so the user knows which to check."""
+    books = [book for run in runs if run.status == JobStatus.COMPLETED for book in run.book_models]
+    exported = export_books(books, export_format, job_id=",".join(r.job_id for r in runs if r.job_id))
+    if export_to is None:
+        sys.stdout.write(exported.content)
+        sys.stdout.flush()
+    else:
+        export_to.write_text(exported.content, encoding="utf-8")
+        console.print(f"Wrote {len(books)} book(s) as {export_format} to {export_to}", highlight=False)
+    if exported.without_isbn:
+        console.print(f"{len(exported.without_isbn)} book(s) without an ISBN, exported with title and author only:",
+                      highlight=False)
+        for book in exported.without_isbn:
+            console.print(f"    {book['title']}" + (f" — {book['author']}" if book["author"] else ""), highlight=False)
+
+
+def _report(console: Console, runs: list[PhotoRun], as_json: bool, *, export_format: str | None = None,
+            export_to: Path | None = None, audit: bool = False) -> None:
+    """What the user asked for: a file to import elsewhere, the shelf's audit, or the books."""
+    if export_format is not None:
+        write_export(runs, export_format, export_to, console)
+    if not audit:
+        _print_runs(console, runs, as_json)
+        return
+    for run in runs:
+        if as_json:
+            print(json.dumps(audit_json(run), ensure_ascii=False))
+        else:
+            print_audit(run, console)
+
+
 def _print_runs(console: Console, runs: list[PhotoRun], as_json: bool) -> None:
     for run in runs:
         if as_json:
@@ -232,9 +278,17 @@ def _print_runs(console: Console, runs: list[PhotoRun], as_json: bool) -> None:
 
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
              profile: str | None = None, email: str = "reader@example.com", outputs_file: Path | None = None,
-             stack_name: str | None = None, api_key: str | None = None) -> int:
+             stack_name: str | None = None, api_key: str | None = None, export_format: str | None = None,
+             export_to: Path | None = None, audit: bool = False) -> int:
+    """Photos through the stack's API; prints the books, a file to import elsewhere (`export_format`), or with
+    `audit` what is out of place on the shelf."""
+    report = {"export_format": export_format, "export_to": export_to, "audit": audit}
     missing = [str(p) for p in photos if not p.is_file()]
-    console = Console(stderr=as_json)
+    export_to_stdout = export_format is not None and export_to is None
+    console = Console(stderr=as_json or export_to_stdout)
+    if as_json and export_to_stdout:
+        console.print("[red]--json and --export both write to standard output: give --export an --out FILE[/red]")
+        return 2
     if missing:
         console.print(f"[red]No such photo: {', '.join(missing)}[/red]")
         return 2
@@ -247,14 +301,15 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
                           "configured with (bookimg:catalog)[/red]")
             return 2
         return _identify_on(photos, console=console, as_json=as_json, work_dir=work_dir, timeout_s=timeout_s,
-                            profile=profile, outputs_file=outputs_file, stack_name=stack_name, api_key=api_key)
+                            profile=profile, outputs_file=outputs_file, stack_name=stack_name, api_key=api_key,
+                            report=report)
     return _identify_embedded(photos, console=console, catalog=catalog, as_json=as_json, work_dir=work_dir,
-                              timeout_s=timeout_s, profile=profile, email=email, api_key=api_key)
+                              timeout_s=timeout_s, profile=profile, email=email, api_key=api_key, report=report)
 
 
 def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_dir: Path, timeout_s: float,
                  profile: str | None, outputs_file: Path | None, stack_name: str | None,
-                 api_key: str | None) -> int:
+                 api_key: str | None, report: dict[str, Any]) -> int:
     """A deployed stack (or one `bookimg up` keeps running): its subscribers are its own to configure."""
     try:
         outputs = resolve_outputs(outputs_file=outputs_file, stack=stack_name, work_dir=work_dir)
@@ -264,7 +319,7 @@ def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_di
     with BookImgClient(outputs, api_key=api_key) as client:
         runs = run_photos(client, photos, timeout_s=timeout_s, console=None if as_json else console,
                           where=client.api_url, profile=profile, tokens=JobTokens(work_dir))
-    _print_runs(console, runs, as_json)
+    _report(console, runs, as_json, **report)
     if not as_json:
         console.print(f"Jobs at {outputs['api_url']}: {', '.join(r.job_id for r in runs if r.job_id)} "
                       "(`bookimg jobs show ID`; their tokens are kept in "
@@ -274,7 +329,7 @@ def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_di
 
 def _identify_embedded(photos: list[Path], *, console: Console, catalog: Path | None, as_json: bool,
                        work_dir: Path, timeout_s: float, profile: str | None, email: str,
-                       api_key: str | None) -> int:
+                       api_key: str | None, report: dict[str, Any]) -> int:
     started = time.perf_counter()
     with WebhookReceiver() as receiver:
         stack = EmbeddedStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
@@ -298,7 +353,7 @@ def _identify_embedded(photos: list[Path], *, console: Console, catalog: Path | 
         finally:
             status.stop()
             stack.stop()
-    _print_runs(console, runs, as_json)
+    _report(console, runs, as_json, **report)
     console.print(
         f"Delivered: {sum(bool(r.notification) for r in runs)} webhook notification(s) to {receiver.url} "
         f"({sum(r.signed for r in runs)} with a valid HMAC signature), "

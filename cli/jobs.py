@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,6 @@ from rich.table import Table
 
 from cli.client import ApiCallError, BookImgClient, JobTokens, field_of
 from cli.stack_outputs import StackOutputsError, resolve_outputs
-
-ExportFormat = Callable[[BookImgClient, str, str | None], bytes]
-"""A job's result in one format: (client, job id, token) -> the file's bytes."""
-
-
-def _result_json(client: BookImgClient, job_id: str, token: str | None) -> bytes:
-    view = client.get_job(job_id, token)
-    if view.get("result") is None:
-        raise ApiCallError(409, f"job {job_id} has no result yet (status {view['status']})")
-    return (json.dumps({"job_id": job_id, **view["result"]}, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-EXPORT_FORMATS: dict[str, ExportFormat] = {"json": _result_json}
-"""`bookimg jobs export --format`: each format once, here (`GET /jobs/{id}/export?format=` adds more)."""
 
 
 def run_jobs(action: str, job_ids: list[str], *, work_dir: Path, outputs_file: Path | None, stack: str | None,
@@ -63,7 +48,7 @@ def run_jobs(action: str, job_ids: list[str], *, work_dir: Path, outputs_file: P
                         tokens.forget(client.api_url, job_id)
                         print(json.dumps(answer) if as_json else f"{job_id}: deleted (record, upload and results)")
                     elif action == "export":
-                        body = EXPORT_FORMATS[export_format](client, job_id, job_token)
+                        body = client.export_job(job_id, export_format, job_token)
                         if out is not None:
                             target = out if len(job_ids) == 1 else out / f"{job_id}.{export_format}"
                             target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,16 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         outputs_file=Path(args.outputs) if args.outputs else None,
         stack_name=args.stack,
         api_key=args.api_key,
+        export_format=args.export,
+        export_to=Path(args.out) if args.out else None,
     )
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from cli.identify import identify
+
+    return identify([Path(p) for p in args.photos], catalog=Path(args.catalog), as_json=args.json,
+                    work_dir=Path(args.work_dir), timeout_s=args.timeout, profile=args.profile, audit=True)
 
 
 def _cmd_jobs(args: argparse.Namespace) -> int:
@@ -131,6 +140,7 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from cli.dlq import WEBHOOK_QUEUE
     from models.stages import STAGE_NAMES
+    from workers.common.exports import EXPORT_FORMATS
 
     parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
@@ -144,10 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument("--json", action="store_true", help="one JSON object per photo on stdout")
     identify.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
     identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    identify.add_argument("--export", choices=EXPORT_FORMATS, metavar="FORMAT",
+                          help=f"write the books as a file to import elsewhere ({', '.join(EXPORT_FORMATS)}), "
+                               "to standard output or --out")
+    identify.add_argument("--out", metavar="FILE", help="where --export writes (default: standard output)")
+
     _add_target(identify)
     identify.set_defaults(func=_cmd_identify)
-
-    from cli.jobs import EXPORT_FORMATS
 
     jobs = commands.add_parser("jobs", help="list, show, delete or export a stack's jobs through its API")
     jobs.add_argument("action", choices=["list", "show", "delete", "export"])
@@ -160,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="json", help="export: the file's format")
     jobs.add_argument("--out", metavar="PATH", help="export: write here (a folder for several jobs), not stdout")
     jobs.set_defaults(func=_cmd_jobs)
+
+    audit = commands.add_parser("audit", help="what is out of place on a library shelf: books out of call-number "
+                                "order, from another section, or in its range but not on it")
+    audit.add_argument("photos", nargs="+", metavar="PHOTO")
+    audit.add_argument("--catalog", metavar="CSV", required=True, help="the library's catalog, with call numbers")
+    audit.add_argument("--json", action="store_true",
+                       help="one JSON object per photo: out_of_order, other_section, not_on_shelf")
+    audit.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
+    audit.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    audit.set_defaults(func=_cmd_audit)
 
     up = commands.add_parser(
         "up", help="keep the embedded stack running and print its endpoints and the web page URL"

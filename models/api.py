@@ -20,6 +20,7 @@ from models.messages import (
     JobId,
     JobStatus,
     ReviewedBook,
+    ShelfAudit,
     Stage,
     Unidentified,
 )
@@ -160,6 +161,7 @@ class ResultView(_ClientModel):
     error: str | None
     books: list[Book]
     unidentified: list[Unidentified]
+    audit: ShelfAudit | None = Field(default=None, description="What is out of place, on a shelf with call numbers")
     cost: CostBreakdown
     finished_at: datetime
 

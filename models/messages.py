@@ -302,6 +302,49 @@ class BookReview(StrictModel):
     action: Literal["confirm", "replace", "remove"]
     book: ReviewedBook | None = Field(default=None, description="The book standing there (replace only)")
     reviewed_at: datetime | None = None
+class ShelvedBook(StrictModel):
+    """A book of the audit, where it stands: shelf row (top first) and place in the row (left first, from 1)."""
+
+    title: str
+    author: str | None = None
+    tag: str
+    row: Annotated[int, Field(ge=0)] = 0
+    position: Annotated[int, Field(ge=1)] = 1
+
+
+class OutOfOrder(ShelvedBook):
+    """One of the fewest books whose removal leaves the row in call-number order, and where it belongs."""
+
+    belongs_after: str | None = Field(default=None, description="The book (title and call number) it files after")
+    belongs_before: str | None = Field(default=None, description="The book it files before")
+    belongs: str = Field(description="Where it belongs, in words")
+
+
+class OtherSection(ShelvedBook):
+    section: str
+    shelf_sections: list[str] = Field(default_factory=list, description="The sections the row's ordered books hold")
+
+
+class NotOnShelf(StrictModel):
+    """A catalog book whose call number falls inside the row's range, not seen: on loan, missing or misfiled."""
+
+    title: str
+    author: str | None = None
+    tag: str
+    isbn: str | None = None
+    row: Annotated[int, Field(ge=0)] = 0
+
+
+class ShelfAudit(StrictModel):
+    """What is out of place on a library shelf, by this library's collation rules (`workers/catalog/call_numbers`)."""
+
+    rows: Annotated[int, Field(ge=0)] = 0
+    audited: Annotated[int, Field(ge=0)] = Field(default=0, description="Books with a call number, in the audit")
+    ranges: list[str] = Field(default_factory=list, description="Each row's first and last call number in order")
+    out_of_order: list[OutOfOrder] = Field(default_factory=list)
+    other_section: list[OtherSection] = Field(default_factory=list)
+    not_on_shelf: list[NotOnShelf] = Field(default_factory=list)
+    note: str | None = Field(default=None, description="Why a part could not be audited, when one could not")
 
 
 class JobResult(PipelineMessage):
@@ -311,6 +354,9 @@ class JobResult(PipelineMessage):
     image: ImageRef | None = None
     books: list[Book] = Field(default_factory=list)
     unidentified: list[Unidentified] = Field(default_factory=list)
+    audit: ShelfAudit | None = Field(
+        default=None, description="Present when the shelf carries call numbers (a library's); a home shelf has none"
+    )
     cost: CostBreakdown = Field(default_factory=CostBreakdown)
     finished_at: datetime
 

@@ -323,6 +323,7 @@ function renderBooks(books, unidentified, cost, { quiet = false } = {}) {
   if (unidentified.length) summary += ` ${unidentified.length} spine(s) could not be identified.`;
   $("#results-summary").textContent = summary;
   $("#cost").textContent = cost && cost.usd ? `Cost of this job: $${cost.usd.toFixed(4)}` : "";
+  updateExportLink();
   $("#results-section").hidden = false;
   $("#status").textContent = `Done. ${summary}`;
   if (quiet) return; // a review re-renders the list in place: focus stays where the user is
@@ -358,6 +359,17 @@ function csvCell(value) {
   let text = value === null || value === undefined ? "" : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`; // never a formula in a spreadsheet
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+// A file another book tool imports, written by the API (GET /jobs/{id}/export), so the page, the CLI and
+// scripts get the same file; the token rides in the query string as it may for GET /jobs/{id}.
+function updateExportLink() {
+  if (!state.job) return;
+  const format = $("#export-format").value;
+  const query = new URLSearchParams({ format, token: state.job.token });
+  const link = $("#export-download");
+  link.href = apiUrl(`/jobs/${encodeURIComponent(state.job.jobId)}/export?${query}`);
+  link.download = `bookimg-${state.job.jobId}-${format}.csv`;
 }
 
 function exportBooks(format) {
@@ -418,6 +430,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#upload-form").addEventListener("submit", submit);
   $("#export-csv").addEventListener("click", () => exportBooks("csv"));
   $("#export-json").addEventListener("click", () => exportBooks("json"));
+  $("#export-format").addEventListener("change", updateExportLink);
   $("#again").addEventListener("click", reset);
   try {
     await loadConfig();

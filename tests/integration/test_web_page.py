@@ -95,6 +95,13 @@ def test_a_shelf_photo_uploaded_in_the_browser_shows_live_stages_then_the_books(
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "title,author,isbn,tag,confidence,cover_url,review"
     assert len(lines) == 1 + len(result.books)
+    # and as a Goodreads import file, which the API writes
+    page.select_option("#export-format", "goodreads")
+    with page.expect_download() as download:
+        page.click("#export-download")
+    lines = Path(download.value.path()).read_text("utf-8").splitlines()
+    assert lines[0].startswith("Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,")
+    assert len(lines) == 1 + len(result.books)
 
     # Screenshots for people: desktop, then a phone viewport
     shots = Path(os.environ.get("BOOKIMG_SCREENSHOTS", tmp_path))

@@ -373,7 +373,8 @@ def test_with_api_keys_only_the_jobs_owner_reviews_it_even_with_its_token():
     as_bob = {"x-api-key": "key-b", "x-job-token": "secret-token"}
     status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers=as_bob)
     assert (status, body["message"]) == (403, "only the job's owner may review it")
-    status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers={"x-api-key": "key-a"})
+    as_alice = {"x-api-key": "key-a"}
+    status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers=as_alice)
     assert status == 200 and body["result"]["books"][0]["review"] == "confirmed"
 
 
@@ -452,7 +453,8 @@ def test_a_body_with_an_unknown_field_or_a_too_long_filename_is_refused(body):
 
 @pytest.mark.parametrize(
     ("route_key", "method", "allow"),
-    [("ANY /jobs", "PUT", "POST, GET"), ("ANY /jobs/{id}", "PUT", "GET, DELETE"), ("ANY /jobs/{id}/books", "GET", "PATCH")],
+    [("ANY /jobs", "PUT", "POST, GET"), ("ANY /jobs/{id}", "PUT", "GET, DELETE"),
+     ("ANY /jobs/{id}/books", "GET", "PATCH")],
 )
 def test_a_method_a_path_does_not_have_is_405_with_the_methods_it_has(route_key, method, allow):
     response = handle(route_key, ApiRequest(method=method, path="/jobs"), deps(FakeJobs()))
@@ -526,3 +528,40 @@ def test_an_owner_deletes_its_own_job_by_its_key_alone():
     assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
     assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
     assert job_id not in jobs.records
+
+
+def test_exporting_a_finished_job_returns_the_file_for_its_token_only():
+    # Given a completed job
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    # When its books are asked for as a Goodreads file with its token
+    request = ApiRequest(method="GET", path=f"/jobs/{job_id}/export", path_params={"id": job_id},
+                         query={"format": "goodreads", "token": "secret-token"})
+    response = handle("GET /jobs/{id}/export", request, d)
+    # Then the file comes back as CSV, named for the job, with the count of books lacking an ISBN
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert f"bookimg-{job_id}-goodreads.csv" in response.headers["Content-Disposition"]
+    assert response.headers["X-BookImg-Without-Isbn"] == "0"
+    assert response.text.startswith("Book Id,Title,Author,Author l-f,")
+    assert '="9788499790534"' in response.text
+    # and without the token, or with another, it is refused as reading the job is
+    export = "GET /jobs/{id}/export"
+    assert call(export, d, params={"id": job_id}, query={"format": "csv"})[0] == 401
+    assert call(export, d, params={"id": job_id}, query={"format": "csv", "token": "guess"})[0] == 403
+
+
+def test_exporting_in_an_unknown_format_or_before_the_result_is_refused_saying_why():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    export = "GET /jobs/{id}/export"
+    status, body = call(export, d, params={"id": job_id}, query={"format": "marc", "token": "secret-token"})
+    assert status == 400 and "goodreads, librarything, libib, csv, json" in body["message"]
+    status, body = call(export, d, params={"id": job_id}, query={"token": "secret-token"})
+    assert status == 400 and "format is required" in body["message"]
+    # a job still running has nothing to export yet
+    jobs.records[job_id] = jobs.records[job_id].model_copy(update={"status": JobStatus.OCR})
+    status, body = call(export, d, params={"id": job_id}, query={"format": "json", "token": "secret-token"})
+    assert status == 409 and "no result to export yet (status: ocr)" in body["message"]

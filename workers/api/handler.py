@@ -73,6 +73,9 @@ def request_from_event(event: dict[str, Any]) -> ApiRequest:
 
 
 def to_proxy_response(response: ApiResponse) -> dict[str, Any]:
+    if response.text is not None:
+        return {"statusCode": response.status, "headers": dict(response.headers), "body": response.text,
+                "isBase64Encoded": False}
     return {
         "statusCode": response.status,
         "headers": {"Content-Type": "application/json", **response.headers},

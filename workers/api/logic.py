@@ -7,6 +7,7 @@ shapes they answer with are in `workers/api/routes.py` (the one route table) and
     PATCH /jobs/{id}/books -> 200 as GET /jobs/{id}, the reviews applied     (the job's token and owner)
     GET  /catalog/books?q= -> 200 {books: [...]}                             (search to replace a book)
     DELETE /jobs/{id} -> 200 {job_id, status: "deleted"}                      (record, upload, results gone)
+    GET  /jobs/{id}/export?format=goodreads|librarything|libib|csv|json -> 200 the file, as reviewed
 
 Authentication of the caller (one of several API keys, or a JWT's `sub`) decides the job's `owner`. A job
 opens with its per-job token, or, when the API authenticates callers, for its owner. The token is
@@ -30,10 +31,11 @@ from pydantic import ValidationError
 from models import BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
 from models.api import CatalogBooks, CreateJobRequest, JobCreated, JobDeleted, PresignedPost, ReviewRequest
 from workers.catalog.base import Catalog, CatalogQuery
+from workers.common.exports import EXPORT_FORMATS, UnknownExportFormat, export_books
 from workers.common.job_access import GuardedJob, JobReader, hash_token, new_job_token, token_matches
 from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_list, job_view
-from workers.common.reviews import ReviewError, check_reviews, merged_reviews
+from workers.common.reviews import ReviewError, check_reviews, merged_reviews, reviewed_result
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
 
 DEFAULT_PAGE = 20
@@ -62,6 +64,8 @@ class ApiResponse:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    """A file rather than JSON (an export): sent as it is, with the Content-Type in `headers`."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,27 @@ def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     ):
         raise ApiError(409, "the job's reviews changed meanwhile (or the job is gone): read it again and retry")
     return ApiResponse(200, _job_body(_opened_job(request, deps, caller), deps), {"Cache-Control": "no-store"})
+
+
+def export_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    """The job's books, as reviewed so far, as a file another book tool imports (`workers.common.exports`)."""
+    job = _opened_job(request, deps, caller_owner(request, deps.settings))
+    export_format = request.query.get("format", "")
+    if export_format.strip().lower() not in EXPORT_FORMATS:
+        raise ApiError(400, str(UnknownExportFormat(export_format)) if export_format
+                       else f"format is required: one of {', '.join(EXPORT_FORMATS)}")
+    job_id = job.record.job_id
+    result = deps.reader.result(job_id) if job.record.status == JobStatus.COMPLETED else None
+    if result is None:
+        raise ApiError(409, f"job {job_id} has no result to export yet (status: {job.record.status.value})")
+    exported = export_books(reviewed_result(result, job.record.reviews).books, export_format, job_id=job_id)
+    name = export_format.strip().lower()
+    return ApiResponse(200, {}, {
+        "Content-Type": exported.media_type,
+        "Content-Disposition": f'attachment; filename="bookimg-{job_id}-{name}.{exported.extension}"',
+        "X-BookImg-Without-Isbn": str(len(exported.without_isbn)),
+        "Cache-Control": "no-store",
+    }, text=exported.content)
 
 
 def search_catalog(request: ApiRequest, deps: ApiDeps) -> ApiResponse:

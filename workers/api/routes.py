@@ -35,11 +35,13 @@ from workers.api.logic import (
     create_job,
     delete_job,
     error,
+    export_job,
     get_job,
     list_jobs,
     review_books,
     search_catalog,
 )
+from workers.common.exports import EXPORT_FORMATS
 
 ANY = "ANY"
 
@@ -164,6 +166,23 @@ ROUTES: tuple[Route, ...] = (
         },
         request_body=ReviewRequest,
         params=(JOB_ID,),
+        job_token=True,
+    ),
+    Route(
+        "GET",
+        "/jobs/{id}/export",
+        export_job,
+        "A finished job's books, as reviewed, as a file another book tool imports",
+        {
+            200: ("The file (CSV or JSON); X-BookImg-Without-Isbn counts the books it names without an ISBN", None),
+            400: ("A missing or unknown format", ErrorBody),
+            401: ("No job token (or, for the stack's API key or JWT, a wrong one)", ErrorBody),
+            403: ("The token does not open this job", ErrorBody),
+            404: ("No such job", ErrorBody),
+            409: ("The job has no result yet", ErrorBody),
+        },
+        params=(JOB_ID, Param("format", "query", "goodreads, librarything, libib, csv or json",
+                              {"type": "string", "enum": list(EXPORT_FORMATS)}, required=True)),
         job_token=True,
     ),
     Route(

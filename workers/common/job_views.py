@@ -52,6 +52,7 @@ def _result_view(result: JobResult) -> ResultView:
         error=result.error,
         books=result.books,
         unidentified=result.unidentified,
+        audit=result.audit,
         cost=result.cost,
         finished_at=result.finished_at,
     )

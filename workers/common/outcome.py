@@ -7,14 +7,11 @@ happen once even when SQS delivers the last message twice or a worker dies half-
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from dataclasses import dataclass
 
 from models import (
     OWNER_ATTRIBUTE,
-    Book,
     ImageRef,
     JobResult,
     JobStatus,
@@ -25,6 +22,7 @@ from models import (
 )
 from workers.common.aws import ObjectStore, Publisher
 from workers.common.errors import RetryableError
+from workers.common.exports import books_csv
 from workers.common.job_store import JobSnapshot, JobStore
 
 NOTIFY_CLAIM = "notify"
@@ -52,15 +50,6 @@ def render_email(notification: ResultsNotification) -> tuple[str, str]:
     if notification.result_url:
         lines += ["", f"Full result (the link expires): {notification.result_url}"]
     return subject, "\n".join(lines) + "\n"
-
-
-def books_csv(books: list[Book]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["title", "author", "isbn", "tag", "confidence"])
-    for book in books:
-        writer.writerow([book.title, book.author or "", book.isbn or "", book.tag or "", f"{book.confidence:.3f}"])
-    return buffer.getvalue()
 
 
 @dataclass
