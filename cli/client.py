@@ -132,7 +132,7 @@ class BookImgClient:
         from websockets.sync.client import connect
 
         with connect(self.websocket_url, open_timeout=10, close_timeout=2) as socket:
-            socket.send(json.dumps({"action": "subscribe", "jobId": job_id, "token": token}))
+            socket.send(json.dumps({"action": "subscribe", "job_id": job_id, "token": token}))
             while True:
                 frame = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
                 if frame.get("type") == "error":

@@ -368,8 +368,8 @@ function updateExportLink() {
   const format = $("#export-format").value;
   const query = new URLSearchParams({ format, token: state.job.token });
   const link = $("#export-download");
-  link.href = apiUrl(`/jobs/${encodeURIComponent(state.job.jobId)}/export?${query}`);
-  link.download = `bookimg-${state.job.jobId}-${format}.csv`;
+  link.href = apiUrl(`/jobs/${encodeURIComponent(state.job.job_id)}/export?${query}`);
+  link.download = `bookimg-${state.job.job_id}-${format}.csv`;
 }
 
 function exportBooks(format) {

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def export(stack, job: dict, export_format: str, **query) -> httpx.Response:
-    return httpx.get(f"{stack.api_url}/jobs/{job['jobId']}/export",
+    return httpx.get(f"{stack.api_url}/jobs/{job['job_id']}/export",
                      params={"format": export_format, **query}, headers={"X-Job-Token": job["token"]}, timeout=30)
 
 
@@ -28,8 +28,8 @@ def test_a_finished_demo_job_exports_in_every_format_through_the_api(stack):
     assert early.status_code == 409 and "no result to export yet" in early.json()["message"]
     # When the demo shelf is uploaded and the job finishes
     upload(job)
-    assert wait_until_finished(stack, job["jobId"]).status.value == "completed"
-    books = stack.result(job["jobId"]).books
+    assert wait_until_finished(stack, job["job_id"]).status.value == "completed"
+    books = stack.result(job["job_id"]).books
     assert books
     without_isbn = sum(1 for b in books if not isbn13(b.isbn))
     # Then each format comes back as a file holding every book, in its tool's columns
@@ -37,7 +37,7 @@ def test_a_finished_demo_job_exports_in_every_format_through_the_api(stack):
     for export_format in EXPORT_FORMATS:
         response = export(stack, job, export_format)
         assert response.status_code == 200, (export_format, response.text)
-        assert f"bookimg-{job['jobId']}-{export_format}" in response.headers["content-disposition"]
+        assert f"bookimg-{job['job_id']}-{export_format}" in response.headers["content-disposition"]
         assert response.headers["x-bookimg-without-isbn"] == str(without_isbn)
         files[export_format] = response.text
     goodreads = goodreads_import(files["goodreads"])
@@ -56,5 +56,5 @@ def test_a_finished_demo_job_exports_in_every_format_through_the_api(stack):
     unknown = export(stack, job, "marc21")
     assert unknown.status_code == 400 and "goodreads" in unknown.json()["message"]
     # as is a caller without the job's token
-    stranger = httpx.get(f"{stack.api_url}/jobs/{job['jobId']}/export", params={"format": "csv", "token": "guess"})
+    stranger = httpx.get(f"{stack.api_url}/jobs/{job['job_id']}/export", params={"format": "csv", "token": "guess"})
     assert stranger.status_code == 403
