@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from infra.config import BookImgConfig
 from infra.environment import catalog_environment
-from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_package
+from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_environment, edge_package
 from infra.iam import catalog_statements
 from infra.worker import PolicyStatement
 from workers.api.routes import ROUTES, paths, route_keys
@@ -85,15 +85,12 @@ class JobsHttpApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         environment: dict[str, pulumi.Input[str]] = {
-            "BOOKIMG_STAGE": pulumi.get_stack(),
-            "BOOKIMG_LOG_LEVEL": cfg.log_level,
-            "BOOKIMG_JOBS_TABLE": jobs_table.name,
+            **edge_environment(cfg, jobs_table),
             "BOOKIMG_UPLOADS_BUCKET": uploads_bucket.id,
             "BOOKIMG_RESULTS_BUCKET": results_bucket.id,
             "BOOKIMG_MAX_UPLOAD_BYTES": str(cfg.max_upload_bytes),
             "BOOKIMG_API_AUTH": cfg.api_auth,
             **catalog_environment(cfg),
-            "BOOKIMG_RETENTION_DAYS": str(cfg.retention_days),
         }
         if cfg.api_auth == "apiKey" and cfg.api_key_sha256:
             environment["BOOKIMG_API_KEY_SHA256"] = cfg.api_key_sha256

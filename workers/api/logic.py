@@ -292,11 +292,12 @@ def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         check_reviews(result, reviews)
     except ReviewError as exc:
         raise ApiError(400, str(exc)) from None
-    if deps.reviewer is None or not deps.reviewer.save_reviews(
-        job_id, merged_reviews(job.record.reviews, reviews), seen=len(job.record.reviews)
-    ):
+    merged = merged_reviews(job.record.reviews, reviews)
+    if deps.reviewer is None or not deps.reviewer.save_reviews(job_id, merged, seen=len(job.record.reviews)):
         raise ApiError(409, "the job's reviews changed meanwhile (or the job is gone): read it again and retry")
-    return ApiResponse(200, _job_body(_opened_job(request, deps, caller), deps), {"Cache-Control": "no-store"})
+    # the saved write's condition held, so the job is the one read with these reviews: no second read
+    reviewed = job.record.model_copy(update={"reviews": merged})
+    return ApiResponse(200, job_view(reviewed, result), {"Cache-Control": "no-store"})
 
 
 def export_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
