@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 import uuid
 
 from embedded.embedded_stack import DEMO_DIR, DEMO_PHOTO
 from models import JobStatus
+from tests.integration.waiting import peek, queue_depth, wait_for
+from workers.common.attempts import job_of_body
 
-RESULT_TIMEOUT_S = 120
+RESULT_TIMEOUT_S = 300
+"""A photo through every stage on a busy 2-core machine: generous, since passing never waits it out."""
 
 
 def _wait_notification(webhook, job_id: str, secret: str) -> dict:
@@ -20,19 +22,22 @@ def _wait_notification(webhook, job_id: str, secret: str) -> dict:
     return delivery.notification
 
 
-def _queue_depth(stack, url: str) -> int:
-    """Messages waiting, delayed or in flight: 0 once a queue's worker has finished with everything sent to it."""
-    names = [f"ApproximateNumberOf{kind}" for kind in ("Messages", "MessagesNotVisible", "MessagesDelayed")]
-    attributes = stack.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return sum(int(attributes.get(name, 0)) for name in names)
+def _parked_jobs_once_settled(stack, stage: str) -> set[str | None]:
+    """The jobs of the messages parked for `stage`, once its queue and DLQ hold nothing more: whatever a
+    retry loop would have put there has arrived. The parked queue is the session's, so other tests' messages
+    may be in it; a test judges only its own job's."""
+    urls = stack.outputs["queues"][stage]
+    assert wait_for(lambda: queue_depth(stack, urls["url"]) == 0 and queue_depth(stack, urls["dlq_url"]) == 0,
+                    RESULT_TIMEOUT_S), f"the {stage} queue never settled"
+    return {job_of_body(message["Body"]) for message in peek(stack, urls["parked_url"])}
 
 
-def _wait_for(condition, timeout_s: float = RESULT_TIMEOUT_S, poll_s: float = 0.2):
-    """Poll `condition` until it is truthy or the deadline passes; its last value."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()) and time.monotonic() < deadline:
-        time.sleep(poll_s)
-    return value
+def _parked(stack, url: str, body_holds: str) -> dict | None:
+    """The parked message whose body holds `body_holds`, once it arrives (the queue may hold other tests')."""
+    def found():
+        return next((m for m in peek(stack, url) if body_holds in m["Body"]), None)
+
+    return wait_for(found, RESULT_TIMEOUT_S)
 
 
 def test_demo_photo_goes_through_every_stage_to_webhook_email_and_job_table(stack, webhook):
@@ -59,7 +64,7 @@ def test_demo_photo_goes_through_every_stage_to_webhook_email_and_job_table(stac
     # and the result object is in the results bucket
     assert stack.result(job_id).books
     # and an email with the books reached the outbox
-    emails = _wait_for(lambda: [p.read_text() for p in stack.outbox() if job_id in p.read_text()])
+    emails = wait_for(lambda: [p.read_text() for p in stack.outbox() if job_id in p.read_text()], RESULT_TIMEOUT_S)
     assert emails, f"no email for {job_id} within {RESULT_TIMEOUT_S} s"
     assert "book(s) found" in emails[0]
 
@@ -78,8 +83,8 @@ def test_file_that_is_not_an_image_fails_the_job_with_a_reason_and_is_not_retrie
     assert "not an image" in notification["error"]
     record = stack.job(job_id)
     assert record.status == JobStatus.FAILED and record.failed_stage == "ingest"
-    # and nothing went round the retry loop into the dead-letter queue
-    assert _queue_depth(stack, stack.outputs["queues"]["ingest"]["parked_url"]) == 0
+    # and nothing of it went round the retry loop into the dead-letter queue
+    assert job_id not in _parked_jobs_once_settled(stack, "ingest")
 
 
 def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
@@ -100,45 +105,31 @@ def test_malformed_queue_message_fails_its_job_at_once(stack, webhook):
     assert notification["status"] == "failed"
     assert "invalid OcrResult message" in notification["error"]
     assert stack.job(job_id).failed_stage == "bedrock"
-    assert _queue_depth(stack, stack.outputs["queues"]["bedrock"]["parked_url"]) == 0
+    assert job_id not in _parked_jobs_once_settled(stack, "bedrock")
 
 
 def test_message_without_a_job_id_is_parked_in_the_dlq_with_its_reason(stack):
     # Given a message no job can be blamed for
-    dlq = stack.outputs["queues"]["textract"]["parked_url"]
-    stack.client("sqs").send_message(QueueUrl=stack.outputs["queues"]["textract"]["url"], MessageBody="{not json")
+    body = f"{{not json {uuid.uuid4().hex}"
+    stack.client("sqs").send_message(QueueUrl=stack.outputs["queues"]["textract"]["url"], MessageBody=body)
 
-    # When the OCR worker receives it, then it lands in the DLQ at once, saying why
-    deadline = time.monotonic() + 30
-    messages = []
-    while time.monotonic() < deadline and not messages:
-        messages = stack.client("sqs").receive_message(
-            QueueUrl=dlq, MessageAttributeNames=["All"], WaitTimeSeconds=1
-        ).get("Messages", [])
-    assert messages, "the unattributable message never reached the DLQ"
-    attributes = messages[0]["MessageAttributes"]
+    # When the OCR worker receives it, then it lands in the DLQ, saying why
+    message = _parked(stack, stack.outputs["queues"]["textract"]["parked_url"], body)
+    assert message, "the unattributable message never reached the DLQ"
+    attributes = message["MessageAttributes"]
     assert "invalid OcrRequest message" in attributes["failure_reason"]["StringValue"]
     assert attributes["failed_stage"]["StringValue"] == "textract"
 
 
-def _parked(stack, dlq_url: str, timeout_s: float = 30) -> list[dict]:
-    deadline = time.monotonic() + timeout_s
-    messages: list[dict] = []
-    while time.monotonic() < deadline and not messages:
-        messages = stack.client("sqs").receive_message(
-            QueueUrl=dlq_url, MessageAttributeNames=["All"], WaitTimeSeconds=1
-        ).get("Messages", [])
-    return messages
-
-
 def test_a_notification_from_an_unknown_topic_is_not_signed_or_sent_but_parked_with_why(stack, webhook):
     # Given a well-formed results notification that did not come from our results topic
+    forged_job = f"forged-{uuid.uuid4().hex[:8]}"
     forged = {
-        "job_id": "forged-1", "status": "completed", "result_bucket": "elsewhere", "result_key": "results/x.json",
+        "job_id": forged_job, "status": "completed", "result_bucket": "elsewhere", "result_key": "results/x.json",
     }
     envelope = {
         "Type": "Notification",
-        "MessageId": "m-1",
+        "MessageId": f"m-{forged_job}",
         "TopicArn": "arn:aws:sns:us-east-1:999999999999:someone-elses-topic",
         "Message": json.dumps(forged),
     }
@@ -146,11 +137,11 @@ def test_a_notification_from_an_unknown_topic_is_not_signed_or_sent_but_parked_w
     stack.client("sqs").send_message(QueueUrl=queue["url"], MessageBody=json.dumps(envelope))
 
     # Then the sender parks it with the reason, and no subscriber receives it
-    messages = _parked(stack, queue["parked_url"])
-    assert messages, "the forged notification never reached the webhook DLQ"
-    reason = messages[0]["MessageAttributes"]["failure_reason"]["StringValue"]
+    message = _parked(stack, queue["parked_url"], forged_job)
+    assert message, "the forged notification never reached the webhook DLQ"
+    reason = message["MessageAttributes"]["failure_reason"]["StringValue"]
     assert "someone-elses-topic" in reason and "not signed" in reason
-    assert webhook.for_job("forged-1") == []
+    assert webhook.for_job(forged_job) == []
 
 
 def test_duplicate_upload_event_gives_one_result_and_one_notification(stack, webhook):
@@ -172,7 +163,8 @@ def test_duplicate_upload_event_gives_one_result_and_one_notification(stack, web
     # and every queue has drained (whatever the repeat set going, it has finished: waiting on that, not a
     # fixed sleep, holds on a busy machine)
     queues = [q["url"] for q in stack.outputs["queues"].values()] + [stack.outputs["webhook_queue"]["url"]]
-    assert _wait_for(lambda: all(_queue_depth(stack, url) == 0 for url in queues)), "the repeat was never handled"
+    assert wait_for(lambda: all(queue_depth(stack, url) == 0 for url in queues), RESULT_TIMEOUT_S, poll_s=0.2), (
+        "the repeat was never handled")
 
     # Then subscribers still heard about the job exactly once
     assert len(webhook.for_job(job_id)) == 1
@@ -181,17 +173,13 @@ def test_duplicate_upload_event_gives_one_result_and_one_notification(stack, web
 
 def test_upload_key_outside_a_job_folder_is_refused_with_a_reason(stack):
     # Given an object that lands in uploads/ without a job folder
-    stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key="uploads/stray.jpg", Body=DEMO_PHOTO.read_bytes())
+    key = f"uploads/stray-{uuid.uuid4().hex[:8]}.jpg"
+    stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key=key, Body=DEMO_PHOTO.read_bytes())
 
     # Then ingest parks the event in its DLQ, saying why
-    dlq = stack.outputs["queues"]["ingest"]["parked_url"]
-    deadline = time.monotonic() + 30
-    reasons: list[str] = []
-    while time.monotonic() < deadline and not reasons:
-        for message in stack.client("sqs").receive_message(
-            QueueUrl=dlq, MessageAttributeNames=["All"], WaitTimeSeconds=1, MaxNumberOfMessages=10
-        ).get("Messages", []):
-            reasons.append(message["MessageAttributes"]["failure_reason"]["StringValue"])
-    assert any("not of the form uploads/<jobId>/<file>" in r for r in reasons), reasons
+    message = _parked(stack, stack.outputs["queues"]["ingest"]["parked_url"], key.removeprefix("uploads/"))
+    assert message, "the stray upload's event never reached the DLQ"
+    reason = message["MessageAttributes"]["failure_reason"]["StringValue"]
+    assert "not of the form uploads/<jobId>/<file>" in reason, reason
 
 
