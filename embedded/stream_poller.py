@@ -33,6 +33,8 @@ class StreamPoller(threading.Thread):
         self.streams = runtime.endpoint.client("dynamodbstreams")
         self.iterators: dict[str, str] = {}
         self.shards_checked = 0.0
+        self.caught_up = 0
+        """Polls that found nothing new: one that began after a write means its records were all delivered."""
         self.refresh_shards()  # now, so that LATEST means "from when the stack started"
 
     SHARD_REFRESH_S = 5.0
@@ -54,6 +56,7 @@ class StreamPoller(threading.Thread):
         while not self.runtime.stopping.is_set():
             try:
                 if not self.poll_once():
+                    self.caught_up += 1
                     time.sleep(self.idle_s)
             except Exception as exc:
                 if not self.runtime.stopping.is_set():

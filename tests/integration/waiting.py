@@ -44,3 +44,12 @@ def peek(stack, url: str) -> list[dict[str, Any]]:
             for i, handle in enumerate(handles[start:start + 10])
         ])
     return list(seen.values())
+
+
+def streams_caught_up(stack) -> Callable[[], bool]:
+    """A condition that holds once every stream mapping has delivered each record written before this call
+    (its function has returned for them): two polls that found nothing new since, the first of which may
+    have begun before the call."""
+    marks = {poller: poller.caught_up for poller in stack.runtime._threads if hasattr(poller, "caught_up")}
+    assert marks, "the stack runs no stream mapping"
+    return lambda: all(poller.caught_up >= mark + 2 for poller, mark in marks.items())
