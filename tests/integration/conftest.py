@@ -35,7 +35,7 @@ def browser_context() -> Iterator:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, accept_downloads=True
         )
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(60_000)  # a page's own steps (a route's Lambda answering) on a busy machine
         yield context
         context.close()
 

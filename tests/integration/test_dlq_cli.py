@@ -37,7 +37,8 @@ def test_a_refused_webhook_is_parked_with_its_reason_and_redriven_once_fixed(tmp
 
         # the job completes; its webhook delivery is refused and parked with why (delivery is at least
         # once, so the DLQ may hold a repeat of it: it is judged by the job its messages carry, not a count)
-        assert wait_for(lambda: _settled(stack, "webhooks") and dlq_list(outputs, endpoint, "webhooks")[0]["messages"])
+        assert wait_for(lambda: _settled(stack, "webhooks") and dlq_list(outputs, endpoint, "webhooks")[0]["messages"],
+                        300)  # every stage, on a busy 2-core machine
         shown = dlq_show(outputs, endpoint, "webhooks", limit=10)
         assert shown and {message["job_id"] for message in shown} == {job_id}
         for message in shown:
@@ -48,7 +49,7 @@ def test_a_refused_webhook_is_parked_with_its_reason_and_redriven_once_fixed(tmp
 
         # once the receiver accepts again, a redrive delivers it, signed, once
         assert dlq_redrive(outputs, endpoint, "webhooks", limit=10) == {"moved": len(shown), "jobs_reopened": 0}
-        delivery = receiver.wait_for(job_id, timeout=60)
+        delivery = receiver.wait_for(job_id, timeout=180)
         assert delivery is not None and delivery.signed_with(stack.webhook_secret)
         assert delivery.notification["status"] == "completed"
         # every redriven message handled (none left waiting or in flight): only now is "once" a fact

@@ -13,7 +13,7 @@ import pytest
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus, Stage
-from tests.integration.waiting import wait_for
+from tests.integration.waiting import queue_depth, wait_for
 from workers.common.job_store import JobStore
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ def test_the_scheduled_sweep_expires_abandoned_uploads_and_fails_stuck_jobs_once
         # Then the sweep expires the first and fails the second at the stage it waited on, saying why
         assert wait_for(lambda: jobs.get(abandoned).status == JobStatus.EXPIRED)
         assert "upload URL expired" in jobs.get(abandoned).error
-        delivery = receiver.wait_for(stuck, timeout=120)
+        delivery = receiver.wait_for(stuck, timeout=180)
         assert delivery is not None and delivery.notification["status"] == "failed"
         record = jobs.get(stuck)
         assert record.status == JobStatus.FAILED and record.failed_stage == Stage.CANDIDATES
@@ -64,6 +64,9 @@ def test_the_scheduled_sweep_expires_abandoned_uploads_and_fails_stuck_jobs_once
         runs = lambda: sum(t.runs for t in stack.runtime._threads if hasattr(t, "runs"))  # noqa: E731
         before = runs()
         assert wait_for(lambda: runs() >= before + 2)
+        # (whatever those runs published has been posted once the webhooks queue holds nothing: only then is
+        # "once" a fact)
+        assert wait_for(lambda: queue_depth(stack, stack.outputs["webhook_queue"]["url"]) == 0)
         assert jobs.get(slow).status == JobStatus.OCR
         assert len(receiver.for_job(stuck)) == 1 and receiver.for_job(abandoned) == []
         # and the stuck-jobs metric was published for the alarm
