@@ -129,10 +129,9 @@ def run_chaos(
                 pending = {job for job in pending if not webhook.for_job(job)}
                 time.sleep(0.5)
             settled = time.perf_counter() - started
-            # late duplicates, if any, come from messages still in flight: wait until none is
+            # late duplicates, if any, come from messages still in flight (e-mails included): wait until none is
             while time.monotonic() < deadline and _in_flight(stack):
                 time.sleep(0.5)
-            time.sleep(1.0)
             records = {job: stack.job(job) for job in job_ids}
             emails = Counter()
             for path in stack.outbox():
@@ -181,10 +180,12 @@ def run_chaos(
 
 
 def _in_flight(stack: EmbeddedStack) -> int:
-    """Messages waiting, delayed or being handled in any stage queue, DLQ or the webhooks queue."""
+    """Messages waiting, delayed or being handled in any stage queue, DLQ, the webhooks queue or the queues
+    SNS delivers e-mails from."""
     queues = [*stack.outputs["queues"].values(), *([stack.outputs["webhook_queue"]] if stack.outputs.get(
         "webhook_queue") else [])]
-    return sum(_depth(stack, url) for q in queues for url in (q["url"], q["dlq_url"]))
+    urls = [url for q in queues for url in (q["url"], q["dlq_url"])] + stack.runtime.delivery_queue_urls
+    return sum(_depth(stack, url) for url in urls)
 
 
 def _depth(stack: EmbeddedStack, url: str) -> int:

@@ -112,6 +112,12 @@ class LocalRuntime:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def delivery_queue_urls(self) -> list[str]:
+        """The private queues SNS's email, HTTP and Lambda subscribers are served from: a message leaves its
+        queue only once delivered, so an empty queue means nothing published is still on its way."""
+        return [thread.queue_url for thread in self._threads if isinstance(thread, SnsDelivery)]
+
     def set_event_source_enabled(self, queue_arn: str, enabled: bool) -> None:
         """Stop or resume polling one queue, as `update-event-source-mapping --(no-)enabled` does:
         messages wait in the queue meanwhile."""
