@@ -175,12 +175,13 @@ def test_a_slow_answer_raises_a_timeout(fake_claude):
 
 
 def test_an_unreachable_endpoint_is_unavailable():
+    # a port held bound but not listening refuses connections, and no other process can take it meanwhile
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = make_claude_client("anthropic", base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=2)
-    with pytest.raises(ProviderUnavailableError):
-        ClaudeCandidateBuilder(client, PROFILES, attempts=1).build(LINES, profile=AnalysisProfile.SPINES)
+        client = make_claude_client("anthropic", base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=2)
+        with pytest.raises(ProviderUnavailableError):
+            ClaudeCandidateBuilder(client, PROFILES, attempts=1).build(LINES, profile=AnalysisProfile.SPINES)
 
 
 def test_tool_input_that_breaks_the_schema_is_a_clear_permanent_error(fake_claude):

@@ -181,12 +181,14 @@ def test_a_slow_service_raises_a_timeout(fake_textract, aws_session):
 
 
 def test_an_unreachable_endpoint_is_unavailable(aws_session):
+    # a port held bound but not listening refuses connections, and no other process can take it meanwhile
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = make_textract_client(endpoint_url=f"http://127.0.0.1:{port}", session=aws_session, connect_timeout=1)
-    with pytest.raises(ProviderUnavailableError):
-        TextractEngine(client, attempts=1).read(PHOTO, width=800, height=600)
+        client = make_textract_client(endpoint_url=f"http://127.0.0.1:{port}", session=aws_session,
+                                      connect_timeout=1)
+        with pytest.raises(ProviderUnavailableError):
+            TextractEngine(client, attempts=1).read(PHOTO, width=800, height=600)
 
 
 class FakeRapidOcr:
