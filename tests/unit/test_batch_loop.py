@@ -57,7 +57,9 @@ def _run(event: dict, dlq_url: str, error: Exception) -> dict:
     )
 
 
-def _receive(sqs, url: str, wait_s: int = 5) -> list[dict]:
+def _receive(sqs, url: str, wait_s: int = 20) -> list[dict]:
+    """What the queue hands out within `wait_s` (a long poll: it answers as soon as a message is there; 20 s,
+    SQS's longest, for a delayed copy on a busy machine)."""
     return sqs.receive_message(
         QueueUrl=url, WaitTimeSeconds=wait_s, AttributeNames=["All"], MessageAttributeNames=["All"]
     ).get("Messages", [])
@@ -78,7 +80,7 @@ def test_a_message_throttled_too_often_is_parked_with_the_reason(queues):
     sqs, urls, arn = queues
     event = _event(sqs, urls["work"], arn, {"bookimg_throttled": str(batch.MAX_THROTTLED)})
     assert _run(event, urls["dlq"], ThrottledError("slow down")) == {"batchItemFailures": []}
-    (parked,) = _receive(sqs, urls["dlq"], wait_s=1)
+    (parked,) = _receive(sqs, urls["dlq"])
     reason = parked["MessageAttributes"]["failure_reason"]["StringValue"]
     assert "gave up after" in reason and "ThrottledError" in reason
 
@@ -90,5 +92,5 @@ def test_other_retryable_errors_are_retried_in_place_as_batch_item_failures(queu
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert _receive(sqs, urls["dlq"], wait_s=0) == []
     # back after the first backoff step (at most a second), not the queue's 30 s visibility timeout
-    (again,) = _receive(sqs, urls["work"], wait_s=4)
+    (again,) = _receive(sqs, urls["work"], wait_s=20)
     assert again["Attributes"]["ApproximateReceiveCount"] == "2"
