@@ -80,16 +80,23 @@ def dlq_list(outputs: dict[str, Any], endpoint: str | None, stage: str | None) -
     return rows
 
 
+SHOW_HIDES_S = 30
+"""How long `show` hides each message it has paged past, so that the next receive hands out others."""
+
+
 def dlq_show(outputs: dict[str, Any], endpoint: str | None, stage: str, limit: int) -> list[dict[str, Any]]:
     """Peek at messages: received, then made visible again, so they stay in the queue as they were."""
     sqs = _client("sqs", endpoint)
     url = kept_url(_queues(outputs, stage)[stage])
     seen: dict[str, dict[str, Any]] = {}
     handles: list[str] = []
-    deadline = time.monotonic() + 5
+    # paging ends when the queue has nothing more to hand out; the deadline (before the first messages
+    # would show again) only bounds a queue being filled faster than it is read
+    deadline = time.monotonic() + SHOW_HIDES_S - 5
     while len(seen) < limit and time.monotonic() < deadline:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(seen)), VisibilityTimeout=30,
-                                    MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(seen)),
+                                    VisibilityTimeout=SHOW_HIDES_S, MessageAttributeNames=["All"],
+                                    AttributeNames=["All"]).get("Messages", [])
         if not batch:
             break
         handles += [message["ReceiptHandle"] for message in batch]

@@ -37,6 +37,8 @@ def peek(stack, url: str) -> list[dict[str, Any]]:
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
                                        MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", []):
         handles += [message["ReceiptHandle"] for message in batch]
+        if all(message["MessageId"] in seen for message in batch):
+            break  # paging took so long the first ones came round again: every message has been seen
         seen.update((message["MessageId"], message) for message in batch)
     for start in range(0, len(handles), 10):
         sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
