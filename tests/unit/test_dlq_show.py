@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import boto3
 
 from cli.dlq import dlq_show
@@ -10,7 +12,8 @@ from tests.fakes.fixtures import FAKE_AWS
 
 def test_show_lists_more_than_one_receive_worth_and_leaves_them_visible(moto_server):
     sqs = boto3.client("sqs", endpoint_url=moto_server, **FAKE_AWS)
-    url = sqs.create_queue(QueueName="show-paging-dlq")["QueueUrl"]
+    # a queue of its own on the session's emulator: a second run in the session starts from an empty one
+    url = sqs.create_queue(QueueName=f"show-paging-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     for i in range(25):
         sqs.send_message(QueueUrl=url, MessageBody=f'{{"job_id": "job-{i}"}}', MessageAttributes={
             "failure_reason": {"DataType": "String", "StringValue": f"reason {i}"}})
