@@ -64,10 +64,12 @@ def aws_session():
 
 @pytest.fixture
 def textract_client(fake_textract, aws_session):
-    """A Textract client built the way production builds it (botocore retries off), aimed at the fake."""
+    """A Textract client built the way production builds it (botocore retries off), aimed at the fake. Its
+    read timeout is generous: tests count the requests the fake received, and a reply late on a busy machine
+    must not turn into a timeout and one more request."""
     from workers.textract.textract import make_textract_client
 
-    return make_textract_client(endpoint_url=fake_textract.url, session=aws_session, read_timeout=5)
+    return make_textract_client(endpoint_url=fake_textract.url, session=aws_session, read_timeout=30)
 
 
 @pytest.fixture(scope="session")

@@ -50,7 +50,9 @@ HOBBIT = {
 }
 
 
-def builder_for(fake, *, timeout: float = 5.0, **options) -> ClaudeCandidateBuilder:
+def builder_for(fake, *, timeout: float = 30.0, **options) -> ClaudeCandidateBuilder:
+    """(Tests count the requests the fake received: a reply late on a busy machine must not time out into
+    one more.)"""
     client = make_claude_client("anthropic", base_url=fake.url, api_key="test-key", timeout=timeout)
     slept: list[float] = []
     builder = ClaudeCandidateBuilder(client, PROFILES, sleep=slept.append, **options)

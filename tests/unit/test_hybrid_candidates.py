@@ -33,7 +33,7 @@ SHELF = [
 
 
 def claude_for(fake: FakeClaude) -> ClaudeCandidateBuilder:
-    client = make_claude_client("anthropic", base_url=fake.url, api_key="test-key", timeout=5.0)
+    client = make_claude_client("anthropic", base_url=fake.url, api_key="test-key", timeout=30.0)
     return ClaudeCandidateBuilder(client, PROFILES, sleep=lambda _s: None)
 
 

@@ -93,7 +93,7 @@ def reads_emma(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def hybrid_for(fake: FakeClaude, *, budget: int, **kwargs: Any) -> HybridCandidateBuilder:
-    client = make_claude_client("anthropic", base_url=fake.url, api_key="test-key", timeout=5.0)
+    client = make_claude_client("anthropic", base_url=fake.url, api_key="test-key", timeout=30.0)
     claude = ClaudeCandidateBuilder(client, PROFILES, sleep=lambda _s: None)
     return HybridCandidateBuilder(CATALOG, claude, crop_budget=budget, **kwargs)
 
@@ -377,7 +377,7 @@ def test_the_fake_refuses_image_blocks_the_api_would_refuse():
     lying = image_block(base64.b64encode(png.getvalue()).decode())
     garbled = {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "%%%"}}
     with FakeClaude() as fake:
-        client = make_claude_client("anthropic", base_url=fake.url, api_key="k", timeout=5.0)
+        client = make_claude_client("anthropic", base_url=fake.url, api_key="k", timeout=30.0)
         for block in (lying, garbled):
             # When each is sent
             import anthropic
