@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, StringConstraints, ValidationError, field_validator
 
 SCHEMA_VERSION: Literal["1"] = "1"
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -377,6 +377,14 @@ class JobRecord(StrictModel):
     book_count: int = 0
     cost: CostBreakdown = Field(default_factory=CostBreakdown)
     reviews: list[BookReview] = Field(default_factory=list, description="Corrections made in review, newest last")
+
+    @field_validator("stage_times")
+    @classmethod
+    def _earliest_first(cls, times: dict[str, datetime]) -> dict[str, datetime]:
+        """In the order the job reached them: the table keeps them in a map (a DynamoDB M has no order), and
+        every reader (API, pushes, page) shows them as the job's history."""
+        rank = {status.value: i for i, status in enumerate(JobStatus)}
+        return dict(sorted(times.items(), key=lambda item: (item[1].timestamp(), rank.get(item[0], len(rank)))))
 
 
 class ResultsNotification(PipelineMessage):

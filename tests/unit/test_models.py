@@ -77,3 +77,20 @@ def test_s3_notification_decodes_url_encoded_keys():
     notification = S3EventNotification.model_validate(body)
     assert notification.Records[0].s3.object.decoded_key == "uploads/demo-job-0001/shelf.jpg"
     assert not notification.is_test_event
+
+
+def test_a_jobs_stage_times_read_from_its_table_map_come_earliest_first():
+    # Given a job item as DynamoDB may hand it back: its stage-time map (an M) in no particular order
+    from workers.common.job_store import record_from_item
+    from workers.common.job_views import job_view
+
+    item = {
+        "pk": "job#job-1", "schema_version": "1", "job_id": "job-1", "status": "failed",
+        "created_at": "2026-12-01T12:00:00Z", "updated_at": "2026-12-01T12:00:02.5Z",
+        "stage_times": {"failed": "2026-12-01T12:00:02.5Z", "created": "2026-12-01T12:00:00Z",
+                        "uploaded": "2026-12-01T12:00:01.25Z"},
+    }
+    # Then the record, and what the API shows of it, list them in the order the job reached them
+    record = record_from_item(item)
+    assert list(record.stage_times) == ["created", "uploaded", "failed"]
+    assert list(job_view(record)["stage_times"]) == ["created", "uploaded", "failed"]
