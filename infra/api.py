@@ -3,6 +3,7 @@
     POST /jobs        create a job: id, per-job token, presigned POST to uploads/{jobId}/
     GET  /jobs/{id}   status, stage times, cost, error, results (with the job's token)
     GET  /jobs        the caller's recent jobs, cursor-paginated
+    POST /bookcases   several photos as one job: a bookcase id, its token, a presigned POST per photo
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
 configured SHA-256, HTTP APIs have no usage-plan keys); or `jwt` (an API Gateway JWT authorizer on
@@ -19,7 +20,7 @@ from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, e
 from infra.worker import PolicyStatement
 
 API_HANDLER = "workers.api.handler.handler"
-ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}")
+ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}", "POST /bookcases")
 OWNER_INDEX = "by_owner"
 CORS_HEADERS = ["authorization", "content-type", "x-api-key", "x-job-token"]
 

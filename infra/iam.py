@@ -86,6 +86,11 @@ def _check_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStateme
     ]
 
 
+def _read_photo_results(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+    # a bookcase's merge reads the results its photos' jobs wrote
+    return [PolicyStatement("ReadPhotoResults", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])]
+
+
 def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
     catalog_arn = s3_object_arn(cfg, cfg.catalog_uri)
     return [PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn])] if catalog_arn else []
@@ -118,6 +123,7 @@ NEED_STATEMENTS: dict[str, Callable[[BookImgConfig, PipelineRefs], list[PolicySt
     "candidate_builder": _build_candidates,
     "catalog": _read_catalog,
     "prices": lambda cfg, refs: [],
+    "photo_results": _read_photo_results,
 }
 """What each of a stage's `needs` (models/stages.py) may call, beyond what every stage gets."""
 

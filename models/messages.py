@@ -252,7 +252,8 @@ class Book(StrictModel):
     box: BoundingBox | None = None
     polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
     seen_in: list[Sighting] = Field(
-        default_factory=list, description="A bookcase's book: every photo it was seen in (box and polygon: the first)"
+        default_factory=list,
+        description="A bookcase's book: every photo it was seen in; its box and polygon are from the best read",
     )
 
 
@@ -318,6 +319,7 @@ class JobRecord(StrictModel):
     bookcase_id: JobId | None = Field(default=None, description="A photo of a bookcase: the bookcase's job")
     name: str | None = Field(default=None, description="A bookcase's name")
     photos: PhotoProgress | None = Field(default=None, description="A bookcase's photos")
+    photo_job_ids: list[JobId] = Field(default_factory=list, description="A bookcase's photos' jobs, in order")
 
 
 class ResultsNotification(PipelineMessage):

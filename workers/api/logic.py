@@ -3,6 +3,7 @@
     POST /jobs        -> 201 {jobId, token, upload: {url, fields}, maxBytes, contentTypes, expiresInSeconds}
     GET  /jobs/{id}   -> 200 {status, stageTimes, cost, error, ..., result}   (needs the job's token)
     GET  /jobs        -> 200 {jobs: [...], nextCursor}                        (the caller's recent jobs)
+    POST /bookcases   -> 201 {bookcase_id, token, photos: [{job_id, upload}]}  (workers/api/bookcases.py)
 
 Authentication of the caller (API key or JWT) decides the job's `owner`; the per-job token decides
 who reads a job. The token is returned once and stored only as its SHA-256 (`token_hash`).
@@ -217,10 +218,17 @@ def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
 
 
+def create_bookcase(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    from workers.api.bookcases import create_bookcase as create  # its module builds on this one
+
+    return create(request, deps)
+
+
 ROUTES: dict[tuple[str, str], Callable[[ApiRequest, ApiDeps], ApiResponse]] = {
     ("POST", "/jobs"): create_job,
     ("GET", "/jobs"): list_jobs,
     ("GET", "/jobs/{id}"): get_job,
+    ("POST", "/bookcases"): create_bookcase,
 }
 
 

@@ -40,6 +40,14 @@ def job_summary(record: JobRecord) -> dict[str, Any]:
     }
 
 
+def bookcase_view(record: JobRecord) -> dict[str, Any]:
+    """A bookcase's name and how many of its photos are done; a photo's bookcase; nothing for a lone photo."""
+    if record.photos is not None:
+        return {"name": record.name, "photos": record.photos.model_dump(mode="json"),
+                "photo_job_ids": list(record.photo_job_ids)}
+    return {"bookcase_id": record.bookcase_id} if record.bookcase_id else {}
+
+
 def job_view(record: JobRecord) -> dict[str, Any]:
     """Status, a timestamp per stage reached, the cost breakdown and the error reason."""
     return {
@@ -47,6 +55,7 @@ def job_view(record: JobRecord) -> dict[str, Any]:
         "stageTimes": {stage: _stamp(at) for stage, at in record.stage_times.items()},
         "failedStage": record.failed_stage.value if record.failed_stage else None,
         "cost": record.cost.model_dump(mode="json"),
+        **bookcase_view(record),
     }
 
 
@@ -70,6 +79,7 @@ def progress_message(record: JobRecord) -> dict[str, Any]:
         "stageTimes": view["stageTimes"],
         "error": record.error,
         "failedStage": view["failedStage"],
+        **bookcase_view(record),
     }
 
 

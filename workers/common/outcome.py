@@ -67,9 +67,10 @@ class JobOutcomes:
     results_bucket: str
     topic_arn: str
 
-    def complete(self, result: JobResult, job: JobSnapshot | None = None) -> None:
+    def complete(self, result: JobResult, job: JobSnapshot | None = None, *, notify: bool = True) -> None:
         """Store the result, mark the job completed and notify subscribers (once). `job` is the record as
-        the completing stage last saw it, which spares a read; without it the job is read here."""
+        the completing stage last saw it, which spares a read; without it the job is read here. A bookcase's
+        photo completes without a notification (`notify=False`): its bookcase notifies, once, for all."""
         job = job if job is not None else self.jobs.snapshot(result.job_id)
         if job.record is not None and job.record.status in (JobStatus.FAILED, JobStatus.EXPIRED):
             return
@@ -81,7 +82,8 @@ class JobOutcomes:
             book_count=len(result.books),
             cost=result.cost,
         )
-        self._notify_once(result, job)
+        if notify:
+            self._notify_once(result, job)
 
     def fail(self, job_id: str, stage: Stage, reason: str, image: ImageRef | None = None) -> None:
         """Fail the job with a reason users can act on; a job that already ended is left as it is."""
@@ -100,6 +102,9 @@ class JobOutcomes:
         )
         self.jobs.fail(job_id, stage, reason)
         self._store(result)
+        if record is not None and record.bookcase_id:  # the bookcase cannot complete: it fails, and notifies
+            self.fail(record.bookcase_id, stage, f"photo {job_id} of the bookcase failed: {reason}")
+            return
         self._notify_once(result)
 
     def _store(self, result: JobResult) -> None:
