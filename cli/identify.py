@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cli.bookcase import BookcaseRun, books_table, run_bookcase
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobResult, JobStatus
@@ -138,14 +139,28 @@ def run_photos(stack: EmbeddedStack, receiver: WebhookReceiver, photos: list[Pat
     return runs
 
 
-def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
+def report_bookcase(run: BookcaseRun, console: Console, *, as_json: bool, receiver: WebhookReceiver,
+                    emails: list[Path], outbox: Path) -> int:
+    """One object (or one table) for the bookcase: its merged books, each with the photos it was seen in."""
+    if as_json:
+        print(json.dumps(run.as_json(), ensure_ascii=False))
+    elif run.status == JobStatus.COMPLETED:
+        console.print(books_table(run))
+    else:
+        console.print(f"[red]bookcase {run.name}: {run.status.value if run.status else 'failed'} — {run.error}[/red]")
+    console.print(f"Delivered: {int(bool(run.notification))} webhook notification(s) to {receiver.url} "
+                  f"({int(run.signed)} with a valid HMAC signature), {len(emails)} email(s) in {outbox}")
+    return 0 if run.status == JobStatus.COMPLETED else 1
+
+
+def _emails_about(outbox: list[Path], runs: list[PhotoRun] | list[BookcaseRun]) -> list[Path]:
     """This run's emails: the outbox folder keeps those of earlier runs in the same work dir."""
     job_ids = [run.job_id for run in runs if run.job_id]
     return [path for path in outbox if any(job_id in path.read_text(errors="replace") for job_id in job_ids)]
 
 
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
-             profile: str | None = None, email: str = "reader@example.com") -> int:
+             profile: str | None = None, email: str = "reader@example.com", bookcase: str | None = None) -> int:
     missing = [str(p) for p in photos if not p.is_file()]
     console = Console(stderr=as_json)
     if missing:
@@ -171,6 +186,12 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
                 f"Embedded stack up in {time.perf_counter() - started:.1f} s — emulator {stack.endpoint.url}, "
                 f"webhook {receiver.url}"
             )
+            if bookcase is not None:
+                shelf = run_bookcase(stack, receiver, bookcase, photos, timeout_s=timeout_s,
+                                     console=None if as_json else console, profile=profile)
+                time.sleep(0.3)  # let the email delivery land before we list the outbox
+                return report_bookcase(shelf, console, as_json=as_json, receiver=receiver,
+                                       emails=_emails_about(stack.outbox(), [shelf]), outbox=work_dir / "outbox")
             runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None if as_json else console,
                               profile=profile)
             time.sleep(0.3)  # let the email delivery land before we list the outbox

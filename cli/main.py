@@ -22,6 +22,7 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         work_dir=Path(args.work_dir),
         timeout_s=args.timeout,
         profile=args.profile,
+        bookcase=args.bookcase,
     )
 
 
@@ -106,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument("--json", action="store_true", help="one JSON object per photo on stdout")
     identify.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
     identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    identify.add_argument("--bookcase", metavar="NAME",
+                          help="the photos are one bookcase, left to right: one job, one merged list of books")
     identify.set_defaults(func=_cmd_identify)
 
     up = commands.add_parser(
