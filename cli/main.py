@@ -169,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     shelves.add_argument("--two-shelf-share", type=float, default=0.3,
                          help="share of photos holding two shelves, one over the other (default 0.3)")
     shelves.add_argument("--json", action="store_true")
+    bookcase = bench_kinds.add_parser(
+        "bookcase", help="synthetic shelves in one piece and as bookcases of overlapping parts: merged vs whole"
+    )
+    bookcase.add_argument("--seed", type=int, help="draw the same shelves again (default: a fresh seed, printed)")
+    bookcase.add_argument("--count", type=int, default=3, help="shelves to draw (default 3)")
+    bookcase.add_argument("--catalog", metavar="CSV", help="catalog with a tag column (default: the shared one)")
+    bookcase.add_argument("--parts", type=int, default=2, help="photos each shelf is cut into (default 2)")
+    bookcase.add_argument("--overlap", type=int, default=3, help="spines two neighbouring parts share (default 3)")
+    bookcase.add_argument("--out", metavar="DIR", help="where the photos, parts and truth go (default: a temp dir)")
+    bookcase.add_argument("--json", action="store_true")
     perf = bench_kinds.add_parser("perf", help="cold start, per-hop latency, throughput and cost")
     perf.add_argument("--json", action="store_true")
     perf.add_argument("--jobs", type=int, default=100, help="concurrent jobs for the throughput run")
