@@ -38,6 +38,7 @@ EXPECTED_ENV = {
     | {"BOOKIMG_CATALOG", "BOOKIMG_CATALOG_URI", "BOOKIMG_CATALOG_COLUMNS", "BOOKIMG_CLAUDE_CROP_BUDGET"},
     "validation": COMMON_ENV
     | {
+        "BOOKIMG_NEXT_QUEUE_URL",  # the merge stage comes after it
         "BOOKIMG_CATALOG",
         "BOOKIMG_CATALOG_URI",
         "BOOKIMG_CATALOG_COLUMNS",
@@ -54,6 +55,7 @@ EXPECTED_ENV = {
         "BOOKIMG_DYNAMODB_USD_PER_READ",
         "BOOKIMG_LAMBDA_MEMORY_MB",
     },
+    "merge": COMMON_ENV,
 }
 
 

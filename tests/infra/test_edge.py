@@ -46,12 +46,12 @@ def grants(policy, action):
     return sorted(r for s in policy["Statement"] if action in s["Action"] for r in s["Resource"])
 
 
-def test_the_http_api_routes_the_three_job_routes_to_the_api_function_with_payload_2(default_stack):
+def test_the_http_api_routes_the_job_and_bookcase_routes_to_the_api_function_with_payload_2(default_stack):
     # Given the HTTP API
     http = api(default_stack, "HTTP")
     routes = routes_of(default_stack, http)
-    # Then exactly the job routes exist, unauthenticated by default
-    assert set(routes) == {"POST /jobs", "GET /jobs", "GET /jobs/{id}"}
+    # Then exactly the job routes (and the bookcases', which make jobs) exist, unauthenticated by default
+    assert set(routes) == {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "POST /bookcases"}
     for route in routes.values():
         assert route.inputs["authorizationType"] == "NONE"
         # and each proxies to the API handler with payload format 2.0

@@ -26,6 +26,7 @@ EXPECTED_ACTIONS = {
     "textract": COMMON | {"s3:GetObject", "textract:DetectDocumentText"},
     "bedrock": COMMON | {"bedrock:InvokeModel"},
     "validation": COMMON,
+    "merge": COMMON | {"s3:GetObject"},  # a bookcase's merge reads its photos' results
 }
 
 
@@ -73,7 +74,8 @@ def test_s3_permissions_are_scoped_to_key_prefixes(default_stack):
     for stage in STAGES:
         policy = default_stack.policy_of(stage)
         assert grants(policy, "s3:PutObject") == [f"{results}/results/*"]
-        expected_reads = [f"{uploads}/uploads/*"] if stage in ("ingest", "textract") else []
+        expected_reads = {"ingest": [f"{uploads}/uploads/*"], "textract": [f"{uploads}/uploads/*"],
+                          "merge": [f"{results}/results/*"]}.get(stage, [])
         assert grants(policy, "s3:GetObject") == expected_reads
         assert grants(policy, "s3:DeleteObject") == ([f"{uploads}/uploads/*"] if stage == "ingest" else [])
 
