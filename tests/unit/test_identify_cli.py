@@ -61,3 +61,35 @@ def test_only_this_runs_emails_are_counted_from_a_shared_outbox(tmp_path: Path):
     ours.write_text("Subject: BookImg job " + "a" * 32 + " failed\n", "utf-8")
     runs = [PhotoRun(photo=Path("shelf.jpg"), job_id="a" * 32), PhotoRun(photo=Path("lost.jpg"))]
     assert _emails_about([earlier, ours], runs) == [ours]
+
+
+def test_a_bookcase_prints_one_json_object_whose_books_are_the_merged_list_with_their_photos():
+    from cli.bookcase import BookcaseRun
+    from models import BoundingBox, Sighting
+
+    box = BoundingBox(left=0.8, top=0.1, width=0.05, height=0.8)
+    seen = [Sighting(photo=0, job_id="p0", box=box), Sighting(photo=1, job_id="p1")]
+    result = JobResult(
+        job_id="case", status=JobStatus.COMPLETED, finished_at=datetime(2026, 12, 1, tzinfo=UTC),
+        books=[Book(title="Nada", confidence=0.98, seen_in=seen)],
+        unidentified=[Unidentified(text="N Pal", reason="only a call number", photo=1)],
+        photo_job_ids=["p0", "p1"],
+    )
+    run = BookcaseRun(name="hall", photos=[Path("left.jpg"), Path("right.jpg")], job_id="case",
+                      photo_job_ids=["p0", "p1"], status=JobStatus.COMPLETED, photos_done=2, seconds=9.0,
+                      result=result)
+    line = run.as_json()
+    assert (line["bookcase"], line["job_id"], line["status"]) == ("hall", "case", "completed")
+    assert line["photos"] == [{"photo": "left.jpg", "job_id": "p0"}, {"photo": "right.jpg", "job_id": "p1"}]
+    assert [b["title"] for b in line["books"]] == ["Nada"]
+    assert [(s["photo"], s["job_id"]) for s in line["books"][0]["seen_in"]] == [("left.jpg", "p0"), ("right.jpg", "p1")]
+    assert line["books"][0]["seen_in"][0]["box"]["left"] == 0.8
+    assert line["unidentified"] == [{"text": "N Pal", "reason": "only a call number", "photo": "right.jpg"}]
+    assert run.progress == "2 of 2 photos done"
+
+
+def test_identify_takes_a_bookcase_name():
+    from cli.main import build_parser
+
+    args = build_parser().parse_args(["identify", "a.jpg", "b.jpg", "--bookcase", "hall", "--json"])
+    assert (args.photos, args.bookcase, args.json) == (["a.jpg", "b.jpg"], "hall", True)
