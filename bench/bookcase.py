@@ -104,11 +104,15 @@ def score_bookcases(stack, receiver, photos: Sequence[tuple[str, ShelfPhoto]], w
         whole_books = whole.result.books if whole.result else []
         merged_books = case.result.books if case.result else []
         held = [_key(row.title, row.author) for row in photo.truth]
+        # what listing every part's books one after the other would give: the overlap's books twice
+        concatenated = [b for job in case.photo_job_ids if (part := stack.result(job)) for b in part.books]
         scored.append({
             "seed": seed, "status": case.status.value if case.status else None, "parts": len(part_paths),
             "whole": photo_scores(whole_books, truth),
             "merged": photo_scores(merged_books, truth),
             "merged_listed_twice": listed_twice([_key(b.title, b.author) for b in merged_books], held),
+            "concatenated": photo_scores(concatenated, truth),
+            "concatenated_listed_twice": listed_twice([_key(b.title, b.author) for b in concatenated], held),
             "seen_in_several": sum(len(b.seen_in) > 1 for b in merged_books),
             "books": [{"title": b.title, "author": b.author, "photos": [x.photo for x in b.seen_in]}
                       for b in merged_books],
@@ -124,5 +128,7 @@ def score_bookcases(stack, receiver, photos: Sequence[tuple[str, ShelfPhoto]], w
         "merged_precision": round(merged_p, 4), "merged_recall": round(merged_r, 4),
         "precision_gap": round(merged_p - whole_p, 4), "recall_gap": round(merged_r - whole_r, 4),
         "listed_twice": sum(s["merged_listed_twice"] for s in scored),
+        "concatenated_precision": round(_pooled([s["concatenated"] for s in scored])[0], 4),
+        "concatenated_listed_twice": sum(s["concatenated_listed_twice"] for s in scored),
         "per_shelf": scored,
     }

@@ -307,6 +307,8 @@ def bench_bookcase(args: argparse.Namespace) -> int:
     print(f"  merged: precision {result['merged_precision']:.3f}  recall {result['merged_recall']:.3f}  "
           f"(gaps {result['precision_gap']:+.3f} / {result['recall_gap']:+.3f}); "
           f"{result['listed_twice']} book(s) listed twice")
+    print(f"  the parts' lists one after the other: precision {result['concatenated_precision']:.3f}, "
+          f"{result['concatenated_listed_twice']} book(s) listed twice")
     for shelf in result["per_shelf"]:
         print(f"  shelf {shelf['seed']}: {shelf['whole']['truth']} books; whole {shelf['whole']['matched']} named, "
               f"merged {shelf['merged']['matched']} of {shelf['merged']['found']} listed, "
