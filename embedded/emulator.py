@@ -68,7 +68,7 @@ _sped_up = False
 def speed_up_moto() -> None:
     """Take per-request costs out of moto 5's server, none of which changes what it answers.
 
-    Measured under load (yappi, 30 concurrent jobs), half the emulator's CPU went to:
+    A profile under load (yappi, many concurrent jobs) found most of the emulator's CPU going to:
     - the shape-walking JSON serializer on DynamoDB item responses (every AttributeValue visits all
       ten of its possible members): those results are already AWS's wire JSON, so `json.dumps` them
       (falling back to the serializer on anything it cannot dump, e.g. binary attributes). Stream reads

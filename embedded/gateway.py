@@ -1,7 +1,7 @@
 """The local API Gateway: one HTTP server on 127.0.0.1 (free port) playing execute-api for the
 APIs the Pulumi program declared, plus the web page.
 
-- `GET /`, `/app.js`, `/style.css`: the static page (web/), `GET /config.json`: the API and WebSocket
+- `GET /`, `/app.js`, `/review.js`, `/style.css`: the static page (web/), `GET /config.json`: the API and WebSocket
   URLs the program exported (what CloudFront serves from the web bucket in the cloud).
 - HTTP API: a request matching a declared route (`GET /jobs/{id}`) becomes an API Gateway payload 2.0
   event for the route's integration Lambda, invoked through the runtime's function host; the proxy
@@ -53,7 +53,8 @@ from embedded.mocks import ApiRecord, StackRecord
 from models.stages import page_steps
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
+STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/review.js": "review.js",
+                "/style.css": "style.css"}
 MAX_BODY = 10 * 1024 * 1024
 WS_MAX_MESSAGE = 128 * 1024  # API Gateway's WebSocket message limit
 CONNECTIONS_PATH = re.compile(r"^(?:/[^/@]+)?/@connections/([^/]+)$")

@@ -4,6 +4,8 @@
     GET  /jobs/{id}   status, stage times, cost, error, results (with the job's token)
     GET  /jobs        the caller's recent jobs, cursor-paginated
     POST /bookcases   several photos as one job: a bookcase id, its token, a presigned POST per photo
+    PATCH /jobs/{id}/books   review: confirm, replace or remove the books found (the job's owner)
+    GET  /catalog/books      search the catalog for a replacement
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
 configured SHA-256, HTTP APIs have no usage-plan keys); or `jwt` (an API Gateway JWT authorizer on
@@ -16,11 +18,15 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import BookImgConfig
+from infra.environment import catalog_environment
 from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_package
+from infra.iam import catalog_statements
 from infra.worker import PolicyStatement
+from workers.api.logic import ROUTES
 
 API_HANDLER = "workers.api.handler.handler"
-ROUTE_KEYS = ("POST /jobs", "GET /jobs", "GET /jobs/{id}", "POST /bookcases")
+ROUTE_KEYS = tuple(f"{method} {path}" for method, path in ROUTES)
+"""Every route the API function answers (its own table), each declared to API Gateway."""
 OWNER_INDEX = "by_owner"
 CORS_HEADERS = ["authorization", "content-type", "x-api-key", "x-job-token"]
 
@@ -33,7 +39,9 @@ def api_statements(
     kms_key_arn: str | None,
 ) -> list[PolicyStatement]:
     statements = [
-        PolicyStatement("CreateAndReadJobs", ["dynamodb:GetItem", "dynamodb:PutItem"], [jobs_table_arn]),
+        PolicyStatement(
+            "CreateReadAndReviewJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [jobs_table_arn]
+        ),
         PolicyStatement(
             "ListOwnJobs", ["dynamodb:Query"], [pulumi.Output.concat(jobs_table_arn, "/index/", OWNER_INDEX)]
         ),
@@ -73,6 +81,7 @@ class JobsHttpApi(pulumi.ComponentResource):
             "BOOKIMG_RESULTS_BUCKET": results_bucket.id,
             "BOOKIMG_MAX_UPLOAD_BYTES": str(cfg.max_upload_bytes),
             "BOOKIMG_API_AUTH": cfg.api_auth,
+            **catalog_environment(cfg),
         }
         if cfg.api_auth == "apiKey" and cfg.api_key_sha256:
             environment["BOOKIMG_API_KEY_SHA256"] = cfg.api_key_sha256
@@ -93,7 +102,7 @@ class JobsHttpApi(pulumi.ComponentResource):
                 uploads_bucket_arn=uploads_bucket.arn,
                 results_bucket_arn=results_bucket.arn,
                 kms_key_arn=cfg.kms_key_arn,
-            ),
+            ) + catalog_statements(cfg),
             opts=child,
         )
 
@@ -104,7 +113,7 @@ class JobsHttpApi(pulumi.ComponentResource):
             description="BookImg jobs API",
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
                 allow_origins=cfg.cors_allowed_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
                 allow_headers=CORS_HEADERS,
                 max_age=3600,
             ),

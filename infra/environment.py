@@ -38,7 +38,7 @@ def _ocr_engine(cfg: BookImgConfig, refs: EnvRefs) -> Env:
     return {"OCR_ENGINE": cfg.ocr_engine, "OCR_MAX_SIDE": str(cfg.ocr_max_side) if cfg.ocr_max_side else None}
 
 
-def _catalog(cfg: BookImgConfig, refs: EnvRefs) -> Env:
+def _catalog(cfg: BookImgConfig, refs: EnvRefs | None) -> Env:
     return {
         "CATALOG": cfg.catalog,
         "CATALOG_URI": cfg.catalog_uri,
@@ -81,6 +81,12 @@ NEED_ENVIRONMENT: dict[str, Callable[[BookImgConfig, EnvRefs], Env]] = {
     "photo_results": lambda cfg, refs: {},  # the results bucket every stage is told
 }
 """What each of a stage's `needs` (models/stages.py) is told, beyond what every stage is."""
+
+
+def catalog_environment(cfg: BookImgConfig) -> dict[str, str]:
+    """The BOOKIMG_* variables that choose and find the catalog, for a function outside the pipeline (the API's
+    catalog search) that reads the same catalog as validation."""
+    return {f"BOOKIMG_{key}": value for key, value in _catalog(cfg, None).items() if value is not None}
 
 
 def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str, pulumi.Input[str]]:

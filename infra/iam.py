@@ -91,9 +91,14 @@ def _read_photo_results(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicySt
     return [PolicyStatement("ReadPhotoResults", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])]
 
 
-def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
+def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs | None) -> list[PolicyStatement]:
     catalog_arn = s3_object_arn(cfg, cfg.catalog_uri)
     return [PolicyStatement("ReadCatalog", ["s3:GetObject"], [catalog_arn])] if catalog_arn else []
+
+
+def catalog_statements(cfg: BookImgConfig) -> list[PolicyStatement]:
+    """Reading the catalog object, for a function outside the pipeline (the API's catalog search)."""
+    return _read_catalog(cfg, None)
 
 
 def _detect_text(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:

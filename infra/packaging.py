@@ -86,10 +86,11 @@ def platform_tags(arch: str) -> list[str]:
 
 
 EXTRA_SOURCES: dict[str, tuple[str, ...]] = {stage.name: stage.libraries for stage in PIPELINE} | {
-    "sweeper": ("deadletter",)
+    "sweeper": ("deadletter",), "api": ("catalog",)
 }
 """Shared packages of `workers/` a worker imports besides `common` (models/stages.py): the catalog, for the
-hybrid candidate builder and for validation; the dead-letter handler's, for the sweeper (stage names)."""
+hybrid candidate builder, for validation and for the API's catalog search (a reviewer replacing a book); the
+dead-letter handler's, for the sweeper (stage names)."""
 
 EDGE_WORKERS: tuple[str, ...] = ("api", "realtime", "deadletter", "sweeper")
 """Functions outside the queue pipeline: the HTTP API, the WebSocket API (handlers + notifier), the

@@ -18,7 +18,7 @@ from infra.config import BookImgConfig
 from models.stages import page_steps
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-WEB_FILES = ("index.html", "app.js", "style.css")
+WEB_FILES = ("index.html", "app.js", "review.js", "style.css")
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # AWS managed cache policy
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed cache policy
 

@@ -255,6 +255,13 @@ class Book(StrictModel):
         default_factory=list,
         description="A bookcase's book: every photo it was seen in; its box and polygon are from the best read",
     )
+    review: Literal["confirmed", "replaced", "named"] | None = Field(
+        default=None, description="What a person said of this book in review; none: as the pipeline named it"
+    )
+    ref: str | None = Field(
+        default=None, pattern=r"^(book|unidentified)/[0-9]+$",
+        description="Where this spine stands in the result as the pipeline wrote it (`book/3`), which a review names",
+    )
 
 
 class Unidentified(StrictModel):
@@ -265,6 +272,10 @@ class Unidentified(StrictModel):
     box: BoundingBox | None = None
     polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
     photo: Annotated[int, Field(ge=0)] | None = Field(default=None, description="A bookcase's: which photo")
+    ref: str | None = Field(
+        default=None, pattern=r"^(book|unidentified)/[0-9]+$",
+        description="Where this spine stands in the result as the pipeline wrote it (`book/3`), which a review names",
+    )
 
 
 class CostBreakdown(StrictModel):
@@ -280,6 +291,28 @@ class CostBreakdown(StrictModel):
         default=0.0, description="Lambda GB-seconds and requests, SQS, SNS, S3 and DynamoDB requests"
     )
     usd: Annotated[float, Field(ge=0)] = 0.0
+
+
+class ReviewedBook(StrictModel):
+    """The book a person put on a spine in review, as the catalog search gave it."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    author: Annotated[str, StringConstraints(max_length=500)] | None = None
+    isbn: Annotated[str, StringConstraints(max_length=20)] | None = None
+    tag: Annotated[str, StringConstraints(max_length=100)] | None = None
+    cover_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class BookReview(StrictModel):
+    """A person's verdict on one spine of a result: the pipeline's book is right (`confirm`), another book
+    stands there (`replace`, which on a spine the pipeline could not name names it), or no book does
+    (`remove`). Reviews point into the result as the pipeline wrote it, which is never rewritten."""
+
+    spine: Literal["book", "unidentified"] = Field(description="Which list of the result `index` points into")
+    index: Annotated[int, Field(ge=0)]
+    action: Literal["confirm", "replace", "remove"]
+    book: ReviewedBook | None = Field(default=None, description="The book standing there (replace only)")
+    reviewed_at: datetime | None = None
 
 
 class JobResult(PipelineMessage):
@@ -320,6 +353,7 @@ class JobRecord(StrictModel):
     name: str | None = Field(default=None, description="A bookcase's name")
     photos: PhotoProgress | None = Field(default=None, description="A bookcase's photos")
     photo_job_ids: list[JobId] = Field(default_factory=list, description="A bookcase's photos' jobs, in order")
+    reviews: list[BookReview] = Field(default_factory=list, description="Corrections made in review, newest last")
 
 
 class ResultsNotification(PipelineMessage):

@@ -238,6 +238,16 @@ function onResult(message) {
   if (state.socket) state.socket.close();
   if (message.status !== "completed") return;
   renderBooks(message.books || [], message.unidentified || [], message.cost);
+  BookReview.show(message, {
+    photoUrl: state.file ? $("#preview-image").src : null,
+    apiUrl,
+    job: () => ({ id: state.job.jobId, token: state.job.token }),
+    onReviewed(reviewed) {
+      // the job as reviewed: the list and every export follow it
+      state.result = { ...state.result, books: reviewed.books || [], unidentified: reviewed.unidentified || [] };
+      renderBooks(state.result.books, state.result.unidentified, state.result.cost, { quiet: true });
+    },
+  });
 }
 
 // --- rendering -----------------------------------------------------------------------------------
@@ -278,7 +288,7 @@ function showProgress(status) {
   });
 }
 
-function renderBooks(books, unidentified, cost) {
+function renderBooks(books, unidentified, cost, { quiet = false } = {}) {
   const body = $("#books tbody");
   body.replaceChildren();
   for (const book of books) {
@@ -315,6 +325,7 @@ function renderBooks(books, unidentified, cost) {
   $("#cost").textContent = cost && cost.usd ? `Cost of this job: $${cost.usd.toFixed(4)}` : "";
   $("#results-section").hidden = false;
   $("#status").textContent = `Done. ${summary}`;
+  if (quiet) return; // a review re-renders the list in place: focus stays where the user is
   $("#results-heading").focus({ preventScroll: true });
   $("#results-section").scrollIntoView({ behavior: "smooth", block: "start" });
 }
@@ -355,8 +366,10 @@ function exportBooks(format) {
   let content;
   let type;
   if (format === "csv") {
-    const rows = [["title", "author", "isbn", "tag", "confidence", "cover_url"]];
-    for (const b of books) rows.push([b.title, b.author, b.isbn, b.tag, b.confidence.toFixed(3), b.cover_url]);
+    const rows = [["title", "author", "isbn", "tag", "confidence", "cover_url", "review"]];
+    for (const b of books) {
+      rows.push([b.title, b.author, b.isbn, b.tag, b.confidence.toFixed(3), b.cover_url, b.review]);
+    }
     content = rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
     type = "text/csv";
   } else {

@@ -9,6 +9,7 @@ import pytest
 
 from infra.realtime import management_endpoint
 from models.stages import page_steps
+from workers.api.logic import ROUTES
 
 API = "aws:apigatewayv2/api:Api"
 ROUTE = "aws:apigatewayv2/route:Route"
@@ -46,12 +47,14 @@ def grants(policy, action):
     return sorted(r for s in policy["Statement"] if action in s["Action"] for r in s["Resource"])
 
 
-def test_the_http_api_routes_the_job_and_bookcase_routes_to_the_api_function_with_payload_2(default_stack):
+def test_the_http_api_routes_every_route_of_the_api_function_to_it_with_payload_2(default_stack):
     # Given the HTTP API
     http = api(default_stack, "HTTP")
     routes = routes_of(default_stack, http)
-    # Then exactly the job routes (and the bookcases', which make jobs) exist, unauthenticated by default
-    assert set(routes) == {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "POST /bookcases"}
+    # Then exactly the routes the API function answers exist, unauthenticated by default
+    assert set(routes) == {f"{method} {path}" for method, path in ROUTES}
+    assert {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "PATCH /jobs/{id}/books", "GET /catalog/books",
+            "POST /bookcases"} <= set(routes)
     for route in routes.values():
         assert route.inputs["authorizationType"] == "NONE"
         # and each proxies to the API handler with payload format 2.0
@@ -62,6 +65,7 @@ def test_the_http_api_routes_the_job_and_bookcase_routes_to_the_api_function_wit
     # and browsers on the configured origins may call it
     assert http.inputs["corsConfiguration"]["allowOrigins"] == ["*"]
     assert "x-job-token" in http.inputs["corsConfiguration"]["allowHeaders"]
+    assert "PATCH" in http.inputs["corsConfiguration"]["allowMethods"]
     (stage,) = [s for s in default_stack.of_type(STAGE) if s.inputs["apiId"] == http.id]
     assert stage.inputs["name"] == "$default" and stage.inputs["autoDeploy"] is True
     assert "querystring" not in stage.inputs["accessLogSettings"]["format"].lower()
@@ -103,7 +107,7 @@ def test_only_the_websocket_functions_may_post_to_connections_and_only_on_their_
         assert grants(policy_of_function(default_stack, function), "execute-api:ManageConnections") == []
 
 
-def test_the_api_function_creates_reads_and_lists_jobs_signs_uploads_and_reads_results_only(default_stack):
+def test_the_api_function_creates_reads_reviews_and_lists_jobs_signs_uploads_and_reads_results_only(default_stack):
     policy = policy_of_function(default_stack, default_stack.edge_functions["workers.api.handler.handler"])
     table = default_stack.jobs_table.outputs["arn"]
     uploads = default_stack.bucket("-uploads").outputs["arn"]
@@ -113,11 +117,13 @@ def test_the_api_function_creates_reads_and_lists_jobs_signs_uploads_and_reads_r
         "logs:PutLogEvents",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "dynamodb:Query",
         "s3:PutObject",
         "s3:GetObject",
     }
     assert grants(policy, "dynamodb:PutItem") == [table]
+    assert grants(policy, "dynamodb:UpdateItem") == [table]  # a review is saved on the job's item
     assert grants(policy, "dynamodb:Query") == [f"{table}/index/by_owner"]
     assert grants(policy, "s3:PutObject") == [f"{uploads}/uploads/*"]
     assert grants(policy, "s3:GetObject") == [f"{results}/results/*"]
@@ -125,6 +131,10 @@ def test_the_api_function_creates_reads_and_lists_jobs_signs_uploads_and_reads_r
     assert env["BOOKIMG_JOBS_TABLE"] == default_stack.jobs_table.outputs["name"]
     assert env["BOOKIMG_MAX_UPLOAD_BYTES"] == str(25 * 1024 * 1024)
     assert env["BOOKIMG_API_AUTH"] == "none"
+    # the catalog search reads the catalog validation reads
+    validation = default_stack.functions["validation"].inputs["environment"]["variables"]
+    assert env["BOOKIMG_CATALOG"] == validation["BOOKIMG_CATALOG"]
+    assert env["BOOKIMG_CATALOG_URI"] == validation["BOOKIMG_CATALOG_URI"]
 
 
 def test_the_job_table_streams_every_change_to_the_notifier(default_stack):

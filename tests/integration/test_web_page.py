@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +15,6 @@ from embedded.embedded_stack import DEMO_PHOTO
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RECORD_STATUSES = """
 window.__statuses = [];
 document.addEventListener("DOMContentLoaded", () => {
@@ -41,21 +29,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }).observe(stages, { attributes: true, attributeFilter: ["data-status"], attributeOldValue: true });
 });
 """
-
-
-@pytest.fixture(scope="module")
-def browser_context() -> Iterator:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory(prefix="bookimg-chromium-") as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, accept_downloads=True
-        )
-        context.set_default_timeout(20_000)
-        yield context
-        context.close()
 
 
 def _watch_frames(page) -> list[dict]:
@@ -120,7 +93,7 @@ def test_a_shelf_photo_uploaded_in_the_browser_shows_live_stages_then_the_books(
     with page.expect_download() as download:
         page.click("#export-csv")
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0] == "title,author,isbn,tag,confidence,cover_url"
+    assert lines[0] == "title,author,isbn,tag,confidence,cover_url,review"
     assert len(lines) == 1 + len(result.books)
 
     # Screenshots for people: desktop, then a phone viewport

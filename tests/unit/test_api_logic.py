@@ -12,10 +12,17 @@ import pytest
 
 from models import Book, CostBreakdown, JobRecord, JobResult, JobStatus, Stage
 from workers.api.logic import ApiDeps, ApiRequest, ApiSettings, decode_cursor, encode_cursor, handle
+from workers.catalog.base import CatalogBook
+from workers.catalog.local import LocalCatalog
 from workers.common.job_access import GuardedJob, hash_token
 from workers.common.uploads import UploadSpec
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+CATALOG = LocalCatalog([
+    CatalogBook(book_id="1", title="Nada", author="Laforet, Carmen", isbn="9788499790534", tag="N Laf"),
+    CatalogBook(book_id="2", title="La Insolación", author="Laforet, Carmen", isbn="9788423343584", tag="N Laf"),
+    CatalogBook(book_id="3", title="Dune", author="Herbert, Frank", isbn="9780441013593", tag="N Her"),
+])
 
 
 class FakeJobs:
@@ -46,6 +53,14 @@ class FakeJobs:
 
     def result(self, job_id):
         return self.results.get(job_id)
+
+    # ReviewWriter
+    def save_reviews(self, job_id, reviews, *, seen) -> bool:
+        record = self.records.get(job_id)
+        if record is None or len(record.reviews) != seen:
+            return False
+        self.records[job_id] = record.model_copy(update={"reviews": list(reviews)})
+        return True
 
     # JobLister
     def page(self, owner, *, limit, start):
@@ -82,6 +97,8 @@ def deps(jobs: FakeJobs, **settings) -> ApiDeps:
         presign=presign,
         new_id=lambda: f"job{next(counter)}",
         new_token=lambda: "secret-token",
+        reviewer=jobs,
+        catalog=lambda: CATALOG,
     )
 
 
@@ -285,3 +302,85 @@ def test_tokens_are_compared_by_hash_only():
     assert not GuardedJob(
         JobRecord(job_id="a", status=JobStatus.CREATED, created_at=T0, updated_at=T0), None, None
     ).readable_with("t")
+
+
+def _review(jobs: FakeJobs, job_id: str, reviews: Any, **where):
+    return call("PATCH /jobs/{id}/books", deps(jobs), params={"id": job_id}, body={"reviews": reviews},
+                **({"query": {"token": "secret-token"}} | where))
+
+
+def test_the_owner_replacing_a_book_sees_it_in_the_job_and_the_pipelines_result_is_kept():
+    # Given a completed job naming "Nada"
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    # When its owner replaces that book by one found in the catalog
+    status, found = call("GET /catalog/books", deps(jobs), query={"q": "Laforet insolacion"})
+    assert status == 200 and found["books"][0]["title"] == "La Insolación"
+    status, body = _review(jobs, job_id, [{"spine": "book", "index": 0, "action": "replace",
+                                           "book": found["books"][0]}])
+    # Then the job shows the replacement, marked as reviewed, now and on every later read
+    assert status == 200
+    assert [(b["title"], b["review"], b["ref"]) for b in body["result"]["books"]] == [
+        ("La Insolación", "replaced", "book/0")]
+    _, again = call("GET /jobs/{id}", deps(jobs), params={"id": job_id}, query={"token": "secret-token"})
+    assert again["result"]["books"] == body["result"]["books"]
+    assert jobs.results[job_id].books[0].title == "Nada"
+    assert jobs.records[job_id].reviews[0].reviewed_at is not None
+
+
+def test_a_review_needs_the_jobs_token_and_owner_and_a_finished_job():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    confirm = [{"spine": "book", "index": 0, "action": "confirm"}]
+    assert _review(jobs, job_id, confirm, query={})[0] == 401
+    assert _review(jobs, job_id, confirm, query={"token": "guess"})[0] == 403
+    jobs.extra[job_id]["owner"] = "someone-else"
+    status, body = _review(jobs, job_id, confirm)
+    assert (status, body["message"]) == (403, "only the job's owner may review it")
+    jobs.extra[job_id]["owner"] = "public"
+    jobs.records[job_id] = jobs.records[job_id].model_copy(update={"status": JobStatus.OCR})
+    assert _review(jobs, job_id, confirm)[0] == 409
+    assert jobs.records[job_id].reviews == []
+
+
+@pytest.mark.parametrize(
+    "reviews, message",
+    [
+        ([], "reviews must be a non-empty list"),
+        ([{"spine": "book", "index": 5, "action": "confirm"}], "book 5 does not exist"),
+        ([{"spine": "book", "index": 0, "action": "burn"}], "reviews.0.action"),
+        ([{"spine": "book", "index": 0, "action": "replace", "book": {"title": ""}}], "reviews.0.book.title"),
+        ([{"spine": "shelf", "index": 0, "action": "confirm"}], "reviews.0.spine"),
+    ],
+)
+def test_a_review_that_does_not_fit_the_job_is_refused_and_nothing_is_saved(reviews, message):
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    status, body = _review(jobs, job_id, reviews)
+    assert status == 400 and message in body["message"]
+    assert jobs.records[job_id].reviews == []
+
+
+def test_a_review_saved_meanwhile_is_not_overwritten_unseen():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+
+    class Racing(FakeJobs):
+        def save_reviews(self, job_id, reviews, *, seen):
+            return False  # another reviewer's save landed between our read and our write
+
+    d = deps(jobs)
+    d.reviewer = Racing()
+    request = ApiRequest(method="PATCH", path=f"/jobs/{job_id}/books", path_params={"id": job_id},
+                         query={"token": "secret-token"},
+                         body=json.dumps({"reviews": [{"spine": "book", "index": 0, "action": "confirm"}]}))
+    assert handle("PATCH /jobs/{id}/books", request, d).status == 409
+
+
+def test_a_catalog_search_needs_a_few_characters_and_a_sane_limit():
+    d = deps(FakeJobs())
+    assert call("GET /catalog/books", d, query={"q": "x"})[0] == 400
+    assert call("GET /catalog/books", d, query={"q": "dune", "limit": "500"})[0] == 400
+    assert call("GET /catalog/books", d, query={"q": "dune", "limit": "many"})[0] == 400
+    status, body = call("GET /catalog/books", d, query={"q": "dune herbert", "limit": "1"})
+    assert status == 200 and [b["isbn"] for b in body["books"]] == ["9780441013593"]

@@ -26,6 +26,13 @@ def dependencies() -> ApiDeps:
     settings = get_settings()
     configure_logging(settings.log_level)
     jobs = JobStore(settings.jobs_table)
+
+    @lru_cache(maxsize=1)
+    def catalog():
+        from workers.catalog.factory import make_catalog
+
+        return make_catalog(settings)
+
     return ApiDeps(
         settings=ApiSettings(
             uploads_bucket=settings.uploads_bucket,
@@ -39,6 +46,8 @@ def dependencies() -> ApiDeps:
         reader=DynamoJobReader(jobs, settings.results_bucket),
         lister=DynamoJobLister(jobs),
         presign=lambda **kwargs: presigned_upload(client("s3"), **kwargs),
+        reviewer=jobs,
+        catalog=catalog,
     )
 
 

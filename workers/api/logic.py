@@ -4,6 +4,8 @@
     GET  /jobs/{id}   -> 200 {status, stageTimes, cost, error, ..., result}   (needs the job's token)
     GET  /jobs        -> 200 {jobs: [...], nextCursor}                        (the caller's recent jobs)
     POST /bookcases   -> 201 {bookcase_id, token, photos: [{job_id, upload}]}  (workers/api/bookcases.py)
+    PATCH /jobs/{id}/books -> 200 as GET /jobs/{id}, the reviews applied     (the job's token and owner)
+    GET  /catalog/books?q= -> 200 {books: [...]}                             (search to replace a book)
 
 Authentication of the caller (API key or JWT) decides the job's `owner`; the per-job token decides
 who reads a job. The token is returned once and stored only as its SHA-256 (`token_hash`).
@@ -21,15 +23,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from models import AnalysisProfile, JobRecord, JobStatus, is_valid_job_id
-from workers.common.job_access import JobReader, hash_token, new_job_token
+from pydantic import TypeAdapter, ValidationError
+
+from models import AnalysisProfile, BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
+from workers.catalog.base import Catalog, CatalogQuery
+from workers.common.job_access import GuardedJob, JobReader, hash_token, new_job_token
 from workers.common.job_store import UPLOAD
 from workers.common.job_views import TERMINAL, job_summary, job_view, result_view
+from workers.common.reviews import ReviewError, check_reviews, merged_reviews, reviewed_result
 from workers.common.uploads import IMAGE_CONTENT_TYPES, UploadSpec
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_BODY_BYTES = 4096
+MAX_REVIEW_BODY_BYTES = 65_536
+"""A review names books (titles, authors): a page's worth of them fits."""
+MAX_SEARCH_RESULTS = 20
 ANONYMOUS_OWNER = "public"
 API_KEY_OWNER = "api-key"
 
@@ -72,6 +81,10 @@ class JobLister(Protocol):
     ) -> tuple[list[JobRecord], dict[str, Any] | None]: ...
 
 
+class ReviewWriter(Protocol):
+    def save_reviews(self, job_id: str, reviews: list[BookReview], *, seen: int) -> bool: ...
+
+
 Presigner = Callable[..., dict[str, Any]]
 
 
@@ -84,6 +97,8 @@ class ApiDeps:
     presign: Presigner  # presigned_upload(bucket=, job_id=, filename=, content_type=, max_bytes=, profile=, expires_s=)
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
     new_token: Callable[[], str] = new_job_token
+    reviewer: ReviewWriter | None = None
+    catalog: Callable[[], Catalog] | None = None  # built on first use: only a catalog search needs it
 
 
 class ApiError(Exception):
@@ -183,6 +198,11 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
 
 def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     caller_owner(request, deps.settings)
+    return ApiResponse(200, _job_body(_opened_job(request, deps), deps), {"Cache-Control": "no-store"})
+
+
+def _opened_job(request: ApiRequest, deps: ApiDeps) -> GuardedJob:
+    """The job of the path's `{id}`, opened with the token the request presents."""
     job_id = request.path_params.get("id", "")
     if not is_valid_job_id(job_id):
         raise ApiError(400, "invalid job id")
@@ -194,11 +214,71 @@ def get_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
         raise ApiError(404, "no such job")
     if not job.readable_with(token):
         raise ApiError(403, "the token does not open this job")
+    return job
+
+
+def _job_body(job: GuardedJob, deps: ApiDeps) -> dict[str, Any]:
+    """The job's view, with its result as reviewed so far."""
     body = job_view(job.record)
     body["result"] = None
-    if job.record.status in TERMINAL and (result := deps.reader.result(job_id)) is not None:
-        body["result"] = result_view(result)
-    return ApiResponse(200, body, {"Cache-Control": "no-store"})
+    if job.record.status in TERMINAL and (result := deps.reader.result(job.record.job_id)) is not None:
+        body["result"] = result_view(reviewed_result(result, job.record.reviews))
+    return body
+
+
+_REVIEWS = TypeAdapter(list[BookReview])
+
+
+def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    """Save a person's verdicts on a finished job's spines; the owner who made the job, with its token."""
+    owner = caller_owner(request, deps.settings)
+    job = _opened_job(request, deps)
+    job_id = job.record.job_id
+    if job.owner != owner:
+        raise ApiError(403, "only the job's owner may review it")
+    body = _json_body(request, MAX_REVIEW_BODY_BYTES)
+    if not isinstance(body.get("reviews"), list) or not body["reviews"]:
+        raise ApiError(400, "reviews must be a non-empty list of {spine, index, action, book}")
+    try:
+        reviews = [review.model_copy(update={"reviewed_at": utc_now()}) for review in _REVIEWS.validate_python(
+            [{k: v for k, v in item.items() if k != "reviewed_at"} if isinstance(item, dict) else item
+             for item in body["reviews"]])]
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = "reviews." + ".".join(str(part) for part in problem["loc"])
+        raise ApiError(400, f"{where}: {problem['msg']}") from None
+    result = deps.reader.result(job_id) if job.record.status == JobStatus.COMPLETED else None
+    if result is None:
+        raise ApiError(409, f"the job is {job.record.status.value}: only a completed job's books can be reviewed")
+    try:
+        check_reviews(result, reviews)
+    except ReviewError as exc:
+        raise ApiError(400, str(exc)) from None
+    if deps.reviewer is None or not deps.reviewer.save_reviews(
+        job_id, merged_reviews(job.record.reviews, reviews), seen=len(job.record.reviews)
+    ):
+        raise ApiError(409, "the job's reviews changed meanwhile (or the job is gone): read it again and retry")
+    return ApiResponse(200, _job_body(_opened_job(request, deps), deps), {"Cache-Control": "no-store"})
+
+
+def search_catalog(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
+    """The catalog's books for a few words, best first: what a reviewer picks a replacement from."""
+    caller_owner(request, deps.settings)
+    text = (request.query.get("q") or "").strip()
+    if not 2 <= len(text) <= 200:
+        raise ApiError(400, "q must be 2 to 200 characters of title, author, ISBN or call number")
+    try:
+        limit = int(request.query.get("limit", 10))
+    except ValueError:
+        raise ApiError(400, "limit must be an integer") from None
+    if not 1 <= limit <= MAX_SEARCH_RESULTS:
+        raise ApiError(400, f"limit must be between 1 and {MAX_SEARCH_RESULTS}")
+    if deps.catalog is None:
+        raise ApiError(503, "this stack has no catalog to search")
+    found = deps.catalog().search(CatalogQuery(text=text), limit=limit)
+    books = [{"title": b.title, "author": b.author or None, "isbn": b.isbn or None, "tag": b.tag or None,
+              "cover_url": b.cover_url} for b in found]
+    return ApiResponse(200, {"books": books}, {"Cache-Control": "no-store"})
 
 
 def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
@@ -229,6 +309,8 @@ ROUTES: dict[tuple[str, str], Callable[[ApiRequest, ApiDeps], ApiResponse]] = {
     ("GET", "/jobs"): list_jobs,
     ("GET", "/jobs/{id}"): get_job,
     ("POST", "/bookcases"): create_bookcase,
+    ("PATCH", "/jobs/{id}/books"): review_books,
+    ("GET", "/catalog/books"): search_catalog,
 }
 
 
@@ -247,10 +329,10 @@ def handle(route_key: str, request: ApiRequest, deps: ApiDeps) -> ApiResponse:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _json_body(request: ApiRequest) -> dict[str, Any]:
+def _json_body(request: ApiRequest, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
     if not request.body:
         return {}
-    if len(request.body) > MAX_BODY_BYTES:
+    if len(request.body) > limit:
         raise ApiError(413, "request body too large")
     try:
         body = json.loads(request.body)

@@ -41,9 +41,9 @@ RESOLVE_AT = 0.8
 bar validation accepts a match at (`matcher.MIN_POSTERIOR`, 0.5): a spine the catalog is only fairly sure
 of is worth a model call, whose answer validation then checks again."""
 MIN_TITLE_LETTERS = 20
-"""A group whose words of 3+ letters add up to fewer letters than this is not worth a model call. On the
-dev split (spines_dev.csv) 90% of catalogued spines have 19 or more such letters, the median non-book
-segment 9; such groups still go to validation as the offline builder read them."""
+"""A group whose words of 3+ letters add up to fewer letters than this is not worth a model call: on the dev
+split a catalogued spine's words nearly always add up to more, a stray fragment's to far fewer (README,
+"Quality"). Such groups still go to validation as the offline builder read them."""
 CACHE_SIZE = 4096
 
 _TITLE_WORD = re.compile(r"[^\W\d_]{3,}")

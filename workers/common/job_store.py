@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models import CostBreakdown, JobRecord, JobStatus, Stage
+from models import BookReview, CostBreakdown, JobRecord, JobStatus, Stage
 from models.stages import FIRST_STATUS, PIPELINE
 from workers.common.aws import DynamoTable
 from workers.common.uploads import UploadSpec
@@ -315,6 +315,20 @@ class JobStore:
             ReturnValues="ALL_NEW",
         )
         return JobSnapshot.of(response["Attributes"]) if response is not None else self.snapshot(bookcase_id)
+
+    def save_reviews(self, job_id: str, reviews: list[BookReview], *, seen: int) -> bool:
+        """Store the job's reviews, if the job still has the `seen` reviews they were merged with: a review
+        saved meanwhile by another call is never overwritten unseen. False when it was (or the job is gone)."""
+        return self._table.write_if(
+            "update_item",
+            Key=self.key(job_id),
+            UpdateExpression="SET reviews = :reviews",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(reviews) OR size(reviews) = :seen)",
+            ExpressionAttributeValues={
+                ":reviews": _to_dynamo([review.model_dump(mode="json") for review in reviews]),
+                ":seen": seen,
+            },
+        ) is not None
 
     def mark_watched(self, job_id: str) -> None:
         """Mark the job watched: from this write on, its changes reach the notifier."""

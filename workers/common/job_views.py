@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from models import JobRecord, JobResult, JobStatus
+from workers.common.reviews import reviewed_result
 
 TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED)
 STATUS_RANK = {
@@ -97,7 +98,7 @@ def result_message(record: JobRecord, result: JobResult | None) -> dict[str, Any
         "truncated": False,
     }
     if result is not None:
-        view = result_view(result)
+        view = result_view(reviewed_result(result, record.reviews))
         message |= {
             "books": view["books"],
             "unidentified": view["unidentified"],

@@ -28,14 +28,11 @@ from models import BoundingBox, OcrLine, Point
 from workers.textract.engine import OcrOutput
 
 DEFAULT_MAX_SIDE = 2200
-"""Longer side the photo is read at. Measured on the 16 MP two-shelf photo and 12 rescaled or tilted copies of
-it, with the 15k catalog (51 of its spines are in it), both passes, 2 cores: 2000 px finds 92.9% of the books in
-5.2 s of OCR, 2200 px 94.1% in 5.7 s, 2400 px 96.2% in 6.5 s, 2800 px 97.0% in 7.5 s, each at precision 0.995 or
-more. A fresh stack's first photo also waits about 2 s for ONNX Runtime's first run: at 2400 px the whole
-pipeline took 9.6-9.8 s for the photo, too near the 10 s budget; at 2200, 8.3-8.8 s."""
+"""Longer side the photo is read at: larger finds more small print but costs OCR time, and a fresh stack's
+first photo must stay inside the pipeline's time budget (the sizes tried, with their figures: README, "Quality")."""
 DEFAULT_EXTRA_ROTATIONS = (90,)
-"""Measured on the same photo: read upright only, 38 of the 51 are found; with a quarter-turned pass, 46; none
-wrong either way. A third pass (270) found one more for 2.3 s more, and one wrong."""
+"""One quarter-turned pass beside the upright one: the detector finds spine titles turned upright that it misses
+lying on their side; a third turn found little more for a whole pass's cost (README, "Quality")."""
 _SIZED_BY_US = 1 << 16
 """RapidOCR's `max_side_len`: larger than any photo `prepare_image` hands it, so it never resizes again."""
 MIN_LINE_SCORE = 0.5
