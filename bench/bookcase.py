@@ -81,8 +81,7 @@ def score_bookcases(stack, receiver, photos: Sequence[tuple[str, ShelfPhoto]], w
     from bench.quality import _key, photo_scores
     from bench.shelves import write_truth
     from cli.bench import _pooled
-    from cli.bookcase import run_bookcase
-    from cli.identify import run_photos
+    from cli.identify import run_on_embedded
 
     shelves = []
     for seed, photo in photos:
@@ -96,13 +95,13 @@ def score_bookcases(stack, receiver, photos: Sequence[tuple[str, ShelfPhoto]], w
             part_paths.append(folder / f"part-{number}.jpg")
             part_paths[-1].write_bytes(jpeg)
         shelves.append((seed, whole, truth, part_paths, photo))
-    wholes = run_photos(stack, receiver, [whole for _, whole, *_ in shelves], timeout_s=timeout_s, console=None)
-    cases = [run_bookcase(stack, receiver, f"shelf {seed}", part_paths, timeout_s=timeout_s, console=None)
+    wholes = run_on_embedded(stack, receiver, [whole for _, whole, *_ in shelves], timeout_s=timeout_s, console=None)
+    cases = [run_on_embedded(stack, receiver, part_paths, bookcase=f"shelf {seed}", timeout_s=timeout_s,
+                             console=None)[0]
              for seed, _, _, part_paths, _ in shelves]
     scored = []
     for (seed, _, truth, part_paths, photo), whole, case in zip(shelves, wholes, cases, strict=True):
-        whole_books = whole.result.books if whole.result else []
-        merged_books = case.result.books if case.result else []
+        whole_books, merged_books = whole.book_models, case.book_models
         held = [_key(row.title, row.author) for row in photo.truth]
         # what listing every part's books one after the other would give: the overlap's books twice
         concatenated = [b for job in case.photo_job_ids if (part := stack.result(job)) for b in part.books]

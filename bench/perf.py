@@ -271,7 +271,7 @@ class EventFactory:
     def _api(self, job_id: str) -> dict[str, Any]:
         return {"routeKey": "POST /jobs", "rawPath": "/jobs", "headers": {"content-type": "application/json"},
                 "requestContext": {"http": {"method": "POST", "path": "/jobs", "sourceIp": "127.0.0.1"}},
-                "body": json.dumps({"contentType": "image/png", "filename": "shelf.png"}),
+                "body": json.dumps({"content_type": "image/png", "filename": "shelf.png"}),
                 "isBase64Encoded": False}
 
 

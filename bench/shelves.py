@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
+from workers.catalog.call_numbers import parse_call_number, sort_key
+
 CATALOG_COLUMNS = ("title", "author", "tag")
 TRUTH_FIELDS = ("title", "author", "tag", "isbn", "kind", "worn", "shelf", "left", "top", "width", "height")
 
@@ -108,12 +110,11 @@ def read_catalog(path: str | Path) -> list[ShelfBook]:
     return books
 
 
-def call_number_key(tag: str) -> tuple[str, str]:
-    """How a library orders call numbers: the class first, then the author or title mark."""
-    parts = tag.split()
-    if len(parts) < 2:
-        return (tag.casefold(), "")
-    return (" ".join(parts[:-1]).casefold(), parts[-1].casefold())
+def call_number_key(tag: str) -> tuple[str, ...]:
+    """How the library orders call numbers (`workers.catalog.call_numbers`, which the shelf audit judges by):
+    collection, class, then the author or title mark."""
+    parsed = parse_call_number(tag)
+    return sort_key(parsed) if parsed else ("", "", tag.casefold(), "")
 
 
 def pick_books(catalog: list[ShelfBook], count: int, rng: random.Random, *, home: bool = False) -> list[ShelfBook]:

@@ -40,7 +40,7 @@ def photo_benchmark(
     from bench.ocr_baseline import plain_ocr_pass_seconds
     from bench.photo_variants import write_variants
     from bench.quality import photo_scores
-    from cli.identify import run_photos
+    from cli.identify import run_on_embedded
 
     with (
         WebhookReceiver() as receiver,
@@ -51,9 +51,12 @@ def photo_benchmark(
         extra = [(photo, truth, variant, path) for photo, truth in zip(photos, truths, strict=True)
                  for variant, path in (write_variants(photo, Path(work_dir)) if variants else [])]
         started = time.perf_counter()
-        runs = run_photos(stack, receiver, photos, timeout_s=timeout_s, console=None)
+        runs = run_on_embedded(stack, receiver, photos, timeout_s=timeout_s, console=None)
         elapsed = time.perf_counter() - started
-        variant_runs = run_photos(stack, receiver, [path for *_, path in extra], timeout_s=timeout_s, console=None)
+        variant_runs = run_on_embedded(stack, receiver, [path for *_, path in extra], timeout_s=timeout_s,
+                                       console=None)
+        for run in [*runs, *variant_runs]:  # scored from the stored result: it keeps each place's outline
+            run.result = stack.result(run.job_id) if run.job_id else None
     per_photo = []
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)

@@ -22,11 +22,52 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         work_dir=Path(args.work_dir),
         timeout_s=args.timeout,
         profile=args.profile,
+        outputs_file=Path(args.outputs) if args.outputs else None,
+        stack_name=args.stack,
+        api_key=args.api_key,
+        export_format=args.export,
+        export_to=Path(args.out) if args.out else None,
         bookcase=args.bookcase,
     )
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from cli.identify import identify
+
+    return identify([Path(p) for p in args.photos], catalog=Path(args.catalog), as_json=args.json,
+                    work_dir=Path(args.work_dir), timeout_s=args.timeout, profile=args.profile, audit=True)
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    from cli.jobs import run_jobs
+
+    return run_jobs(
+        args.action,
+        list(args.job_ids),
+        work_dir=Path(args.work_dir),
+        outputs_file=Path(args.outputs) if args.outputs else None,
+        stack=args.stack,
+        api_key=args.api_key,
+        token=args.token,
+        as_json=args.json,
+        limit=args.limit,
+        cursor=args.cursor,
+        export_format=args.format,
+        out=Path(args.out) if args.out else None,
+    )
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    """Which stack and who: the same flags for every command that goes through the API."""
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--outputs", metavar="FILE", help="`pulumi stack output --json` of the stack to use "
+                        "(`bookimg up` writes the embedded one's to .bookimg/outputs.json)")
+    target.add_argument("--stack", metavar="NAME", help="run `pulumi stack output --json` for this stack")
+    parser.add_argument("--api-key", metavar="KEY", help="the x-api-key of a stack with apiAuth apiKey")
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
+    from cli.stack_outputs import OUTPUTS_FILE
     from embedded.embedded_stack import EmbeddedStack, describe_json
     from workers.catalog.local import CatalogFormatError
 
@@ -48,11 +89,15 @@ def _cmd_up(args: argparse.Namespace) -> int:
     with stack:
         description = describe_json(stack)
         (Path(args.work_dir) / "stack.json").write_text(description)
+        outputs = stack.write_outputs(Path(args.work_dir) / OUTPUTS_FILE)
         print(description, flush=True)
         print(f"Web page: {stack.page_url}", flush=True)
+        print(f"Outputs: {outputs} (as `pulumi stack output --json` prints them: "
+              f"bookimg identify PHOTO --outputs {outputs})", flush=True)
         print("Embedded stack is up; Ctrl-C stops it.", file=sys.stderr, flush=True)
         stop.wait(args.seconds if args.seconds else None)
         (Path(args.work_dir) / "stack.json").unlink(missing_ok=True)
+        outputs.unlink(missing_ok=True)
     return 0
 
 
@@ -96,20 +141,51 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from cli.dlq import WEBHOOK_QUEUE
     from models.stages import STAGE_NAMES
+    from workers.common.exports import EXPORT_FORMATS
 
     parser = argparse.ArgumentParser(prog="bookimg", description="Identify the books in a photo.")
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK_DIR), help="logs and email outbox (default .bookimg)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    identify = commands.add_parser("identify", help="run photos through the pipeline on the embedded stack")
+    identify = commands.add_parser(
+        "identify", help="run photos through a stack's API: the embedded one, or --outputs FILE / --stack NAME"
+    )
     identify.add_argument("photos", nargs="+", metavar="PHOTO")
     identify.add_argument("--catalog", metavar="CSV", help="library catalog (default: the demo catalog)")
     identify.add_argument("--json", action="store_true", help="one JSON object per photo on stdout")
     identify.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
     identify.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    identify.add_argument("--export", choices=EXPORT_FORMATS, metavar="FORMAT",
+                          help=f"write the books as a file to import elsewhere ({', '.join(EXPORT_FORMATS)}), "
+                               "to standard output or --out")
+    identify.add_argument("--out", metavar="FILE", help="where --export writes (default: standard output)")
+
+    _add_target(identify)
     identify.add_argument("--bookcase", metavar="NAME",
                           help="the photos are one bookcase, left to right: one job, one merged list of books")
     identify.set_defaults(func=_cmd_identify)
+
+    jobs = commands.add_parser("jobs", help="list, show, delete or export a stack's jobs through its API")
+    jobs.add_argument("action", choices=["list", "show", "delete", "export"])
+    jobs.add_argument("job_ids", nargs="*", metavar="JOB", help="job id(s) for show, delete and export")
+    _add_target(jobs)
+    jobs.add_argument("--token", help="the job's token (default: the one kept when `bookimg identify` made it)")
+    jobs.add_argument("--json", action="store_true", help="print JSON (list, show, delete)")
+    jobs.add_argument("--limit", type=int, default=20, help="list: jobs per page (default 20)")
+    jobs.add_argument("--cursor", help="list: the page after this cursor")
+    jobs.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="json", help="export: the file's format")
+    jobs.add_argument("--out", metavar="PATH", help="export: write here (a folder for several jobs), not stdout")
+    jobs.set_defaults(func=_cmd_jobs)
+
+    audit = commands.add_parser("audit", help="what is out of place on a library shelf: books out of call-number "
+                                "order, from another section, or in its range but not on it")
+    audit.add_argument("photos", nargs="+", metavar="PHOTO")
+    audit.add_argument("--catalog", metavar="CSV", required=True, help="the library's catalog, with call numbers")
+    audit.add_argument("--json", action="store_true",
+                       help="one JSON object per photo: out_of_order, other_section, not_on_shelf")
+    audit.add_argument("--profile", choices=["spines", "covers", "auto"], help="analysis profile")
+    audit.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per run (default 300)")
+    audit.set_defaults(func=_cmd_audit)
 
     up = commands.add_parser(
         "up", help="keep the embedded stack running and print its endpoints and the web page URL"

@@ -237,6 +237,20 @@ class EmbeddedStack:
         assert self.runtime is not None
         return sorted(self.runtime.outbox.glob("*.eml")) if self.runtime.outbox.exists() else []
 
+    def client_outputs(self) -> dict[str, Any]:
+        """The outputs as `pulumi stack output --json` prints a deployed stack's, for `--outputs FILE`. The
+        page is served by the local gateway over plain http, so `web_url` is its URL, not the
+        `https://<distribution>` the program declares."""
+        outputs = dict(self.outputs)
+        if self.gateway is not None and "web_url" in outputs:
+            outputs["web_url"] = self.gateway.page_url
+        return outputs
+
+    def write_outputs(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.client_outputs(), indent=2))
+        return path
+
     def describe(self) -> dict[str, Any]:
         assert self.endpoint is not None and self.runtime is not None
         return {
@@ -244,12 +258,13 @@ class EmbeddedStack:
             "page": self.gateway.page_url if self.gateway else None,
             "api": self.outputs.get("api_url"),
             "websocket": self.outputs.get("websocket_url"),
-            "outputs": self.outputs,
+            "outputs": self.client_outputs(),
             "functions": sorted(self.record.functions) if self.record else [],
             "outbox": str(self.runtime.outbox),
             "logs": str(self.work_dir / "logs"),
             # this local stack's own key (made at start): webhook receivers verify X-BookImg-Signature with it
-            "webhook_signing_secret": self.webhook_secret if self.overrides.get("notifyWebhooks") else None,
+            # (`bookimg up --webhook URL` subscribes one; the key is there either way)
+            "webhook_signing_secret": self.webhook_secret,
         }
 
 

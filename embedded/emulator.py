@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import json
 import logging
 import os
 import string
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -304,6 +307,73 @@ class Emulator:
         self.stop()
 
 
+EMULATOR_REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+"""The condition keys a bucket policy sees for every request to the emulator. It plays S3's HTTPS endpoint:
+its listener is plain HTTP only because it is on loopback (a local certificate would have to be trusted by
+every client, the browser's presigned POST included), so the buckets' TLS-only policies hold and allow it."""
+_bucket_policies_evaluated = False
+CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "Bool": lambda expected, actual: expected.lower() == actual.lower(),
+    "StringEquals": lambda expected, actual: expected == actual,
+    "StringNotEquals": lambda expected, actual: expected != actual,
+    "StringLike": lambda expected, actual: fnmatch.fnmatchcase(actual, expected),
+    "ArnEquals": lambda expected, actual: expected == actual,
+    "ArnLike": lambda expected, actual: fnmatch.fnmatchcase(actual, expected),
+}
+"""The condition operators a bucket policy of ours may use, judged as IAM does (moto judges only StringEquals)."""
+
+
+def bucket_policy_permission(policy_json: str, action: str, resource: str, context: dict[str, str]):
+    """A bucket policy's verdict on one request, as S3 gives it: a statement whose condition does not hold
+    does not apply (moto's own evaluation denies then, so a `Deny` unless-TLS statement would deny all);
+    any `Deny` that applies wins over every `Allow`."""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    def conditions_hold(conditions: dict[str, dict[str, Any]], effect: str) -> bool:
+        for operator, tests in conditions.items():
+            compare = CONDITION_OPERATORS.get(operator)
+            if compare is None:  # an operator we cannot judge: fail closed, whatever the effect
+                return effect == "Deny"
+            for key, expected in tests.items():
+                wanted = expected if isinstance(expected, list) else [expected]
+                if key not in context or not any(compare(str(w), context[key]) for w in wanted):
+                    return False
+        return True
+
+    statements = json.loads(policy_json).get("Statement", [])
+    verdict = PermissionResult.NEUTRAL
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Condition"):
+            if not conditions_hold(statement["Condition"], statement.get("Effect", "Allow")):
+                continue
+            statement = {key: value for key, value in statement.items() if key != "Condition"}
+        result = IAMPolicyStatement(statement).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return result
+        if result == PermissionResult.PERMITTED:
+            verdict = result
+    return verdict
+
+
+def evaluate_bucket_policies_as_s3() -> None:
+    """moto checks a bucket's policy on each object request; make it judge conditions as S3 does, with the
+    emulator's request context (`EMULATOR_REQUEST_CONTEXT`)."""
+    global _bucket_policies_evaluated
+    if _bucket_policies_evaluated:
+        return
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action: str, resource: str):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        return bucket_policy_permission(policy, action, resource, EMULATOR_REQUEST_CONTEXT)
+
+    FakeBucket.get_permission = get_permission
+    _bucket_policies_evaluated = True
+
+
 def serve_until_stdin_closes() -> None:
     """The child's side: start moto on 127.0.0.1 on a free port, print its URL, serve until told to stop."""
     from moto.server import ThreadedMotoServer
@@ -313,6 +383,7 @@ def serve_until_stdin_closes() -> None:
     speed_up_moto()
     make_dynamodb_requests_atomic()
     enforce_post_policies()
+    evaluate_bucket_policies_as_s3()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -17,8 +17,18 @@ APIs the Pulumi program declared, plus the web page.
   calls through boto3 (`apigatewaymanagementapi`, endpoint = the stage's callback URL); an unknown or
   closed connection answers 410 `GoneException`.
 
+- Routes are matched as API Gateway does: a literal path before one with parameters, a route with the
+  request's method before an `ANY` route. The program declares an `ANY` route per path, whose function
+  answers a method the path lacks with 405 and `Allow`; a path no route matches is 404.
+- CORS as the API's `corsConfiguration` says (API Gateway answers it, never the function): a preflight
+  `OPTIONS` (with `Origin` and `Access-Control-Request-Method`) is answered 204 with the allowed methods,
+  headers and max age when its origin, method and headers are allowed, and without CORS headers when not;
+  every other answer of the API to an allowed `Origin` carries `Access-Control-Allow-Origin` (and the
+  configured expose/credentials headers).
+
 One port for all of it: in AWS the management endpoint is the WebSocket API's own host, and the page,
-API and WebSocket share an origin locally, so no CORS is needed between them.
+API and WebSocket share an origin locally, so the page needs no CORS; a user's own web app on another
+origin gets the API's CORS, as it would from API Gateway.
 
 Uploads are NOT proxied: the page POSTs the photo straight to the presigned URL, i.e. to the moto
 server, as a browser does to S3. moto's server answers every response with
@@ -50,7 +60,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from embedded.emulator import ACCOUNT_ID
 from embedded.mocks import ApiRecord, StackRecord
-from models.stages import page_steps
+from infra.web import page_config
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/review.js": "review.js",
@@ -195,12 +205,8 @@ class LocalGateway:
 
     def page_config(self) -> dict[str, Any]:
         outputs = self.record.outputs if self.record else {}
-        return {
-            "apiUrl": outputs.get("api_url", self.url),
-            "websocketUrl": outputs.get("websocket_url", ""),
-            "maxUploadBytes": outputs.get("max_upload_bytes"),
-            "steps": page_steps(),
-        }
+        api_url, websocket_url = outputs.get("api_url", self.url), outputs.get("websocket_url", "")
+        return json.loads(page_config(api_url, websocket_url, outputs.get("max_upload_bytes")))
 
     def log(self, line: str) -> None:
         self._log(f"gateway: {line}")
@@ -211,7 +217,7 @@ class LocalGateway:
         api = self.http_api
         if api is None:
             return None
-        best: tuple[str, dict[str, str]] | None = None
+        candidates: list[tuple[tuple[int, bool], str, dict[str, str]]] = []
         for key in api.routes:
             if key == "$default":
                 continue
@@ -222,11 +228,60 @@ class LocalGateway:
             match = pattern.match(path)
             if match and route_method in (method, "ANY"):
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
-                if best is None or len(params) < len(best[1]):  # literal segments beat parameters
-                    best = (key, params)
-        if best is None and "$default" in api.routes:
-            best = ("$default", {})
-        return best
+                # literal segments beat parameters, then the route's own method beats ANY
+                candidates.append(((len(params), route_method == "ANY"), key, params))
+        if candidates:
+            _, key, params = min(candidates, key=lambda c: c[0])
+            return key, params
+        if "$default" in api.routes:
+            return "$default", {}
+        return None
+
+    def cors_headers(self, handler: _Handler) -> dict[str, str]:
+        """What API Gateway adds to an answer of the API to a request from an allowed `Origin`."""
+        cors = (self.http_api.cors if self.http_api else None) or {}
+        origin = handler.headers.get("Origin")
+        origins = list(cors.get("allowOrigins") or [])
+        if not origin or not (origin in origins or "*" in origins):
+            return {}
+        headers = {"Access-Control-Allow-Origin": "*" if "*" in origins else origin}
+        if headers["Access-Control-Allow-Origin"] != "*":
+            headers["Vary"] = "Origin"
+        if cors.get("allowCredentials"):
+            headers["Access-Control-Allow-Credentials"] = "true"
+        if cors.get("exposeHeaders"):
+            headers["Access-Control-Expose-Headers"] = ",".join(cors["exposeHeaders"])
+        return headers
+
+    def answer_preflight(self, handler: _Handler) -> bool:
+        """A CORS preflight, answered from the API's configuration (the function is never invoked)."""
+        cors = self.http_api.cors if self.http_api else None
+        requested_method = handler.headers.get("Access-Control-Request-Method")
+        if not cors or handler.command != "OPTIONS" or not handler.headers.get("Origin") or not requested_method:
+            return False
+        methods = [m.upper() for m in cors.get("allowMethods") or []]
+        allowed_headers = [h.lower() for h in cors.get("allowHeaders") or []]
+        requested_headers = [
+            h.strip().lower() for h in handler.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()
+        ]
+        headers = self.cors_headers(handler)
+        allowed = (
+            bool(headers)
+            and ("*" in methods or requested_method.upper() in methods)
+            and ("*" in allowed_headers or all(h in allowed_headers for h in requested_headers))
+        )
+        if not allowed:
+            handler.send_bytes(204, b"", None, {})
+            return True
+        headers["Access-Control-Allow-Methods"] = ",".join(methods)
+        if requested_headers:
+            headers["Access-Control-Allow-Headers"] = ",".join(
+                requested_headers if "*" in allowed_headers else allowed_headers
+            )
+        if cors.get("maxAge"):
+            headers["Access-Control-Max-Age"] = str(int(cors["maxAge"]))
+        handler.send_bytes(204, b"", None, headers)
+        return True
 
     def http_event(
         self,
@@ -314,29 +369,32 @@ class LocalGateway:
         return valid, (claims if valid else None)
 
     def handle_api(self, handler: _Handler, path: str, query: str, body: bytes) -> bool:
+        if self.answer_preflight(handler):
+            return True
         found = self.match_route(handler.command, path)
         if found is None:
             return False
         route_key, params = found
         api = self.http_api
         assert api is not None and self.invoke is not None
+        cors = self.cors_headers(handler)
         allowed, claims = self.authorize(route_key, handler)
         if not allowed:
-            handler.reply(401, {"message": "Unauthorized"})
+            handler.reply(401, {"message": "Unauthorized"}, cors)
             return True
         function = api.function_of(route_key)
         if function is None:
-            handler.reply(500, {"message": "Internal Server Error"})
+            handler.reply(500, {"message": "Internal Server Error"}, cors)
             return True
         event = self.http_event(route_key, handler, path, query, params, body, claims)
         try:
             result = self.invoke(function, event)
         except Exception as exc:
             self.log(f"{route_key}: integration failed: {exc}")
-            handler.reply(500, {"message": "Internal Server Error"})
+            handler.reply(500, {"message": "Internal Server Error"}, cors)
             return True
         self.stats["http"] += 1
-        handler.proxy_reply(result)
+        handler.proxy_reply(result, cors, cors_configured=bool(api.cors))
         return True
 
     # -- WebSocket API -----------------------------------------------------------------------------
@@ -570,7 +628,12 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(Exception):
                 self.reply(500, {"message": "Internal Server Error"})
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str):
+        """Every method reaches the routes (`do_QUERY`, `do_TRACE` ...), as at API Gateway, where an `ANY`
+        route matches them; http.server would answer 501 itself."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def send_bytes(self, status: int, content: bytes, content_type: str | None, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -587,11 +650,15 @@ class _Handler(BaseHTTPRequestHandler):
         content = b"" if body is None else json.dumps(body).encode()
         self.send_bytes(status, content, "application/json" if body is not None else None, headers or {})
 
-    def proxy_reply(self, result: Any) -> None:
+    def proxy_reply(
+        self, result: Any, gateway_headers: dict[str, str] | None = None, *, cors_configured: bool = False
+    ) -> None:
         """Payload 2.0: a `{statusCode, headers, body, isBase64Encoded, cookies}` object, or any other
-        JSON value, which API Gateway returns as a 200 `application/json` body."""
+        JSON value, which API Gateway returns as a 200 `application/json` body. With CORS configured on the
+        API, the function's own CORS headers are dropped and the gateway's (`gateway_headers`) sent."""
+        gateway_headers = gateway_headers or {}
         if not (isinstance(result, dict) and "statusCode" in result):
-            self.send_bytes(200, json.dumps(result).encode(), "application/json", {})
+            self.send_bytes(200, json.dumps(result).encode(), "application/json", gateway_headers)
             return
         body = result.get("body") or ""
         content = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
@@ -599,4 +666,6 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = headers.pop("Content-Type", None) or headers.pop("content-type", None)
         for cookie in result.get("cookies") or []:
             headers.setdefault("Set-Cookie", cookie)
-        self.send_bytes(int(result["statusCode"]), content, content_type, headers)
+        if cors_configured:
+            headers = {k: v for k, v in headers.items() if not k.lower().startswith("access-control-")}
+        self.send_bytes(int(result["statusCode"]), content, content_type, {**headers, **gateway_headers})

@@ -1,9 +1,12 @@
 """Pulumi mocks that create each resource of the real program in the embedded emulator.
 
-The Pulumi program is the single description of the stack: run under these mocks, its queues,
-buckets, table and topic come to life in moto with the settings the program gave them, and its
-functions, event source mappings and non-SQS subscriptions are recorded for the local runtime
-(moto would try to run those in Docker, or silently drop them).
+The Pulumi program is the single description of the stack: run under these mocks, every resource it
+declares that moto can hold comes to life in moto with the settings the program gave it: queues and
+their policies, buckets with their public-access blocks, encryption, TLS-only policies, lifecycle rules,
+CORS, notifications and objects, the tables with their TTL and point-in-time recovery, topics, secrets,
+roles and their policies, log groups with their retention, alarms. What moto cannot hold, or hold but not
+run, is `NOT_IN_EMULATOR`, the one list of what is skipped and why; the runtime, the gateway and the
+schedules play those from the record. A resource type in neither fails the embedded stack at once.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -185,6 +189,27 @@ def _as_json(value: Any) -> dict[str, Any] | None:
     return json.loads(value) if isinstance(value, str) else value
 
 
+NOT_IN_EMULATOR: dict[str, str] = {
+    "aws:lambda/function:Function": "moto would run it in Docker: recorded, the local runtime runs it",
+    "aws:lambda/eventSourceMapping:EventSourceMapping": "moto would invoke through Docker: the runtime polls",
+    "aws:lambda/permission:Permission": "no function in moto to attach it to; the gateway invokes directly",
+    "aws:apigatewayv2/api:Api": "served by the local gateway (embedded/gateway.py) from the record",
+    "aws:apigatewayv2/integration:Integration": "served by the local gateway from the record",
+    "aws:apigatewayv2/route:Route": "served by the local gateway from the record",
+    "aws:apigatewayv2/authorizer:Authorizer": "checked by the local gateway from the record",
+    "aws:apigatewayv2/stage:Stage": "served by the local gateway from the record",
+    "aws:cloudfront/distribution:Distribution": "no CDN locally: the gateway serves web/ itself",
+    "aws:cloudfront/originAccessControl:OriginAccessControl": "no CDN locally",
+    "aws:cloudwatch/eventRule:EventRule": "moto holds rules but fires no Lambda target: embedded/schedules.py runs it",
+    "aws:cloudwatch/eventTarget:EventTarget": "its rule is run by embedded/schedules.py",
+}
+"""Every resource type the program declares that the emulator does not hold, and why; nothing else is skipped."""
+
+
+class UnknownResourceType(RuntimeError):
+    """The program declares a type the embedded stack neither creates in moto nor lists as skipped."""
+
+
 class EmulatorMocks(pulumi.runtime.Mocks):
     """Creates S3, SQS, SNS and DynamoDB resources in moto; records the rest for the runtime."""
 
@@ -215,6 +240,11 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         with self._lock:
             creator = getattr(self, "_create_" + args.typ.rsplit(":", 1)[-1], None)
             inputs = revealed(dict(args.inputs))
+            if args.typ.startswith("aws:") and creator is None and args.typ not in NOT_IN_EMULATOR:
+                raise UnknownResourceType(
+                    f"the embedded stack does not know {args.typ} ({args.name}): give embedded/mocks.py a creator "
+                    "for it, or a line in NOT_IN_EMULATOR saying why the emulator cannot hold it"
+                )
             if creator is not None and args.typ.startswith("aws:"):
                 resource_id, outputs = creator(args.name, inputs)
             else:
@@ -268,6 +298,71 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         self._client("s3").put_bucket_cors(Bucket=inputs["bucket"], CORSConfiguration={"CORSRules": rules})
         return f"{inputs['bucket']}-cors", {}
 
+    def _create_BucketPublicAccessBlock(self, logical: str, inputs: dict[str, Any]):
+        settings = {
+            name: bool(inputs.get(key, False))
+            for name, key in (
+                ("BlockPublicAcls", "blockPublicAcls"),
+                ("IgnorePublicAcls", "ignorePublicAcls"),
+                ("BlockPublicPolicy", "blockPublicPolicy"),
+                ("RestrictPublicBuckets", "restrictPublicBuckets"),
+            )
+        }
+        self._client("s3").put_public_access_block(Bucket=inputs["bucket"], PublicAccessBlockConfiguration=settings)
+        return f"{inputs['bucket']}-public-access", {}
+
+    def _create_BucketServerSideEncryptionConfiguration(self, logical: str, inputs: dict[str, Any]):
+        rules = []
+        for rule in inputs.get("rules") or []:
+            default = rule.get("applyServerSideEncryptionByDefault") or {}
+            by_default = {"SSEAlgorithm": default.get("sseAlgorithm", "AES256")}
+            if default.get("kmsMasterKeyId"):
+                by_default["KMSMasterKeyID"] = default["kmsMasterKeyId"]
+            bucket_key = bool(rule.get("bucketKeyEnabled"))
+            rules.append({"ApplyServerSideEncryptionByDefault": by_default, "BucketKeyEnabled": bucket_key})
+        self._client("s3").put_bucket_encryption(
+            Bucket=inputs["bucket"], ServerSideEncryptionConfiguration={"Rules": rules}
+        )
+        return f"{inputs['bucket']}-sse", {}
+
+    def _create_BucketPolicy(self, logical: str, inputs: dict[str, Any]):
+        policy = inputs["policy"]
+        self._client("s3").put_bucket_policy(
+            Bucket=inputs["bucket"], Policy=policy if isinstance(policy, str) else json.dumps(policy)
+        )
+        return f"{inputs['bucket']}-policy", {}
+
+    def _create_BucketLifecycleConfiguration(self, logical: str, inputs: dict[str, Any]):
+        rules = []
+        for rule in inputs.get("rules") or []:
+            lifecycle: dict[str, Any] = {
+                "ID": rule["id"],
+                "Status": rule.get("status", "Enabled"),
+                "Filter": {"Prefix": (rule.get("filter") or {}).get("prefix", "")},
+            }
+            if (rule.get("expiration") or {}).get("days"):
+                lifecycle["Expiration"] = {"Days": int(rule["expiration"]["days"])}
+            if (rule.get("abortIncompleteMultipartUpload") or {}).get("daysAfterInitiation"):
+                days = int(rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"])
+                lifecycle["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+            rules.append(lifecycle)
+        self._client("s3").put_bucket_lifecycle_configuration(
+            Bucket=inputs["bucket"], LifecycleConfiguration={"Rules": rules}
+        )
+        return f"{inputs['bucket']}-lifecycle", {}
+
+    def _create_BucketObjectv2(self, logical: str, inputs: dict[str, Any]):
+        body = inputs.get("content")
+        source = inputs.get("source")
+        if body is None and source is not None:
+            path = getattr(source, "path", None) or (source.get("path") if isinstance(source, dict) else None)
+            body = Path(path).read_bytes()
+        extra = {"ContentType": inputs["contentType"]} if inputs.get("contentType") else {}
+        if inputs.get("cacheControl"):
+            extra["CacheControl"] = inputs["cacheControl"]
+        put = self._client("s3").put_object(Bucket=inputs["bucket"], Key=inputs["key"], Body=body or b"", **extra)
+        return f"{inputs['bucket']}/{inputs['key']}", {"etag": put.get("ETag", "").strip('"'), "versionId": ""}
+
     def _create_Queue(self, logical: str, inputs: dict[str, Any]):
         name = _physical_name(inputs, logical, "name")
         attributes = {
@@ -294,6 +389,14 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             redrive_policy=redrive,
         )
         return url, {"arn": arn, "url": url, "name": name}
+
+    def _create_QueuePolicy(self, logical: str, inputs: dict[str, Any]):
+        policy = inputs["policy"]
+        self._client("sqs").set_queue_attributes(
+            QueueUrl=inputs["queueUrl"],
+            Attributes={"Policy": policy if isinstance(policy, str) else json.dumps(policy)},
+        )
+        return f"{inputs['queueUrl']}-policy", {}
 
     def _create_Topic(self, logical: str, inputs: dict[str, Any]):
         name = _physical_name(inputs, logical, "name")
@@ -362,6 +465,15 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             **extra,
         )["TableDescription"]
         self.record.tables.append(name)
+        ttl = inputs.get("ttl") or {}
+        if ttl.get("enabled") and ttl.get("attributeName"):
+            self._client("dynamodb").update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]}
+            )
+        if (inputs.get("pointInTimeRecovery") or {}).get("enabled"):
+            self._client("dynamodb").update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
         outputs = {"arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}", "name": name}
         if table.get("LatestStreamArn"):
             outputs |= {"streamArn": table["LatestStreamArn"], "streamLabel": table.get("LatestStreamLabel", "")}
@@ -433,12 +545,52 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         return resource_id, {"versionId": version["VersionId"], "arn": version["ARN"]}
 
     def _create_Role(self, logical: str, inputs: dict[str, Any]):
-        name = _physical_name(inputs, logical, "name")
-        return name, {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "name": name, "uniqueId": name}
+        name = _physical_name(inputs, logical, "name")[:64]
+        trust = inputs.get("assumeRolePolicy") or "{}"
+        role = self._client("iam").create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=trust if isinstance(trust, str) else json.dumps(trust),
+            Description=inputs.get("description", ""),
+        )["Role"]
+        return name, {"arn": role["Arn"], "name": name, "uniqueId": role["RoleId"]}
+
+    def _create_RolePolicy(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")[:128]
+        policy = inputs["policy"]
+        self._client("iam").put_role_policy(
+            RoleName=inputs["role"],
+            PolicyName=name,
+            PolicyDocument=policy if isinstance(policy, str) else json.dumps(policy),
+        )
+        return f"{inputs['role']}:{name}", {"name": name}
 
     def _create_LogGroup(self, logical: str, inputs: dict[str, Any]):
         name = _physical_name(inputs, logical, "name")
+        logs = self._client("logs")
+        logs.create_log_group(logGroupName=name)
+        if inputs.get("retentionInDays"):
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(inputs["retentionInDays"]))
         return name, {"arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}", "name": name}
+
+    def _create_MetricAlarm(self, logical: str, inputs: dict[str, Any]):
+        name = _physical_name(inputs, logical, "name")
+        alarm: dict[str, Any] = {
+            "AlarmName": name,
+            "AlarmDescription": inputs.get("alarmDescription", ""),
+            "Namespace": inputs["namespace"],
+            "MetricName": inputs["metricName"],
+            "Statistic": inputs["statistic"],
+            "Period": int(inputs["period"]),
+            "EvaluationPeriods": int(inputs["evaluationPeriods"]),
+            "Threshold": float(inputs["threshold"]),
+            "ComparisonOperator": inputs["comparisonOperator"],
+            "TreatMissingData": inputs.get("treatMissingData", "missing"),
+            "AlarmActions": list(inputs.get("alarmActions") or []),
+            "OKActions": list(inputs.get("okActions") or []),
+            "Dimensions": [{"Name": k, "Value": str(v)} for k, v in (inputs.get("dimensions") or {}).items()],
+        }
+        self._client("cloudwatch").put_metric_alarm(**alarm)
+        return name, {"arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}", "name": name}
 
     # -- API Gateway v2: recorded for the local gateway (embedded/gateway.py), which serves them ------
 

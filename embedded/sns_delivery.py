@@ -8,6 +8,7 @@ SNS, not the product's messages.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -127,7 +128,9 @@ class SnsDelivery(threading.Thread):
         outbox = self.runtime.outbox
         outbox.mkdir(parents=True, exist_ok=True)
         message = render_email(envelope, subscription.endpoint, self.runtime.email_text)
-        path = outbox / f"{time.strftime('%Y%m%dT%H%M%S')}-{envelope['MessageId']}.eml"
+        # one file per message and recipient: two addresses subscribed to the topic each get their own
+        recipient = hashlib.sha256(subscription.endpoint.encode()).hexdigest()[:8]
+        path = outbox / f"{time.strftime('%Y%m%dT%H%M%S')}-{envelope['MessageId']}-{recipient}.eml"
         path.write_bytes(bytes(message))
         self.runtime.stats.deliveries["email"] += 1
 

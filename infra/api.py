@@ -1,32 +1,32 @@
-"""`JobsHttpApi`: API Gateway HTTP API (payload 2.0) in front of one Lambda (`workers/api`).
-
-    POST /jobs        create a job: id, per-job token, presigned POST to uploads/{jobId}/
-    GET  /jobs/{id}   status, stage times, cost, error, results (with the job's token)
-    GET  /jobs        the caller's recent jobs, cursor-paginated
-    POST /bookcases   several photos as one job: a bookcase id, its token, a presigned POST per photo
-    PATCH /jobs/{id}/books   review: confirm, replace or remove the books found (the job's owner)
-    GET  /catalog/books      search the catalog for a replacement
+"""`JobsHttpApi`: API Gateway HTTP API (payload 2.0) in front of one Lambda (`workers/api`), with the routes
+of the API's one route table (`workers/api/routes.py`: `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`,
+`DELETE /jobs/{id}`, `GET /jobs/{id}/export`, `PATCH /jobs/{id}/books`, `POST /bookcases`,
+`GET /catalog/books`, `GET /openapi.json`, and an `ANY` route per path that answers 405 with `Allow`).
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
 configured SHA-256, HTTP APIs have no usage-plan keys); or `jwt` (an API Gateway JWT authorizer on
-every route, issuer and audience from config).
+every route but the API's description and the 405s, issuer and audience from config).
 """
 
 from __future__ import annotations
+
+import json
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.config import BookImgConfig
 from infra.environment import catalog_environment
-from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_package
+from infra.functions import EdgeFunction, EdgeFunctionSpec, allow_api_gateway, edge_environment, edge_package
 from infra.iam import catalog_statements
 from infra.worker import PolicyStatement
-from workers.api.logic import ROUTES
+from workers.api.routes import ROUTES, paths, route_keys
 
 API_HANDLER = "workers.api.handler.handler"
-ROUTE_KEYS = tuple(f"{method} {path}" for method, path in ROUTES)
-"""Every route the API function answers (its own table), each declared to API Gateway."""
+ROUTE_KEYS = route_keys()
+CALLER_AUTH_ROUTES = frozenset(route.key for route in ROUTES if route.caller_auth)
+"""The routes behind the JWT authorizer, when there is one: not the API's description, nor the 405s."""
+CORS_METHODS = sorted({method for methods in paths().values() for method in methods} | {"OPTIONS"})
 OWNER_INDEX = "by_owner"
 CORS_HEADERS = ["authorization", "content-type", "x-api-key", "x-job-token"]
 
@@ -39,8 +39,11 @@ def api_statements(
     kms_key_arn: str | None,
 ) -> list[PolicyStatement]:
     statements = [
+        # DeleteItem and the PutItem of a tombstone: a deleted job is gone, and later stages know it
         PolicyStatement(
-            "CreateReadAndReviewJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [jobs_table_arn]
+            "CreateReadReviewAndDeleteJobs",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [jobs_table_arn],
         ),
         PolicyStatement(
             "ListOwnJobs", ["dynamodb:Query"], [pulumi.Output.concat(jobs_table_arn, "/index/", OWNER_INDEX)]
@@ -48,6 +51,14 @@ def api_statements(
         # a presigned POST carries the signer's authority: the role must be able to put under uploads/
         PolicyStatement("SignUploads", ["s3:PutObject"], [pulumi.Output.concat(uploads_bucket_arn, "/uploads/*")]),
         PolicyStatement("ReadResults", ["s3:GetObject"], [pulumi.Output.concat(results_bucket_arn, "/results/*")]),
+        PolicyStatement(
+            "DeleteJobObjects",
+            ["s3:DeleteObject"],
+            [
+                pulumi.Output.concat(uploads_bucket_arn, "/uploads/*"),
+                pulumi.Output.concat(results_bucket_arn, "/results/*"),
+            ],
+        ),
     ]
     if kms_key_arn:
         statements.append(PolicyStatement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]))
@@ -74,9 +85,7 @@ class JobsHttpApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         environment: dict[str, pulumi.Input[str]] = {
-            "BOOKIMG_STAGE": pulumi.get_stack(),
-            "BOOKIMG_LOG_LEVEL": cfg.log_level,
-            "BOOKIMG_JOBS_TABLE": jobs_table.name,
+            **edge_environment(cfg, jobs_table),
             "BOOKIMG_UPLOADS_BUCKET": uploads_bucket.id,
             "BOOKIMG_RESULTS_BUCKET": results_bucket.id,
             "BOOKIMG_MAX_UPLOAD_BYTES": str(cfg.max_upload_bytes),
@@ -85,6 +94,11 @@ class JobsHttpApi(pulumi.ComponentResource):
         }
         if cfg.api_auth == "apiKey" and cfg.api_key_sha256:
             environment["BOOKIMG_API_KEY_SHA256"] = cfg.api_key_sha256
+        if cfg.api_auth == "apiKey" and cfg.api_keys:
+            # hashes only: each key's owner, so every key lists and deletes its own jobs
+            environment["BOOKIMG_API_KEYS"] = json.dumps(
+                {k.sha256: k.owner for k in cfg.api_keys}, sort_keys=True
+            )
         self.handler = EdgeFunction(
             f"{name}-handler",
             cfg=cfg,
@@ -113,7 +127,7 @@ class JobsHttpApi(pulumi.ComponentResource):
             description="BookImg jobs API",
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
                 allow_origins=cfg.cors_allowed_origins,
-                allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
+                allow_methods=CORS_METHODS,
                 allow_headers=CORS_HEADERS,
                 max_age=3600,
             ),
@@ -148,8 +162,8 @@ class JobsHttpApi(pulumi.ComponentResource):
                 api_id=self.api.id,
                 route_key=key,
                 target=pulumi.Output.concat("integrations/", self.integration.id),
-                authorization_type="JWT" if self.authorizer else "NONE",
-                authorizer_id=self.authorizer.id if self.authorizer else None,
+                authorization_type="JWT" if self.authorizer and key in CALLER_AUTH_ROUTES else "NONE",
+                authorizer_id=self.authorizer.id if self.authorizer and key in CALLER_AUTH_ROUTES else None,
                 opts=child,
             )
             for key in ROUTE_KEYS

@@ -18,6 +18,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
+from models.messages import DEFAULT_RETENTION_DAYS
 from models.stages import PIPELINE, STAGE_NAMES
 
 STAGES: tuple[str, ...] = STAGE_NAMES
@@ -25,6 +26,8 @@ STAGES: tuple[str, ...] = STAGE_NAMES
 
 CONFIG_NAMESPACE = "bookimg"
 MiB = 1024 * 1024
+SNAP_START_MIN_PYTHON = (3, 12)
+"""Lambda offers SnapStart for Python from the python3.12 runtime on."""
 
 
 class _CamelModel(BaseModel):
@@ -78,6 +81,49 @@ class Prices(_CamelModel):
     dynamodb_usd_per_read: float = Field(default=0.000000125, ge=0)
 
 
+OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+
+
+def _check_email(address: str) -> str:
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
+        raise ValueError(f"not an e-mail address: {address!r}")
+    return address
+
+
+class ApiKey(_CamelModel):
+    """One API key: its hex SHA-256 (never the key) and the owner its jobs are filed under."""
+
+    owner: str = Field(pattern=OWNER_PATTERN)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class EmailSubscription(_CamelModel):
+    """An address the results topic e-mails: every job's, or only `owner`'s (an SNS filter policy)."""
+
+    address: str
+    owner: str | None = Field(default=None, pattern=OWNER_PATTERN)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _check_email(value)
+
+
+class WebhookSubscription(_CamelModel):
+    """A URL the webhook sender POSTs to: every job's notification, or only `owner`'s."""
+
+    url: str
+    owner: str | None = Field(default=None, pattern=OWNER_PATTERN)
+
+    @field_validator("url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        """Results leave only over https; plain http is allowed to loopback (the embedded stack)."""
+        if not re.match(r"^(https://[^\s/]+|http://(127\.0\.0\.1|localhost)(:\d+)?(/|$))", value):
+            raise ValueError(f"notifyWebhooks must be https:// URLs (or http:// to 127.0.0.1), got {value!r}")
+        return value
+
+
 DEFAULT_CLAUDE_MODEL = {
     # Claude 4.5 models on Bedrock are invoked through an inference profile, not on demand.
     "bedrock": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -101,6 +147,11 @@ class BookImgConfig(_CamelModel):
     log_retention_days: int = 14
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     workers: dict[str, WorkerTuning] = Field(default_factory=dict, validate_default=True)
+    snap_start: bool = False
+    """Lambda SnapStart for the stage workers: each publishes a version from a snapshot of its initialised
+    process, a `live` alias points at it, and the queue's event source mapping invokes the alias. The
+    workers' initialisation keeps no connection, credential or random state in the snapshot
+    (workers/common/snapshot.py)."""
 
     # queues and alarms
     max_receive_count: int = Field(default=5, ge=1, le=1000)
@@ -139,17 +190,19 @@ class BookImgConfig(_CamelModel):
     # uploads, results and notifications
     max_upload_bytes: int = Field(default=25 * MiB, ge=1)
     max_image_pixels: int = Field(default=60_000_000, ge=1)
-    upload_retention_days: int = Field(default=7, ge=1)
-    results_retention_days: int = Field(default=0, ge=0)
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
+    """How long a job lives: the job table's TTL and the lifecycle rules of uploads and results alike."""
     cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
     kms_key_arn: str | None = None
-    notify_emails: list[str] = Field(default_factory=list)
-    notify_webhooks: list[str] = Field(default_factory=list)
+    notify_emails: list[EmailSubscription] = Field(default_factory=list)
+    notify_webhooks: list[WebhookSubscription] = Field(default_factory=list)
     webhook_signing_secret: str | None = Field(default=None, repr=False)  # `pulumi config set --secret`
 
     # HTTP API, WebSocket API and web page (infra/api.py, infra/realtime.py, infra/web.py)
     api_auth: Literal["none", "apiKey", "jwt"] = "none"
     api_key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """The one key of a stack with a single owner (`api-key`); `apiKeys` gives each key its own owner."""
+    api_keys: list[ApiKey] = Field(default_factory=list)
     jwt_issuer: str | None = None
     jwt_audience: list[str] = Field(default_factory=list)
     websocket_stage: str = Field(default="live", pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -175,21 +228,22 @@ class BookImgConfig(_CamelModel):
             merged[stage] = {**defaults, **{to_snake(key): v for key, v in override.items()}}
         return merged
 
-    @field_validator("notify_webhooks")
+    @field_validator("notify_webhooks", mode="before")
     @classmethod
-    def _https_only(cls, value: list[str]) -> list[str]:
-        """Results leave only over https; plain http is allowed to loopback (the embedded stack)."""
-        for url in value:
-            if not re.match(r"^(https://[^\s/]+|http://(127\.0\.0\.1|localhost)(:\d+)?(/|$))", url):
-                raise ValueError(f"notifyWebhooks must be https:// URLs (or http:// to 127.0.0.1), got {url!r}")
-        return value
+    def _webhook_entries(cls, value: Any) -> Any:
+        """A bare URL is a stack-wide subscription; `{url, owner}` one owner's."""
+        return [{"url": v} if isinstance(v, str) else v for v in value or []]
 
-    @field_validator("notify_emails", "alarm_emails")
+    @field_validator("notify_emails", mode="before")
+    @classmethod
+    def _email_entries(cls, value: Any) -> Any:
+        return [{"address": v} if isinstance(v, str) else v for v in value or []]
+
+    @field_validator("alarm_emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         for address in value:
-            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
-                raise ValueError(f"not an e-mail address: {address!r}")
+            _check_email(address)
         return value
 
     @model_validator(mode="after")
@@ -202,8 +256,13 @@ class BookImgConfig(_CamelModel):
             profiles[name] = ProfileConfig(**{"model": model, "prompt": name, **fields})
         object.__setattr__(self, "claude_model", model)
         object.__setattr__(self, "profiles", profiles)
-        if self.api_auth == "apiKey" and not self.api_key_sha256:
-            raise ValueError("apiAuth 'apiKey' needs apiKeySha256 (the hex SHA-256 of the key, never the key)")
+        if self.api_auth == "apiKey" and not (self.api_key_sha256 or self.api_keys):
+            raise ValueError(
+                "apiAuth 'apiKey' needs apiKeySha256 or apiKeys (hex SHA-256 hashes of the keys, never the keys)"
+            )
+        digests = [k.sha256 for k in self.api_keys] + ([self.api_key_sha256] if self.api_key_sha256 else [])
+        if len(digests) != len(set(digests)):
+            raise ValueError("apiKeys: a key's hash is listed twice (each key has one owner)")
         if self.api_auth == "jwt" and not (self.jwt_issuer and self.jwt_audience):
             raise ValueError("apiAuth 'jwt' needs jwtIssuer and jwtAudience")
         if self.notify_webhooks and not self.webhook_signing_secret:
@@ -211,6 +270,10 @@ class BookImgConfig(_CamelModel):
                 "notifyWebhooks are signed: set the key with "
                 "`pulumi config set --secret webhookSigningSecret $(openssl rand -hex 32)`"
             )
+        if self.snap_start and self.embedded:
+            raise ValueError("snapStart is a cloud setting: the embedded runtime starts its workers from scratch")
+        if self.snap_start and tuple(map(int, self.python_version.split("."))) < SNAP_START_MIN_PYTHON:
+            raise ValueError(f"snapStart needs lambdaRuntime python3.12 or later, not {self.lambda_runtime}")
         if self.catalog == "local" and not self.catalog_uri:
             raise ValueError("catalog 'local' needs catalogUri (a CSV path, or s3://bucket/key)")
         return self
@@ -219,6 +282,10 @@ class BookImgConfig(_CamelModel):
 
     def worker(self, stage: str) -> WorkerTuning:
         return self.workers[stage]
+
+    def webhook_urls_json(self) -> str:
+        """BOOKIMG_WEBHOOK_URLS: a stack-wide URL as itself, an owner's as `{url, owner}`."""
+        return json.dumps([w.model_dump() if w.owner else w.url for w in self.notify_webhooks])
 
     @property
     def effective_region(self) -> str:
@@ -281,6 +348,9 @@ def _raw_value(cfg: pulumi.Config, key: str, structured: bool) -> Any:
         return [raw]
 
 
+RETIRED_KEYS = ("uploadRetentionDays", "resultsRetentionDays")
+
+
 def load_config(cfg: pulumi.Config | None = None, aws_cfg: pulumi.Config | None = None) -> BookImgConfig:
     """Read every `bookimg:*` key the model knows; unknown keys are ignored, bad values fail fast."""
     cfg = cfg or pulumi.Config(CONFIG_NAMESPACE)
@@ -291,6 +361,10 @@ def load_config(cfg: pulumi.Config | None = None, aws_cfg: pulumi.Config | None 
         value = _raw_value(cfg, alias, _is_structured(field.annotation))
         if value is not None:
             values[alias] = value
+    for retired in RETIRED_KEYS:
+        if cfg.get(retired) is not None:
+            raise ValueError(f"bookimg:{retired} is gone: bookimg:retentionDays sets how long uploads, results "
+                             "and job records are kept")
     values.setdefault("region", aws_cfg.get("region"))
     if values["region"] is None:
         del values["region"]

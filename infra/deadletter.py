@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import BookImgConfig
-from infra.functions import EdgeFunction, EdgeFunctionSpec, edge_package
+from infra.functions import EdgeFunction, EdgeFunctionSpec, edge_environment, edge_package
 from infra.queue import StageQueue
 from infra.worker import PolicyStatement
 
@@ -87,9 +87,7 @@ class DeadLetterHandler(pulumi.ComponentResource):
                 TIMEOUT_S,
                 MEMORY_MB,
                 {
-                    "BOOKIMG_STAGE": pulumi.get_stack(),
-                    "BOOKIMG_LOG_LEVEL": cfg.log_level,
-                    "BOOKIMG_JOBS_TABLE": jobs_table.name,
+                    **edge_environment(cfg, jobs_table),
                     "BOOKIMG_RESULTS_BUCKET": results_bucket,
                     "BOOKIMG_RESULTS_TOPIC_ARN": results_topic_arn,
                     "BOOKIMG_DEAD_LETTER_SOURCES": _sources_json(sources),

@@ -78,7 +78,6 @@ NEED_ENVIRONMENT: dict[str, Callable[[BookImgConfig, EnvRefs], Env]] = {
     "candidate_builder": _candidate_builder,
     "catalog": _catalog,
     "prices": _prices,
-    "photo_results": lambda cfg, refs: {},  # the results bucket every stage is told
 }
 """What each of a stage's `needs` (models/stages.py) is told, beyond what every stage is."""
 
@@ -101,6 +100,7 @@ def stage_environment(stage: str, cfg: BookImgConfig, refs: EnvRefs) -> dict[str
         "DEAD_LETTER_QUEUE_URL": refs.queues[stage].dlq.url,
         # the worker gives up (job failed, with the reason) on the receive the queue would redrive
         "MAX_RECEIVE_COUNT": str(cfg.max_receive_count),
+        "RETENTION_DAYS": str(cfg.retention_days),
     }
     following = next_stage(stage)
     if following is not None:

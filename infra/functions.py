@@ -25,6 +25,17 @@ class EdgeFunctionSpec:
     environment: Mapping[str, pulumi.Input[str]]
 
 
+def edge_environment(cfg: BookImgConfig, jobs_table: aws.dynamodb.Table) -> dict[str, pulumi.Input[str]]:
+    """What every edge function that keeps jobs is told: the stack, its log level, the job table and how long a
+    job is kept (one `retentionDays` for every writer of the table)."""
+    return {
+        "BOOKIMG_STAGE": pulumi.get_stack(),
+        "BOOKIMG_LOG_LEVEL": cfg.log_level,
+        "BOOKIMG_JOBS_TABLE": jobs_table.name,
+        "BOOKIMG_RETENTION_DAYS": str(cfg.retention_days),
+    }
+
+
 def edge_package(cfg: BookImgConfig, name: str) -> WorkerPackage:
     package = worker_package(name, build=cfg.build_packages, arch=cfg.lambda_architecture, runtime=cfg.lambda_runtime)
     if package.needs_s3:

@@ -83,12 +83,9 @@ def _check_uploads(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStateme
     return [
         *_read_uploads(cfg, refs),
         PolicyStatement("DeleteRefusedUploads", ["s3:DeleteObject"], [_under(refs.uploads_bucket_arn, UPLOAD_PREFIX)]),
+        # an upload for a deleted job (its form outlived it) makes a record at once: ingest takes it back
+        PolicyStatement("ForgetDeletedJobs", ["dynamodb:DeleteItem"], [refs.jobs_table_arn]),
     ]
-
-
-def _read_photo_results(cfg: BookImgConfig, refs: PipelineRefs) -> list[PolicyStatement]:
-    # a bookcase's merge reads the results its photos' jobs wrote
-    return [PolicyStatement("ReadPhotoResults", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])]
 
 
 def _read_catalog(cfg: BookImgConfig, refs: PipelineRefs | None) -> list[PolicyStatement]:
@@ -128,7 +125,6 @@ NEED_STATEMENTS: dict[str, Callable[[BookImgConfig, PipelineRefs], list[PolicySt
     "candidate_builder": _build_candidates,
     "catalog": _read_catalog,
     "prices": lambda cfg, refs: [],
-    "photo_results": _read_photo_results,
 }
 """What each of a stage's `needs` (models/stages.py) may call, beyond what every stage gets."""
 
@@ -156,6 +152,13 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
     if (following := next_stage(spec.name)) is not None:
         statements.append(
             PolicyStatement("ForwardToNextStage", ["sqs:SendMessage"], [refs.queues[following.name].queue.arn])
+        )
+    else:
+        # the stage that completes jobs links the result in the e-mail with a presigned GET, which works only
+        # while its signer may read the object (a failed job's e-mail says why instead, and links nothing);
+        # it is also the stage that merges a bookcase from the results its photos' jobs wrote
+        statements.append(
+            PolicyStatement("SignResultLinks", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])
         )
     for need in spec.needs:
         statements += NEED_STATEMENTS[need](cfg, refs)

@@ -21,7 +21,7 @@ from infra.packaging import WorkerPackage
 from infra.queue import StageQueue
 from infra.storage import RESULTS_PREFIX, UPLOAD_PREFIX, Expiry, PrivateBucket
 from infra.sweeper import JobSweeper
-from infra.webhooks import SENDER_TIMEOUT_S, SignedWebhooks
+from infra.webhooks import SENDER_TIMEOUT_S, SignedWebhooks, owner_filter_policy
 from infra.worker import EventSourceSpec, FunctionSpec, Worker
 from models.stages import PIPELINE, pipeline_stage
 
@@ -72,7 +72,7 @@ class BookImgPipeline(pulumi.ComponentResource):
                     max_age_seconds=3000,
                 )
             ],
-            expiry=Expiry(UPLOAD_PREFIX, cfg.upload_retention_days),
+            expiry=Expiry(UPLOAD_PREFIX, cfg.retention_days),
             opts=child,
         )
         self.results = PrivateBucket(
@@ -88,7 +88,7 @@ class BookImgPipeline(pulumi.ComponentResource):
                     max_age_seconds=3000,
                 )
             ],
-            expiry=Expiry(RESULTS_PREFIX, cfg.results_retention_days) if cfg.results_retention_days else None,
+            expiry=Expiry(RESULTS_PREFIX, cfg.retention_days),
             opts=child,
         )
 
@@ -136,7 +136,9 @@ class BookImgPipeline(pulumi.ComponentResource):
                 f"{base}-results-email-{i}",
                 topic=self.results_topic.arn,
                 protocol="email",
-                endpoint=email,
+                endpoint=email.address,
+                # an owner's address hears of that owner's jobs only; one without an owner of every job
+                filter_policy=owner_filter_policy([email.owner]) if email.owner else None,
                 opts=child,
             )
         self.alarm_topic_arn = self._alarm_topic(base, cfg, child)
@@ -206,6 +208,7 @@ class BookImgPipeline(pulumi.ComponentResource):
                     memory_size=tuning.memory_size,
                     environment=stage_environment(stage, cfg, env_refs),
                     log_retention_days=cfg.log_retention_days,
+                    snap_start=cfg.snap_start,
                 ),
                 event_source=EventSourceSpec(
                     queue=self.queues[stage],

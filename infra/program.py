@@ -23,6 +23,12 @@ def build_packages(cfg: BookImgConfig) -> dict[str, WorkerPackage]:
 def run_program(cfg: BookImgConfig | None = None) -> BookImgPipeline:
     """Read the stack config once, declare the pipeline, export what clients and tests need."""
     cfg = cfg or load_config()
+    if cfg.api_auth == "none" and not cfg.embedded:
+        pulumi.log.warn(
+            "bookimg:apiAuth is 'none': anyone who finds the API can create jobs, and every job shares the "
+            "owner 'public', so GET /jobs lists them all. Use it on a local stack only; set apiAuth to "
+            "apiKey (apiKeys) or jwt for this one."
+        )
     pipeline = BookImgPipeline(cfg.name_prefix, cfg, build_packages(cfg))
 
     pulumi.export("uploads_bucket", pipeline.uploads.bucket.id)

@@ -50,9 +50,16 @@ def web_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
 
 
 def page_config(api_url: str, websocket_url: str, max_upload_bytes: int) -> str:
-    """What web/app.js reads at start: where the API and the WebSocket are, and the job's steps."""
-    return json.dumps({"apiUrl": api_url, "websocketUrl": websocket_url, "maxUploadBytes": max_upload_bytes,
-                       "steps": page_steps()})
+    """What web/app.js reads at start (config.json, here and on the embedded stack): where the API and the
+    WebSocket are, the upload limit and the job's steps."""
+    return json.dumps(
+        {
+            "api_url": api_url,
+            "websocket_url": websocket_url,
+            "max_upload_bytes": max_upload_bytes,
+            "steps": page_steps(),
+        }
+    )
 
 
 class WebSite(pulumi.ComponentResource):

@@ -16,10 +16,16 @@ from infra.config import BookImgConfig
 from infra.functions import EdgeFunction, EdgeFunctionSpec, edge_package
 from infra.queue import StageQueue
 from infra.worker import PolicyStatement
+from models.messages import OWNER_ATTRIBUTE
 
 SENDER_HANDLER = "workers.realtime.webhook_handler.handler"
 SENDER_TIMEOUT_S = 30
 """Each POST times out after 10 s; a batch of a few notifications to a few URLs fits."""
+
+
+def owner_filter_policy(owners: list[str]) -> str:
+    """An SNS filter policy letting through the results of these owners' jobs (the `owner` attribute)."""
+    return json.dumps({OWNER_ATTRIBUTE: sorted(set(owners))})
 
 
 class SignedWebhooks(pulumi.ComponentResource):
@@ -73,6 +79,10 @@ class SignedWebhooks(pulumi.ComponentResource):
             protocol="sqs",
             endpoint=self.queue.queue.arn,
             raw_message_delivery=False,  # SNS's envelope names the topic; the sender signs only ours
+            # when every URL belongs to an owner, only those owners' results reach the queue
+            filter_policy=owner_filter_policy([w.owner for w in cfg.notify_webhooks if w.owner])
+            if all(w.owner for w in cfg.notify_webhooks)
+            else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
         )
         self.secret = aws.secretsmanager.Secret(
@@ -106,7 +116,7 @@ class SignedWebhooks(pulumi.ComponentResource):
                     "BOOKIMG_DEAD_LETTER_QUEUE_URL": self.queue.dlq.url,
                     "BOOKIMG_MAX_RECEIVE_COUNT": str(cfg.max_receive_count),
                     # receivers often put a token in the URL: kept encrypted in the state, shown as [secret]
-                    "BOOKIMG_WEBHOOK_URLS": pulumi.Output.secret(json.dumps(cfg.notify_webhooks)),
+                    "BOOKIMG_WEBHOOK_URLS": pulumi.Output.secret(cfg.webhook_urls_json()),
                     "BOOKIMG_WEBHOOK_SECRET_NAME": self.secret.arn,
                 },
             ),

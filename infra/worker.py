@@ -26,6 +26,16 @@ LAMBDA_ASSUME_ROLE_POLICY = json.dumps(
 )
 
 
+LIVE_ALIAS = "live"
+
+
+def snap_start_args(enabled: bool) -> dict[str, object]:
+    """A function's SnapStart arguments: a snapshot of each published version (and publishing on every change)."""
+    if not enabled:
+        return {}
+    return {"publish": True, "snap_start": aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")}
+
+
 @dataclass(frozen=True)
 class PolicyStatement:
     """One Allow statement: the exact actions a worker calls on the exact resources it touches."""
@@ -65,6 +75,8 @@ class FunctionSpec:
     memory_size: int
     environment: Mapping[str, pulumi.Input[str]]
     log_retention_days: int
+    snap_start: bool = False
+    """SnapStart: publish each version from a snapshot; the event source mapping invokes `LIVE_ALIAS`."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +155,23 @@ class Worker(pulumi.ComponentResource):
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(function.environment)),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=self.log_group.name),
             **code_args,
+            **snap_start_args(function.snap_start),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group]),
         )
+        # With SnapStart only a published version runs from the snapshot ($LATEST never does): the queue
+        # invokes an alias that follows each new version.
+        self.alias: aws.lambda_.Alias | None = None
+        invoked: pulumi.Input[str] = self.function.name
+        if function.snap_start:
+            self.alias = aws.lambda_.Alias(
+                f"{name}-{LIVE_ALIAS}",
+                name=LIVE_ALIAS,
+                function_name=self.function.name,
+                function_version=self.function.version,
+                description="The published version the queue invokes (SnapStart)",
+                opts=child,
+            )
+            invoked = self.alias.arn
 
         scaling = (
             aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=event_source.max_concurrency)
@@ -154,7 +181,7 @@ class Worker(pulumi.ComponentResource):
         self.event_source_mapping = aws.lambda_.EventSourceMapping(
             f"{name}-source",
             event_source_arn=event_source.queue.queue.arn,
-            function_name=self.function.name,
+            function_name=invoked,
             batch_size=event_source.batch_size,
             maximum_batching_window_in_seconds=event_source.batching_window_seconds or None,
             function_response_types=["ReportBatchItemFailures"],

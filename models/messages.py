@@ -19,6 +19,10 @@ SCHEMA_VERSION: Literal["1"] = "1"
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _JOB_ID_RE = re.compile(JOB_ID_PATTERN)
 UPLOAD_PREFIX = "uploads/"
+OWNER_ATTRIBUTE = "owner"
+"""The results topic's message attribute naming the job's owner: per-owner subscriptions filter on it."""
+DEFAULT_RETENTION_DAYS = 30
+"""How long a job (record, upload, results) is kept when `bookimg:retentionDays` is not set."""
 
 JobId = Annotated[str, StringConstraints(pattern=JOB_ID_PATTERN)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -313,6 +317,49 @@ class BookReview(StrictModel):
     action: Literal["confirm", "replace", "remove"]
     book: ReviewedBook | None = Field(default=None, description="The book standing there (replace only)")
     reviewed_at: datetime | None = None
+class ShelvedBook(StrictModel):
+    """A book of the audit, where it stands: shelf row (top first) and place in the row (left first, from 1)."""
+
+    title: str
+    author: str | None = None
+    tag: str
+    row: Annotated[int, Field(ge=0)] = 0
+    position: Annotated[int, Field(ge=1)] = 1
+
+
+class OutOfOrder(ShelvedBook):
+    """One of the fewest books whose removal leaves the row in call-number order, and where it belongs."""
+
+    belongs_after: str | None = Field(default=None, description="The book (title and call number) it files after")
+    belongs_before: str | None = Field(default=None, description="The book it files before")
+    belongs: str = Field(description="Where it belongs, in words")
+
+
+class OtherSection(ShelvedBook):
+    section: str
+    shelf_sections: list[str] = Field(default_factory=list, description="The sections the row's ordered books hold")
+
+
+class NotOnShelf(StrictModel):
+    """A catalog book whose call number falls inside the row's range, not seen: on loan, missing or misfiled."""
+
+    title: str
+    author: str | None = None
+    tag: str
+    isbn: str | None = None
+    row: Annotated[int, Field(ge=0)] = 0
+
+
+class ShelfAudit(StrictModel):
+    """What is out of place on a library shelf, by this library's collation rules (`workers/catalog/call_numbers`)."""
+
+    rows: Annotated[int, Field(ge=0)] = 0
+    audited: Annotated[int, Field(ge=0)] = Field(default=0, description="Books with a call number, in the audit")
+    ranges: list[str] = Field(default_factory=list, description="Each row's first and last call number in order")
+    out_of_order: list[OutOfOrder] = Field(default_factory=list)
+    other_section: list[OtherSection] = Field(default_factory=list)
+    not_on_shelf: list[NotOnShelf] = Field(default_factory=list)
+    note: str | None = Field(default=None, description="Why a part could not be audited, when one could not")
 
 
 class JobResult(PipelineMessage):
@@ -322,6 +369,9 @@ class JobResult(PipelineMessage):
     image: ImageRef | None = None
     books: list[Book] = Field(default_factory=list)
     unidentified: list[Unidentified] = Field(default_factory=list)
+    audit: ShelfAudit | None = Field(
+        default=None, description="Present when the shelf carries call numbers (a library's); a home shelf has none"
+    )
     cost: CostBreakdown = Field(default_factory=CostBreakdown)
     finished_at: datetime
     photo_job_ids: list[JobId] = Field(default_factory=list, description="A bookcase's photos' jobs, in order")
@@ -365,6 +415,8 @@ class ResultsNotification(PipelineMessage):
     result_key: str
     book_count: int = 0
     books: list[Book] = Field(default_factory=list)
+    result_url: str | None = None
+    """A presigned HTTPS GET of the result object, valid for a while (`JobOutcomes.link_ttl_s`)."""
 
 
 class ResultsTopicDelivery(_AwsModel):
@@ -375,10 +427,17 @@ class ResultsTopicDelivery(_AwsModel):
     message_id: str = Field(alias="MessageId")
     topic_arn: str = Field(alias="TopicArn")
     notification: Json[ResultsNotification] = Field(alias="Message")
+    message_attributes: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="MessageAttributes")
 
     @property
     def job_id(self) -> str:
         return self.notification.job_id
+
+    @property
+    def owner(self) -> str | None:
+        """The job's owner, from the results topic's `owner` message attribute."""
+        value = (self.message_attributes.get(OWNER_ATTRIBUTE) or {}).get("Value")
+        return value if isinstance(value, str) else None
 
 
 # --- helpers -----------------------------------------------------------------------------------

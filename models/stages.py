@@ -103,7 +103,7 @@ PIPELINE: tuple[PipelineStage, ...] = (
     PipelineStage(
         Stage.MERGE, JobResult, JobResult, JobStatus.VALIDATED, JobStatus.COMPLETED,
         step="Listing the books", progress="Putting the list of books together…",
-        timeout_s=60, memory_mb=512, needs=("photo_results",),
+        timeout_s=60, memory_mb=512,
         s3_puts=2,  # results/{job}.json and .csv
     ),
 )

@@ -25,8 +25,8 @@ async function loadConfig() {
   if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
   state.config = await response.json();
   showSteps(state.config.steps || []);
-  if (state.config.maxUploadBytes) {
-    $("#size-limit").textContent = ` · up to ${formatBytes(state.config.maxUploadBytes)}`;
+  if (state.config.max_upload_bytes) {
+    $("#size-limit").textContent = ` · up to ${formatBytes(state.config.max_upload_bytes)}`;
   }
 }
 
@@ -55,7 +55,7 @@ function formatBytes(bytes) {
 }
 
 function apiUrl(path) {
-  return state.config.apiUrl.replace(/\/$/, "") + path;
+  return state.config.api_url.replace(/\/$/, "") + path;
 }
 
 // --- choosing a photo --------------------------------------------------------------------------
@@ -64,8 +64,8 @@ function choose(file) {
   hideError();
   if (!file) return;
   if (!file.type.startsWith("image/")) return showError(`${file.name} is not an image.`);
-  if (state.config && state.config.maxUploadBytes && file.size > state.config.maxUploadBytes) {
-    return showError(`${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(state.config.maxUploadBytes)}.`);
+  if (state.config && state.config.max_upload_bytes && file.size > state.config.max_upload_bytes) {
+    return showError(`${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(state.config.max_upload_bytes)}.`);
   }
   state.file = file;
   const preview = $("#preview-image");
@@ -107,11 +107,11 @@ async function submit(event) {
     const response = await fetch(apiUrl("/jobs"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ filename: state.file.name, contentType: state.file.type }),
+      body: JSON.stringify({ filename: state.file.name, content_type: state.file.type }),
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(body.message || `could not create the job (HTTP ${response.status})`);
-    follow({ jobId: body.jobId, token: body.token });
+    follow({ job_id: body.job_id, token: body.token });
     await upload(body.upload, state.file);
     markStage("upload", new Date().toISOString());
   } catch (error) {
@@ -138,22 +138,22 @@ function follow(job) {
   state.job = job;
   state.status = null;
   state.result = null;
-  history.replaceState(null, "", `#job=${encodeURIComponent(job.jobId)}&token=${encodeURIComponent(job.token)}`);
+  history.replaceState(null, "", `#job=${encodeURIComponent(job.job_id)}&token=${encodeURIComponent(job.token)}`);
   subscribe();
 }
 
 function subscribe() {
   const job = state.job;
-  if (!state.config.websocketUrl) return startPolling();
+  if (!state.config.websocket_url) return startPolling();
   let socket;
   try {
-    socket = new WebSocket(state.config.websocketUrl);
+    socket = new WebSocket(state.config.websocket_url);
   } catch (error) {
     return startPolling();
   }
   state.socket = socket;
   socket.addEventListener("open", () => {
-    socket.send(JSON.stringify({ action: "subscribe", jobId: job.jobId, token: job.token }));
+    socket.send(JSON.stringify({ action: "subscribe", job_id: job.job_id, token: job.token }));
   });
   socket.addEventListener("message", (event) => {
     let message;
@@ -162,7 +162,7 @@ function subscribe() {
     } catch (error) {
       return;
     }
-    if (!message || message.jobId !== state.job.jobId) return;
+    if (!message || message.job_id !== state.job.job_id) return;
     if (message.type === "progress") onProgress(message);
     if (message.type === "result") onResult(message);
     if (message.type === "error" && message.code === "forbidden") {
@@ -195,7 +195,7 @@ function stopPolling() {
 }
 
 async function fetchJob() {
-  const response = await fetch(apiUrl(`/jobs/${encodeURIComponent(state.job.jobId)}`), {
+  const response = await fetch(apiUrl(`/jobs/${encodeURIComponent(state.job.job_id)}`), {
     headers: { "X-Job-Token": state.job.token },
     cache: "no-store",
   });
@@ -211,7 +211,7 @@ async function fetchJob() {
 function applyJob(job) {
   onProgress(job);
   if (job.status !== "completed" && !ENDED_BADLY.includes(job.status)) return false;
-  onResult({ ...(job.result || {}), status: job.status, error: job.error, cost: job.cost, stageTimes: job.stageTimes });
+  onResult({ ...(job.result || {}), status: job.status, error: job.error, cost: job.cost, stage_times: job.stage_times });
   return true;
 }
 
@@ -220,8 +220,8 @@ function onProgress(message) {
   if (rank === undefined) return;
   if (state.status && STATUS_RANK[state.status] > rank) return; // a late, older push
   state.status = message.status;
-  for (const [stage, time] of Object.entries(message.stageTimes || {})) markStage(stage, time);
-  if (rank > STATUS_RANK.created) markStage("upload", (message.stageTimes || {})[FIRST_STEP]);
+  for (const [stage, time] of Object.entries(message.stage_times || {})) markStage(stage, time);
+  if (rank > STATUS_RANK.created) markStage("upload", (message.stage_times || {})[FIRST_STEP]);
   showProgress(message.status);
   if (ENDED_BADLY.includes(message.status)) fail(message.error || STATUS_TEXT[message.status]);
 }
@@ -234,14 +234,14 @@ function onResult(message) {
     return;
   }
   state.result = message;
-  onProgress({ status: message.status, stageTimes: message.stageTimes || {}, error: message.error });
+  onProgress({ status: message.status, stage_times: message.stage_times || {}, error: message.error });
   if (state.socket) state.socket.close();
   if (message.status !== "completed") return;
   renderBooks(message.books || [], message.unidentified || [], message.cost);
   BookReview.show(message, {
     photoUrl: state.file ? $("#preview-image").src : null,
     apiUrl,
-    job: () => ({ id: state.job.jobId, token: state.job.token }),
+    job: () => ({ id: state.job.job_id, token: state.job.token }),
     onReviewed(reviewed) {
       // the job as reviewed: the list and every export follow it
       state.result = { ...state.result, books: reviewed.books || [], unidentified: reviewed.unidentified || [] };
@@ -323,6 +323,7 @@ function renderBooks(books, unidentified, cost, { quiet = false } = {}) {
   if (unidentified.length) summary += ` ${unidentified.length} spine(s) could not be identified.`;
   $("#results-summary").textContent = summary;
   $("#cost").textContent = cost && cost.usd ? `Cost of this job: $${cost.usd.toFixed(4)}` : "";
+  updateExportLink();
   $("#results-section").hidden = false;
   $("#status").textContent = `Done. ${summary}`;
   if (quiet) return; // a review re-renders the list in place: focus stays where the user is
@@ -360,6 +361,17 @@ function csvCell(value) {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+// A file another book tool imports, written by the API (GET /jobs/{id}/export), so the page, the CLI and
+// scripts get the same file; the token rides in the query string as it may for GET /jobs/{id}.
+function updateExportLink() {
+  if (!state.job) return;
+  const format = $("#export-format").value;
+  const query = new URLSearchParams({ format, token: state.job.token });
+  const link = $("#export-download");
+  link.href = apiUrl(`/jobs/${encodeURIComponent(state.job.job_id)}/export?${query}`);
+  link.download = `bookimg-${state.job.job_id}-${format}.csv`;
+}
+
 function exportBooks(format) {
   if (!state.result) return;
   const books = state.result.books || [];
@@ -373,12 +385,12 @@ function exportBooks(format) {
     content = rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
     type = "text/csv";
   } else {
-    content = JSON.stringify({ jobId: state.job.jobId, books }, null, 2);
+    content = JSON.stringify({ job_id: state.job.job_id, books }, null, 2);
     type = "application/json";
   }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([content], { type }));
-  link.download = `bookimg-${state.job.jobId}.${format}`;
+  link.download = `bookimg-${state.job.job_id}.${format}`;
   document.body.append(link);
   link.click();
   setTimeout(() => {
@@ -396,7 +408,7 @@ function resumeFromFragment() {
   if (!jobId || !token) return;
   $("#progress-section").hidden = false;
   $("#status").textContent = "Looking up your job…";
-  follow({ jobId, token });
+  follow({ job_id: jobId, token });
   // the socket says nothing to a token that does not open the job: ask the API, which says why
   fetchJob().then((job) => job && applyJob(job)).catch(() => {});
 }
@@ -418,6 +430,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#upload-form").addEventListener("submit", submit);
   $("#export-csv").addEventListener("click", () => exportBooks("csv"));
   $("#export-json").addEventListener("click", () => exportBooks("json"));
+  $("#export-format").addEventListener("change", updateExportLink);
   $("#again").addEventListener("click", reset);
   try {
     await loadConfig();

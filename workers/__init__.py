@@ -18,6 +18,10 @@ _thresholds_after_cold_start: tuple[int, ...] | None = None
 if _os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     _thresholds_after_cold_start = _gc.get_threshold()
     _gc.set_threshold(*COLD_START_GC_THRESHOLDS)
+    # SnapStart: what the snapshot may keep, and what each restored environment makes anew
+    from workers.common.snapshot import register_runtime_hooks as _register_snapshot_hooks
+
+    _register_snapshot_hooks()
 
 
 def end_cold_start() -> None:

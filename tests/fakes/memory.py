@@ -50,6 +50,9 @@ class MemoryObjects:
         self.blobs.pop((bucket, key), None)
         self.content_types.pop((bucket, key), None)
 
+    def link(self, bucket: str, key: str, *, expires_s: int) -> str:
+        return f"https://{bucket}.s3.example/{key}?expires={expires_s}"
+
 
 @dataclass
 class MemorySender:
@@ -77,10 +80,12 @@ class _Item:
     done: dict[str, str] = field(default_factory=dict)
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload: UploadSpec | None = None  # what `POST /jobs` recorded (`extra["upload"]`)
+    owner: str | None = None  # `extra["owner"]`
     photos_done: set[str] = field(default_factory=set)  # a bookcase's photos counted (`count_photo`)
 
     def snapshot(self) -> JobSnapshot:
-        return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()}, self.upload)
+        return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()}, self.upload,
+                           self.owner)
 
 
 @dataclass
@@ -90,6 +95,17 @@ class MemoryJobs:
 
     items: dict[str, _Item] = field(default_factory=dict)
     done_marks: list[tuple[str, str]] = field(default_factory=list)
+    tombstones: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def delete(self, job_id: str, *, tombstone: dict[str, Any]) -> None:
+        self.tombstones[job_id] = {**tombstone, "deleted_at": datetime.now(UTC).isoformat()}
+        self.items.pop(job_id, None)
+
+    def tombstone(self, job_id: str) -> dict[str, Any] | None:
+        return self.tombstones.get(job_id)
+
+    def is_deleted(self, job_id: str) -> bool:
+        return job_id in self.tombstones
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.snapshot(job_id).record
@@ -111,7 +127,8 @@ class MemoryJobs:
         fields = {k: v for k, v in (extra or {}).items() if k in JobRecord.model_fields}  # e.g. a bookcase's
         record = JobRecord.model_validate({"job_id": job_id, "status": status, "created_at": now, "updated_at": now,
                                            "stage_times": {status.value: now}, "image_key": image_key, **fields})
-        self.items[job_id] = _Item(record, upload=UploadSpec.from_item(upload) if upload else None)
+        self.items[job_id] = _Item(record, upload=UploadSpec.from_item(upload) if upload else None,
+                                   owner=(extra or {}).get("owner"))
         return True
 
     def count_photo(self, bookcase_id: str, photo_job_id: str) -> JobSnapshot:
@@ -139,6 +156,8 @@ class MemoryJobs:
 
     def fail(self, job_id: str, stage: Stage, reason: str) -> bool:
         now = datetime.now(UTC)
+        if job_id not in self.items and job_id in self.tombstones:  # deleted: not made again
+            return False
         item = self.items.setdefault(job_id, _Item(None))
         if item.record is None:  # a job failed before it ever got a record
             item.record = JobRecord(job_id=job_id, status=JobStatus.FAILED, created_at=now, updated_at=now,

@@ -82,7 +82,12 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dic
     if typ == "aws:lambda/function:Function":
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}"
         out |= {"name": physical, "arn": arn, "invokeArn": f"{arn}/invocations"}
+        out["version"] = "1" if inputs.get("publish") else "$LATEST"
         return physical, out
+    if typ == "aws:lambda/alias:Alias":
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{inputs['functionName']}:{inputs['name']}"
+        out |= {"arn": arn, "invokeArn": f"{arn}/invocations"}
+        return arn, out
     out.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{name}")
     return f"{name}-id", out
 
@@ -151,9 +156,16 @@ class Deployment:
     def dlq_of(self, queue: Created) -> Created:
         return self.queue_by_arn(json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"])
 
-    def mapping_of(self, stage: str) -> Created:
+    def aliases_of(self, stage: str) -> list[Created]:
         name = self.functions[stage].outputs["name"]
-        return self.one("aws:lambda/eventSourceMapping:EventSourceMapping", lambda m: m.inputs["functionName"] == name)
+        return [a for a in self.of_type("aws:lambda/alias:Alias") if a.inputs["functionName"] == name]
+
+    def mapping_of(self, stage: str) -> Created:
+        """The event source mapping invoking a stage's function, by its name or through one of its aliases."""
+        invoked = {self.functions[stage].outputs["name"], *(a.outputs["arn"] for a in self.aliases_of(stage))}
+        return self.one(
+            "aws:lambda/eventSourceMapping:EventSourceMapping", lambda m: m.inputs["functionName"] in invoked
+        )
 
     def role_of(self, stage: str) -> Created:
         arn = self.functions[stage].inputs["role"]

@@ -27,6 +27,7 @@ COMMON_ENV = {
     "BOOKIMG_RESULTS_TOPIC_ARN",
     "BOOKIMG_DEAD_LETTER_QUEUE_URL",
     "BOOKIMG_MAX_RECEIVE_COUNT",
+    "BOOKIMG_RETENTION_DAYS",  # any worker may fail a job, so any may write its record (and its TTL)
 }
 EXPECTED_ENV = {
     "ingest": COMMON_ENV

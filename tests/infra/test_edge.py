@@ -9,7 +9,7 @@ import pytest
 
 from infra.realtime import management_endpoint
 from models.stages import page_steps
-from workers.api.logic import ROUTES
+from workers.api.routes import ROUTES, paths
 
 API = "aws:apigatewayv2/api:Api"
 ROUTE = "aws:apigatewayv2/route:Route"
@@ -47,14 +47,15 @@ def grants(policy, action):
     return sorted(r for s in policy["Statement"] if action in s["Action"] for r in s["Resource"])
 
 
-def test_the_http_api_routes_every_route_of_the_api_function_to_it_with_payload_2(default_stack):
+def test_the_http_api_declares_every_route_of_the_route_table_on_the_api_function_with_payload_2(default_stack):
     # Given the HTTP API
     http = api(default_stack, "HTTP")
     routes = routes_of(default_stack, http)
-    # Then exactly the routes the API function answers exist, unauthenticated by default
-    assert set(routes) == {f"{method} {path}" for method, path in ROUTES}
-    assert {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "PATCH /jobs/{id}/books", "GET /catalog/books",
-            "POST /bookcases"} <= set(routes)
+    # Then exactly the route table's routes exist (the job routes among them), and an ANY route per path for
+    # its 405s, unauthenticated by default
+    assert {"POST /jobs", "GET /jobs", "GET /jobs/{id}", "DELETE /jobs/{id}", "GET /jobs/{id}/export",
+            "PATCH /jobs/{id}/books", "POST /bookcases", "GET /catalog/books", "GET /openapi.json"} <= set(routes)
+    assert set(routes) == {route.key for route in ROUTES} | {f"ANY {path}" for path in paths()}
     for route in routes.values():
         assert route.inputs["authorizationType"] == "NONE"
         # and each proxies to the API handler with payload format 2.0
@@ -65,7 +66,9 @@ def test_the_http_api_routes_every_route_of_the_api_function_to_it_with_payload_
     # and browsers on the configured origins may call it
     assert http.inputs["corsConfiguration"]["allowOrigins"] == ["*"]
     assert "x-job-token" in http.inputs["corsConfiguration"]["allowHeaders"]
-    assert "PATCH" in http.inputs["corsConfiguration"]["allowMethods"]
+    assert set(http.inputs["corsConfiguration"]["allowMethods"]) == {"GET", "POST", "OPTIONS"} | {
+        route.method for route in ROUTES
+    }
     (stage,) = [s for s in default_stack.of_type(STAGE) if s.inputs["apiId"] == http.id]
     assert stage.inputs["name"] == "$default" and stage.inputs["autoDeploy"] is True
     assert "querystring" not in stage.inputs["accessLogSettings"]["format"].lower()
@@ -107,7 +110,9 @@ def test_only_the_websocket_functions_may_post_to_connections_and_only_on_their_
         assert grants(policy_of_function(default_stack, function), "execute-api:ManageConnections") == []
 
 
-def test_the_api_function_creates_reads_reviews_and_lists_jobs_signs_uploads_and_reads_results_only(default_stack):
+def test_the_api_function_creates_reads_reviews_lists_and_deletes_jobs_signs_uploads_and_reads_results_only(
+    default_stack,
+):
     policy = policy_of_function(default_stack, default_stack.edge_functions["workers.api.handler.handler"])
     table = default_stack.jobs_table.outputs["arn"]
     uploads = default_stack.bucket("-uploads").outputs["arn"]
@@ -119,11 +124,15 @@ def test_the_api_function_creates_reads_reviews_and_lists_jobs_signs_uploads_and
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:DeleteItem",  # DELETE /jobs/{id}: the record (a tombstone is put in its place)
         "s3:PutObject",
         "s3:GetObject",
+        "s3:DeleteObject",  # DELETE /jobs/{id}: the upload and the results
     }
     assert grants(policy, "dynamodb:PutItem") == [table]
     assert grants(policy, "dynamodb:UpdateItem") == [table]  # a review is saved on the job's item
+    assert grants(policy, "dynamodb:DeleteItem") == [table]
+    assert grants(policy, "s3:DeleteObject") == sorted([f"{uploads}/uploads/*", f"{results}/results/*"])
     assert grants(policy, "dynamodb:Query") == [f"{table}/index/by_owner"]
     assert grants(policy, "s3:PutObject") == [f"{uploads}/uploads/*"]
     assert grants(policy, "s3:GetObject") == [f"{results}/results/*"]
@@ -195,15 +204,19 @@ def test_the_callback_url_is_the_https_twin_of_the_websocket_endpoint_with_its_s
     assert management_endpoint("ws://127.0.0.1:8080", "live") == "http://127.0.0.1:8080/live"
 
 
-def test_jwt_auth_puts_a_jwt_authorizer_on_every_http_route(deploy):
+def test_jwt_auth_puts_a_jwt_authorizer_on_every_http_route_but_the_apis_description_and_its_405s(deploy):
     stack = deploy({"apiAuth": "jwt", "jwtIssuer": "https://issuer.example", "jwtAudience": ["bookimg"]})
     (authorizer,) = stack.of_type(AUTHORIZER)
     assert authorizer.inputs["authorizerType"] == "JWT"
     assert authorizer.inputs["identitySources"] == ["$request.header.Authorization"]
     assert authorizer.inputs["jwtConfiguration"] == {"issuer": "https://issuer.example", "audiences": ["bookimg"]}
-    for route in routes_of(stack, api(stack, "HTTP")).values():
-        assert route.inputs["authorizationType"] == "JWT"
-        assert route.inputs["authorizerId"] == authorizer.id
+    routes = routes_of(stack, api(stack, "HTTP"))
+    for key in ("POST /jobs", "GET /jobs", "GET /jobs/{id}"):
+        assert routes[key].inputs["authorizationType"] == "JWT"
+        assert routes[key].inputs["authorizerId"] == authorizer.id
+    for key, route in routes.items():
+        public = key == "GET /openapi.json" or key.startswith("ANY ")
+        assert route.inputs["authorizationType"] == ("NONE" if public else "JWT"), key
 
 
 def test_api_key_auth_passes_only_the_keys_hash_to_the_function(deploy):
@@ -246,10 +259,10 @@ def test_the_page_gets_a_config_json_naming_the_http_and_websocket_urls(default_
         o.inputs["key"]: o
         for o in default_stack.attached_to("aws:s3/bucketObjectv2:BucketObjectv2", default_stack.bucket("-web"))
     }
-    assert set(objects) == {"index.html", "app.js", "style.css", "config.json"}
+    assert set(objects) == {"index.html", "app.js", "review.js", "style.css", "config.json"}
     config = json.loads(objects["config.json"].inputs["content"])
     assert config["steps"] == page_steps()
-    assert config["apiUrl"] == api(default_stack, "HTTP").outputs["apiEndpoint"]
-    assert config["websocketUrl"].startswith("wss://") and config["websocketUrl"].endswith("/live")
+    assert config["api_url"] == api(default_stack, "HTTP").outputs["apiEndpoint"]
+    assert config["websocket_url"].startswith("wss://") and config["websocket_url"].endswith("/live")
     assert default_stack.outputs["web_url"].startswith("https://")
-    assert default_stack.outputs["websocket_url"] == config["websocketUrl"]
+    assert default_stack.outputs["websocket_url"] == config["websocket_url"]

@@ -22,11 +22,13 @@ COMMON = {
     "sns:Publish",
 }
 EXPECTED_ACTIONS = {
-    "ingest": COMMON | {"s3:GetObject", "s3:DeleteObject"},  # deletes the uploads it refuses
+    # deletes the uploads it refuses, and the record an upload for a deleted job made (issue 15)
+    "ingest": COMMON | {"s3:GetObject", "s3:DeleteObject", "dynamodb:DeleteItem"},
     "textract": COMMON | {"s3:GetObject", "textract:DetectDocumentText"},
     "bedrock": COMMON | {"bedrock:InvokeModel"},
     "validation": COMMON,
-    "merge": COMMON | {"s3:GetObject"},  # a bookcase's merge reads its photos' results
+    # its results only: it presigns the e-mail's link (issue 15), and merges a bookcase from its photos' results
+    "merge": COMMON | {"s3:GetObject"},
 }
 
 
@@ -74,8 +76,9 @@ def test_s3_permissions_are_scoped_to_key_prefixes(default_stack):
     for stage in STAGES:
         policy = default_stack.policy_of(stage)
         assert grants(policy, "s3:PutObject") == [f"{results}/results/*"]
-        expected_reads = {"ingest": [f"{uploads}/uploads/*"], "textract": [f"{uploads}/uploads/*"],
-                          "merge": [f"{results}/results/*"]}.get(stage, [])
+        expected_reads = [f"{uploads}/uploads/*"] if stage in ("ingest", "textract") else []
+        if stage == STAGES[-1]:  # the completing stage presigns the e-mail's link and merges bookcases
+            expected_reads = [f"{results}/results/*"]
         assert grants(policy, "s3:GetObject") == expected_reads
         assert grants(policy, "s3:DeleteObject") == ([f"{uploads}/uploads/*"] if stage == "ingest" else [])
 
@@ -143,6 +146,7 @@ def test_anthropic_api_key_parameter_grants_reading_that_parameter_only(deploy):
 
 def test_catalog_on_s3_grants_reading_that_object_only(deploy):
     stack = deploy({"catalog": "local", "catalogUri": "s3://library-data/catalog/books.csv"})
+    # the catalog object and nothing else in its bucket
     assert grants(stack.policy_of("validation"), "s3:GetObject") == ["arn:aws:s3:::library-data/catalog/books.csv"]
 
 

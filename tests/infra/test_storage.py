@@ -59,19 +59,17 @@ def test_uploads_bucket_lets_browsers_post_presigned_forms(deploy):
     assert rule["allowedOrigins"] == ["https://books.example.com"]
 
 
-def test_uploads_expire_after_the_configured_days(deploy):
-    stack = deploy({"uploadRetentionDays": 2})
-    (lifecycle,) = stack.attached_to(
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", stack.bucket("-uploads")
-    )
-    (rule,) = lifecycle.inputs["rules"]
-    assert rule["status"] == "Enabled"
-    assert rule["filter"] == {"prefix": "uploads/"}
-    assert rule["expiration"] == {"days": 2}
-    # results are kept unless resultsRetentionDays is set
-    assert not stack.attached_to(
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", stack.bucket("-results")
-    )
+def test_uploads_and_results_expire_after_the_one_retention_setting(deploy):
+    # issue 15 replaced uploadRetentionDays/resultsRetentionDays (results kept forever) with retentionDays
+    stack = deploy({"retentionDays": 2})
+    for suffix, prefix in (("-uploads", "uploads/"), ("-results", "results/")):
+        (lifecycle,) = stack.attached_to(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", stack.bucket(suffix)
+        )
+        (rule,) = lifecycle.inputs["rules"]
+        assert rule["status"] == "Enabled"
+        assert rule["filter"] == {"prefix": prefix}
+        assert rule["expiration"] == {"days": 2}
 
 
 def test_s3_notifies_the_ingest_queue_for_new_objects_under_uploads(default_stack):

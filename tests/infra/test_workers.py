@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra.config import STAGES
 
 
@@ -82,3 +84,39 @@ def test_roles_trust_only_lambda(default_stack):
 def test_each_worker_has_a_role_of_its_own(default_stack):
     roles = {default_stack.role_of(stage).name for stage in STAGES}
     assert len(roles) == len(STAGES)
+
+
+def test_without_snapstart_the_queue_invokes_the_function_itself_and_nothing_is_published(default_stack):
+    for stage in STAGES:
+        function = default_stack.functions[stage]
+        assert "snapStart" not in function.inputs and not function.inputs.get("publish")
+        assert default_stack.aliases_of(stage) == []
+        assert default_stack.mapping_of(stage).inputs["functionName"] == function.outputs["name"]
+
+
+def test_snapstart_publishes_each_worker_from_a_snapshot_and_the_queue_invokes_its_live_alias(deploy):
+    # Given a stack with SnapStart on
+    stack = deploy({"snapStart": True})
+    for stage in STAGES:
+        function = stack.functions[stage]
+        # Then each worker's published versions start from a snapshot
+        assert function.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+        assert function.inputs["publish"] is True
+        # and its alias follows the version just published
+        (alias,) = stack.aliases_of(stage)
+        assert alias.inputs["name"] == "live"
+        assert alias.inputs["functionVersion"] == function.outputs["version"] != "$LATEST"
+        # and the queue invokes that alias, never $LATEST (which never runs from the snapshot)
+        assert stack.mapping_of(stage).inputs["functionName"] == alias.outputs["arn"]
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"snapStart": True, "lambdaRuntime": "python3.11"}, "python3.12"),
+        ({"snapStart": True, "embedded": True}, "cloud"),
+    ],
+)
+def test_snapstart_on_a_runtime_without_it_or_on_the_embedded_stack_fails_the_deployment(deploy, config, problem):
+    with pytest.raises(Exception, match=problem):
+        deploy(config)

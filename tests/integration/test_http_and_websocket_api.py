@@ -16,10 +16,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from embedded.embedded_stack import DEMO_PHOTO
+from models.api import API_SCHEMA_VERSION, ErrorMessage, ProgressMessage, ResultMessage
+from workers.common.reviews import reviewed_result
+
+FRAMES = {"progress": ProgressMessage, "result": ResultMessage, "error": ErrorMessage}
 
 
 def create_job(stack, content_type: str = "image/jpeg") -> dict:
-    response = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": content_type})
+    response = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "content_type": content_type})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -51,10 +55,10 @@ def wait_until_finished(stack, job_id: str, timeout_s: float = 180):
 def test_a_job_created_through_the_api_is_pushed_every_stage_then_the_books_over_the_websocket(stack):
     # Given a job created through the HTTP API and a WebSocket subscribed with its token
     job = create_job(stack)
-    assert stack.job(job["jobId"]).status.value == "created"
+    assert stack.job(job["job_id"]).status.value == "created"
     with connect(stack.websocket_url) as socket, connect(stack.websocket_url) as intruder:
-        intruder.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": "guess"}))
-        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": job["token"]}))
+        intruder.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": "guess"}))
+        socket.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": job["token"]}))
         first = json.loads(socket.recv(timeout=10))
         assert (first["type"], first["status"]) == ("progress", "created")
         # When the photo is uploaded with the presigned POST
@@ -71,10 +75,17 @@ def test_a_job_created_through_the_api_is_pushed_every_stage_then_the_books_over
             "completed",
         ]
         result = messages[-1]
-        assert result["books"] == [b.model_dump(mode="json", exclude={"box"}) for b in stack.result(job["jobId"]).books]
+        # the stored result's books, each with where it stands in the result (what a review points at)
+        assert result["books"] == [
+            b.model_dump(mode="json", exclude={"box"}) for b in reviewed_result(stack.result(job["job_id"]), []).books
+        ]
+        # each frame of the shape its schema describes (snake_case, versioned)
+        for message in [first, *messages]:
+            FRAMES[message["type"]].model_validate(message)
         # and the connection with the wrong token heard only that it may not, then was closed
         frame = json.loads(intruder.recv(timeout=10))
         assert (frame["type"], frame["code"]) == ("error", "forbidden") and frame["message"]
+        FRAMES["error"].model_validate(frame)
         with pytest.raises(ConnectionClosed):
             intruder.recv(timeout=10)
 
@@ -82,23 +93,23 @@ def test_a_job_created_through_the_api_is_pushed_every_stage_then_the_books_over
 def test_reading_a_job_needs_its_token_and_shows_stage_times_cost_and_results(stack):
     job = create_job(stack)
     upload(job)
-    wait_until_finished(stack, job["jobId"])
-    url = f"{stack.api_url}/jobs/{job['jobId']}"
+    wait_until_finished(stack, job["job_id"])
+    url = f"{stack.api_url}/jobs/{job['job_id']}"
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, params={"token": "guess"}).status_code == 403
     body = httpx.get(url, headers={"Authorization": f"Bearer {job['token']}"}).json()
     assert body["status"] == "completed"
-    assert list(body["stageTimes"]) == ["created", "uploaded", "ocr", "candidates", "validated", "completed"]
+    assert list(body["stage_times"]) == ["created", "uploaded", "ocr", "candidates", "validated", "completed"]
     assert set(body["cost"]) >= {"textract_pages", "input_tokens", "output_tokens", "usd"}
-    assert len(body["result"]["books"]) == body["bookCount"] > 0
+    assert len(body["result"]["books"]) == body["book_count"] > 0
 
 
 def test_a_late_subscriber_gets_the_result_at_once(stack):
     job = create_job(stack)
     upload(job)
-    wait_until_finished(stack, job["jobId"])
+    wait_until_finished(stack, job["job_id"])
     with connect(stack.websocket_url) as socket:
-        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": job["token"]}))
+        socket.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": job["token"]}))
         messages = receive_until_result(socket, timeout_s=10)
     # at once: its current state, then the result (a stream record still in flight may repeat the state)
     assert messages[0]["type"] == "progress" and messages[-1]["type"] == "result"
@@ -107,10 +118,10 @@ def test_a_late_subscriber_gets_the_result_at_once(stack):
 
 
 def test_listing_jobs_returns_recent_jobs_newest_first_page_by_page(stack):
-    created = [create_job(stack)["jobId"] for _ in range(3)]
+    created = [create_job(stack)["job_id"] for _ in range(3)]
     first = httpx.get(f"{stack.api_url}/jobs", params={"limit": 2}).json()
-    second = httpx.get(f"{stack.api_url}/jobs", params={"limit": 2, "cursor": first["nextCursor"]}).json()
-    listed = [j["jobId"] for j in first["jobs"] + second["jobs"]]
+    second = httpx.get(f"{stack.api_url}/jobs", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    listed = [j["job_id"] for j in first["jobs"] + second["jobs"]]
     assert listed[:3] == created[::-1]
     assert len(set(listed)) == len(listed)
 
@@ -121,7 +132,7 @@ def test_disconnecting_forgets_the_connection_and_pushing_to_it_then_says_gone(s
     table = stack.client("dynamodb")
     connections = stack.outputs["connections_table"]
     with connect(stack.websocket_url) as socket:
-        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": job["token"]}))
+        socket.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": job["token"]}))
         socket.recv(timeout=10)
         assert table.scan(TableName=connections)["Count"] >= 2  # its meta item and the subscription
         connection_id = next(iter(stack.gateway.connections))
@@ -151,12 +162,13 @@ def test_an_unknown_websocket_action_gets_api_gateways_forbidden_message(stack):
 def test_a_wrong_token_gets_a_forbidden_error_frame_then_the_connection_closes(stack):
     job = create_job(stack)
     with connect(stack.websocket_url) as socket:
-        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": "guess"}))
+        socket.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": "guess"}))
         frame = json.loads(socket.recv(timeout=10))
         assert frame == {
+            "schema_version": API_SCHEMA_VERSION,
             "type": "error",
             "code": "forbidden",
-            "jobId": job["jobId"],
+            "job_id": job["job_id"],
             "message": "this token does not open that job; the connection is closed",
         }
         with pytest.raises(ConnectionClosed):
@@ -174,7 +186,7 @@ def test_a_failed_job_pushes_each_status_once_with_the_failures_time(stack):
             target=lambda: httpx.post(job["upload"]["url"], data=job["upload"]["fields"], files=files)
         )
         uploading.start()
-        socket.send(json.dumps({"action": "subscribe", "jobId": job["jobId"], "token": job["token"]}))
+        socket.send(json.dumps({"action": "subscribe", "job_id": job["job_id"], "token": job["token"]}))
         messages = receive_until_result(socket)
         uploading.join()
         # When the job has failed (and anything still in the stream has had time to arrive)
@@ -188,4 +200,4 @@ def test_a_failed_job_pushes_each_status_once_with_the_failures_time(stack):
     assert statuses == sorted(statuses, key=["created", "uploaded", "failed"].index) and statuses[-1] == "failed"
     result = messages[-1]
     assert result["type"] == "result" and "too small to hold legible text" in result["error"]
-    assert "failed" in result["stageTimes"]
+    assert "failed" in result["stage_times"]

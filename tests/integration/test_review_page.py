@@ -104,8 +104,8 @@ def test_a_user_confirms_one_book_and_replaces_another_from_the_catalog_on_the_p
 
 
 def test_reviewing_a_job_needs_its_token_and_names_a_spine_the_result_has(stack):
-    created = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": "image/jpeg"}).json()
-    job_id = created["jobId"]
+    created = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "content_type": "image/jpeg"}).json()
+    job_id = created["job_id"]
     url = f"{stack.api_url}/jobs/{job_id}/books"
     confirm = {"reviews": [{"spine": "book", "index": 0, "action": "confirm"}]}
     # without the token, or with another, nothing is saved

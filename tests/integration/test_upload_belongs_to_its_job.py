@@ -18,7 +18,7 @@ TIMEOUT_S = 120
 
 
 def create_job(stack, content_type: str = "image/jpeg") -> dict:
-    response = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": content_type})
+    response = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "content_type": content_type})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -71,12 +71,12 @@ def test_a_form_whose_key_was_moved_into_another_jobs_folder_is_refused_and_the_
     assert "Invalid according to Policy: Policy Condition failed" in response.text
     # and nothing landed in A's folder, and neither job moved
     assert not object_exists(stack, a_key)
-    assert stack.job(job_a["jobId"]).status == JobStatus.CREATED
-    assert stack.job(job_b["jobId"]).status == JobStatus.CREATED
+    assert stack.job(job_a["job_id"]).status == JobStatus.CREATED
+    assert stack.job(job_b["job_id"]).status == JobStatus.CREATED
     # And A still completes, with its own upload
     response = post_form(job_a["upload"]["fields"], job_a["upload"]["url"], DEMO_PHOTO.read_bytes())
     assert response.status_code == 204, response.text
-    record = wait_for(lambda: ended(stack, job_a["jobId"]))
+    record = wait_for(lambda: ended(stack, job_a["job_id"]))
     assert record is not None and record.status == JobStatus.COMPLETED, record
     assert record.image_key == a_key
 
@@ -84,9 +84,9 @@ def test_a_form_whose_key_was_moved_into_another_jobs_folder_is_refused_and_the_
 def test_an_object_put_into_a_jobs_folder_that_is_not_its_upload_is_deleted_and_the_job_is_untouched(stack):
     # Given a job created through the API, waiting for its upload
     job = create_job(stack)
-    before = stack.job(job["jobId"])
+    before = stack.job(job["job_id"])
     # When someone with write access to the bucket puts another object into its folder
-    stray = f"uploads/{job['jobId']}/not-the-upload.jpg"
+    stray = f"uploads/{job['job_id']}/not-the-upload.jpg"
     stack.client("s3").put_object(
         Bucket=stack.uploads_bucket, Key=stray, Body=DEMO_PHOTO.read_bytes(), ContentType="image/jpeg"
     )
@@ -94,7 +94,7 @@ def test_an_object_put_into_a_jobs_folder_that_is_not_its_upload_is_deleted_and_
     assert wait_for(lambda: not object_exists(stack, stray)), "the stray object was never removed"
     assert wait_for(lambda: queues_drained(stack))
     # and the job is exactly as it was
-    assert stack.job(job["jobId"]) == before
+    assert stack.job(job["job_id"]) == before
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_an_object_at_the_jobs_key_of_another_size_or_type_fails_that_job_clearl
     # When an object of another size or type is put at its key (the POST form would not allow it)
     stack.client("s3").put_object(Bucket=stack.uploads_bucket, Key=key, Body=body(), ContentType=content_type)
     # Then the job fails at ingest, saying why, and the object is gone
-    record = wait_for(lambda: ended(stack, job["jobId"]))
+    record = wait_for(lambda: ended(stack, job["job_id"]))
     assert record is not None and record.status == JobStatus.FAILED
     assert record.failed_stage == "ingest" and reason in record.error, record.error
     assert wait_for(lambda: not object_exists(stack, key)), "the refused object stayed in the bucket"
@@ -127,10 +127,10 @@ def test_a_one_pixel_image_fails_with_a_reason_and_the_failures_time(stack):
     response = post_form(job["upload"]["fields"], job["upload"]["url"], png(1, 1), "image/png")
     assert response.status_code == 204, response.text
     # Then the job fails at ingest: too small to hold text, rather than completing with no book
-    record = wait_for(lambda: ended(stack, job["jobId"]))
+    record = wait_for(lambda: ended(stack, job["job_id"]))
     assert record is not None and record.status == JobStatus.FAILED
     assert "1x1 pixels: too small to hold legible text" in record.error
     # and the job says when it failed, to a client too
-    body = httpx.get(f"{stack.api_url}/jobs/{job['jobId']}", headers={"X-Job-Token": job["token"]}).json()
-    assert list(body["stageTimes"]) == ["created", "uploaded", "failed"]
-    assert body["stageTimes"]["failed"] >= body["stageTimes"]["uploaded"]
+    body = httpx.get(f"{stack.api_url}/jobs/{job['job_id']}", headers={"X-Job-Token": job["token"]}).json()
+    assert list(body["stage_times"]) == ["created", "uploaded", "failed"]
+    assert body["stage_times"]["failed"] >= body["stage_times"]["uploaded"]

@@ -95,6 +95,13 @@ def test_a_shelf_photo_uploaded_in_the_browser_shows_live_stages_then_the_books(
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "title,author,isbn,tag,confidence,cover_url,review"
     assert len(lines) == 1 + len(result.books)
+    # and as a Goodreads import file, which the API writes
+    page.select_option("#export-format", "goodreads")
+    with page.expect_download() as download:
+        page.click("#export-download")
+    lines = Path(download.value.path()).read_text("utf-8").splitlines()
+    assert lines[0].startswith("Book Id,Title,Author,Author l-f,Additional Authors,ISBN,ISBN13,")
+    assert len(lines) == 1 + len(result.books)
 
     # Screenshots for people: desktop, then a phone viewport
     shots = Path(os.environ.get("BOOKIMG_SCREENSHOTS", tmp_path))
@@ -110,11 +117,11 @@ def test_a_late_visitor_with_the_right_link_sees_the_finished_books(browser_cont
     # Given a job that finished before anyone watched it (created and uploaded through the API)
     import httpx
 
-    created = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "contentType": "image/jpeg"}).json()
+    created = httpx.post(f"{stack.api_url}/jobs", json={"filename": "shelf.jpg", "content_type": "image/jpeg"}).json()
     with open(DEMO_PHOTO, "rb") as photo:
         upload = created["upload"]
         httpx.post(upload["url"], data=upload["fields"], files={"file": ("shelf.jpg", photo, "image/jpeg")})
-    stack_job = created["jobId"]
+    stack_job = created["job_id"]
     import time
 
     deadline = time.monotonic() + 180

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from models import Book, CostBreakdown, JobRecord, JobResult, JobStatus, Stage
-from workers.api.logic import ApiDeps, ApiRequest, ApiSettings, decode_cursor, encode_cursor, handle
+from models.api import API_SCHEMA_VERSION
+from workers.api.logic import ApiDeps, ApiRequest, ApiSettings, decode_cursor, encode_cursor
+from workers.api.routes import handle
 from workers.catalog.base import CatalogBook
 from workers.catalog.local import LocalCatalog
 from workers.common.job_access import GuardedJob, hash_token
@@ -32,6 +34,8 @@ class FakeJobs:
         self.records: dict[str, JobRecord] = {}
         self.extra: dict[str, dict[str, Any]] = {}
         self.results: dict[str, JobResult] = {}
+        self.tombstones: dict[str, dict[str, Any]] = {}
+        self.objects: set[str] = set()  # "uploads/..." and "results/..." keys the job left
 
     # JobCreator
     def create(self, job_id, *, image_key, status, extra) -> bool:
@@ -61,6 +65,16 @@ class FakeJobs:
             return False
         self.records[job_id] = record.model_copy(update={"reviews": list(reviews)})
         return True
+    # JobDeleter
+    def delete(self, job_id, *, owner, token_hash):
+        self.records.pop(job_id)
+        self.extra.pop(job_id, None)
+        self.results.pop(job_id, None)
+        self.objects = {k for k in self.objects if job_id not in k}
+        self.tombstones[job_id] = {"owner": owner, "token_hash": token_hash}
+
+    def tombstone(self, job_id):
+        return self.tombstones.get(job_id)
 
     # JobLister
     def page(self, owner, *, limit, start):
@@ -78,8 +92,16 @@ class FakeJobs:
         return page, last
 
 
+PRESIGNED: list[dict[str, Any]] = []
+
+
 def presign(**kwargs):
-    return {"url": "https://uploads.example/bucket", "fields": {"key": f"uploads/{kwargs['job_id']}/x", **kwargs}}
+    """Records what it was asked for; answers with string form fields, as S3's presigned POST has."""
+    PRESIGNED.append(kwargs)
+    return {
+        "url": "https://uploads.example/bucket",
+        "fields": {"key": f"uploads/{kwargs['job_id']}/x", **{k: str(v) for k, v in kwargs.items()}},
+    }
 
 
 def deps(jobs: FakeJobs, **settings) -> ApiDeps:
@@ -95,6 +117,7 @@ def deps(jobs: FakeJobs, **settings) -> ApiDeps:
         reader=jobs,
         lister=jobs,
         presign=presign,
+        deleter=jobs,
         new_id=lambda: f"job{next(counter)}",
         new_token=lambda: "secret-token",
         reviewer=jobs,
@@ -121,14 +144,15 @@ def test_creating_a_job_returns_its_id_token_and_an_upload_bound_to_its_prefix_a
     jobs = FakeJobs()
     d = deps(jobs)
     # When a client asks to upload a JPEG
-    status, body = call("POST /jobs", d, body={"filename": "shelf.jpg", "contentType": "image/jpeg"})
+    status, body = call("POST /jobs", d, body={"filename": "shelf.jpg", "content_type": "image/jpeg"})
     # Then it gets the job id, its token and a presigned POST for that job, size and type
     assert status == 201
-    assert body["jobId"] == "job0" and body["token"] == "secret-token"
-    assert body["upload"]["fields"]["job_id"] == "job0"
-    assert body["upload"]["fields"]["max_bytes"] == 5_000_000
-    assert body["upload"]["fields"]["content_type"] == "image/jpeg"
-    assert body["contentTypes"] == ["image/jpeg", "image/png"]
+    assert body["job_id"] == "job0" and body["token"] == "secret-token"
+    asked = PRESIGNED[-1]
+    assert asked["job_id"] == "job0"
+    assert asked["max_bytes"] == 5_000_000
+    assert asked["content_type"] == "image/jpeg"
+    assert body["content_types"] == ["image/jpeg", "image/png"]
     # And the job is recorded as created, keeping only the token's SHA-256
     assert jobs.records["job0"].status == JobStatus.CREATED
     assert jobs.extra["job0"]["token_hash"] == hashlib.sha256(b"secret-token").hexdigest()
@@ -137,7 +161,7 @@ def test_creating_a_job_returns_its_id_token_and_an_upload_bound_to_its_prefix_a
 
 def test_creating_a_job_records_the_one_upload_it_accepts_key_size_limit_and_type():
     jobs = FakeJobs()
-    status, body = call("POST /jobs", deps(jobs), body={"filename": "shelf.png", "contentType": "image/png"})
+    status, body = call("POST /jobs", deps(jobs), body={"filename": "shelf.png", "content_type": "image/png"})
     assert status == 201
     assert UploadSpec.from_item(jobs.extra["job0"]["upload"]) == UploadSpec(
         key=body["upload"]["fields"]["key"], max_bytes=5_000_000, content_type="image/png"
@@ -147,9 +171,9 @@ def test_creating_a_job_records_the_one_upload_it_accepts_key_size_limit_and_typ
 @pytest.mark.parametrize("content_type", ["application/pdf", "image/svg+xml", None, 7])
 def test_creating_a_job_for_anything_but_an_accepted_image_type_is_refused(content_type):
     jobs = FakeJobs()
-    status, body = call("POST /jobs", deps(jobs), body={"contentType": content_type})
+    status, body = call("POST /jobs", deps(jobs), body={"content_type": content_type})
     assert status == 400
-    assert "contentType" in body["message"]
+    assert "content_type" in body["message"]
     assert jobs.records == {}
 
 
@@ -160,8 +184,8 @@ def test_a_malformed_body_is_a_bad_request_not_a_server_error():
 
 def _finished_job(jobs: FakeJobs) -> str:
     d = deps(jobs)
-    _, created = call("POST /jobs", d, body={"contentType": "image/png"})
-    job_id = created["jobId"]
+    _, created = call("POST /jobs", d, body={"content_type": "image/png"})
+    job_id = created["job_id"]
     record = jobs.records[job_id]
     jobs.records[job_id] = record.model_copy(
         update={
@@ -197,7 +221,7 @@ def test_reading_a_finished_job_with_its_token_returns_status_stage_times_cost_a
     # Then the client sees the lifecycle, the cost and the books
     assert status == 200
     assert body["status"] == "completed"
-    assert set(body["stageTimes"]) == {"created", "ocr", "completed"}
+    assert set(body["stage_times"]) == {"created", "ocr", "completed"}
     assert body["cost"]["textract_pages"] == 1
     assert body["error"] is None
     assert [b["title"] for b in body["result"]["books"]] == ["Nada"]
@@ -222,7 +246,7 @@ def test_a_failed_job_exposes_its_error_reason_and_failed_stage():
     del jobs.results[job_id]
     status, body = call("GET /jobs/{id}", deps(jobs), params={"id": job_id}, query={"token": "secret-token"})
     assert status == 200
-    assert (body["status"], body["error"], body["failedStage"], body["result"]) == (
+    assert (body["status"], body["error"], body["failed_stage"], body["result"]) == (
         "failed",
         "the file is not an image",
         "ingest",
@@ -235,15 +259,15 @@ def test_listing_jobs_pages_through_the_callers_jobs_newest_first_with_a_cursor(
     jobs = FakeJobs()
     d = deps(jobs)
     for _ in range(5):
-        call("POST /jobs", d, body={"contentType": "image/jpeg"})
+        call("POST /jobs", d, body={"content_type": "image/jpeg"})
     # When they are listed two at a time
     seen, cursor, pages = [], None, 0
     while True:
         status, body = call("GET /jobs", d, query={"limit": "2", **({"cursor": cursor} if cursor else {})})
         assert status == 200
-        seen += [j["jobId"] for j in body["jobs"]]
+        seen += [j["job_id"] for j in body["jobs"]]
         pages += 1
-        cursor = body["nextCursor"]
+        cursor = body["next_cursor"]
         if not cursor:
             break
     # Then every job comes once, newest first, in three pages, without tokens
@@ -268,27 +292,28 @@ def test_with_api_key_auth_only_the_key_creates_and_lists_jobs():
     # Given an API whose key hashes to the configured SHA-256
     d = deps(FakeJobs(), auth="apiKey", api_key_sha256=hashlib.sha256(b"k3y").hexdigest())
     # Then calls without the key, or with another, are unauthorised
-    assert call("POST /jobs", d, body={"contentType": "image/jpeg"})[0] == 401
+    assert call("POST /jobs", d, body={"content_type": "image/jpeg"})[0] == 401
     assert call("GET /jobs", d, headers={"x-api-key": "wrong"})[0] == 401
     # and with it they work
-    assert call("POST /jobs", d, body={"contentType": "image/jpeg"}, headers={"x-api-key": "k3y"})[0] == 201
+    assert call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "k3y"})[0] == 201
 
 
 def test_with_jwt_auth_jobs_belong_to_the_token_subject_and_the_job_token_leaves_authorization_alone():
     jobs = FakeJobs()
     d = deps(jobs, auth="jwt")
     request = ApiRequest(
-        method="POST", path="/jobs", body=json.dumps({"contentType": "image/jpeg"}), claims={"sub": "alice"}
+        method="POST", path="/jobs", body=json.dumps({"content_type": "image/jpeg"}), claims={"sub": "alice"}
     )
     created = handle("POST /jobs", request, d).body
-    assert jobs.extra[created["jobId"]]["owner"] == "jwt:alice"
-    # the Authorization header carries the JWT, so it is never taken for the job token
+    assert jobs.extra[created["job_id"]]["owner"] == "jwt:alice"
+    # the Authorization header carries the JWT, so it is never taken for the job token: another subject
+    # presenting the job's token there is refused (issue 15: the owner herself opens her jobs without it)
     read = ApiRequest(
         method="GET",
         path="/",
-        path_params={"id": created["jobId"]},
+        path_params={"id": created["job_id"]},
         headers={"authorization": "Bearer secret-token"},
-        claims={"sub": "alice"},
+        claims={"sub": "bob"},
     )
     assert handle("GET /jobs/{id}", read, d).status == 401
     # and without claims (no authorizer ran) nothing is served
@@ -334,19 +359,29 @@ def test_a_review_needs_the_jobs_token_and_owner_and_a_finished_job():
     confirm = [{"spine": "book", "index": 0, "action": "confirm"}]
     assert _review(jobs, job_id, confirm, query={})[0] == 401
     assert _review(jobs, job_id, confirm, query={"token": "guess"})[0] == 403
-    jobs.extra[job_id]["owner"] = "someone-else"
-    status, body = _review(jobs, job_id, confirm)
-    assert (status, body["message"]) == (403, "only the job's owner may review it")
-    jobs.extra[job_id]["owner"] = "public"
     jobs.records[job_id] = jobs.records[job_id].model_copy(update={"status": JobStatus.OCR})
     assert _review(jobs, job_id, confirm)[0] == 409
     assert jobs.records[job_id].reviews == []
 
 
+def test_with_api_keys_only_the_jobs_owner_reviews_it_even_with_its_token():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = _finished_job(jobs)
+    jobs.extra[job_id]["owner"] = "alice"
+    confirm = {"reviews": [{"spine": "book", "index": 0, "action": "confirm"}]}
+    as_bob = {"x-api-key": "key-b", "x-job-token": "secret-token"}
+    status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers=as_bob)
+    assert (status, body["message"]) == (403, "only the job's owner may review it")
+    as_alice = {"x-api-key": "key-a"}
+    status, body = call("PATCH /jobs/{id}/books", d, params={"id": job_id}, body=confirm, headers=as_alice)
+    assert status == 200 and body["result"]["books"][0]["review"] == "confirmed"
+
+
 @pytest.mark.parametrize(
     "reviews, message",
     [
-        ([], "reviews must be a non-empty list"),
+        ([], "reviews: List should have at least 1 item"),
         ([{"spine": "book", "index": 5, "action": "confirm"}], "book 5 does not exist"),
         ([{"spine": "book", "index": 0, "action": "burn"}], "reviews.0.action"),
         ([{"spine": "book", "index": 0, "action": "replace", "book": {"title": ""}}], "reviews.0.book.title"),
@@ -384,3 +419,149 @@ def test_a_catalog_search_needs_a_few_characters_and_a_sane_limit():
     assert call("GET /catalog/books", d, query={"q": "dune", "limit": "many"})[0] == 400
     status, body = call("GET /catalog/books", d, query={"q": "dune herbert", "limit": "1"})
     assert status == 200 and [b["isbn"] for b in body["books"]] == ["9780441013593"]
+
+
+def test_every_answer_is_snake_case_and_carries_its_schema_version():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    _, created = call("POST /jobs", deps(FakeJobs()), body={"content_type": "image/png"})
+    _, listed = call("GET /jobs", d)
+    _, read = call("GET /jobs/{id}", d, params={"id": job_id}, query={"token": "secret-token"})
+    for body in (created, listed, read):
+        assert body["schema_version"] == API_SCHEMA_VERSION
+        names = json.dumps(body)
+        assert not any(f'"{name}"' in names for name in ("jobId", "stageTimes", "nextCursor", "maxBytes"))
+    assert {"job_id", "max_bytes", "content_types", "expires_in_seconds"} <= set(created)
+    assert read["stage_times"]["completed"] == "2026-11-22T10:00:00Z"
+
+
+def test_version_1s_content_type_name_is_still_accepted_but_not_beside_the_new_one():
+    jobs = FakeJobs()
+    assert call("POST /jobs", deps(jobs), body={"contentType": "image/png"})[0] == 201
+    status, body = call("POST /jobs", deps(jobs), body={"contentType": "image/png", "content_type": "image/jpeg"})
+    assert status == 400 and "deprecated" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "body", [{"content_type": "image/png", "surprise": 1}, {"content_type": "image/png", "filename": "x" * 256}]
+)
+def test_a_body_with_an_unknown_field_or_a_too_long_filename_is_refused(body):
+    status, message = call("POST /jobs", deps(FakeJobs()), body=body)
+    assert status == 400 and message["message"]
+
+
+@pytest.mark.parametrize(
+    ("route_key", "method", "allow"),
+    [("ANY /jobs", "PUT", "POST, GET"), ("ANY /jobs/{id}", "PUT", "GET, DELETE"),
+     ("ANY /jobs/{id}/books", "GET", "PATCH")],
+)
+def test_a_method_a_path_does_not_have_is_405_with_the_methods_it_has(route_key, method, allow):
+    response = handle(route_key, ApiRequest(method=method, path="/jobs"), deps(FakeJobs()))
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    assert method in response.body["message"]
+
+
+def test_the_openapi_document_is_served_to_anyone():
+    d = deps(FakeJobs(), auth="apiKey", api_key_sha256=hashlib.sha256(b"k3y").hexdigest())
+    response = handle("GET /openapi.json", ApiRequest(method="GET", path="/openapi.json"), d)
+    assert response.status == 200
+    assert response.body["openapi"] == "3.1.0"
+    assert set(response.body["paths"]) >= {"/jobs", "/jobs/{id}", "/openapi.json"}
+def _keys(**owners: str) -> dict[str, str]:
+    return {hashlib.sha256(key.encode()).hexdigest(): owner for owner, key in owners.items()}
+
+
+def test_each_api_key_files_its_jobs_under_its_own_owner_and_lists_only_those():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    mine = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["job_id"]
+    theirs = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-b"})[1]["job_id"]
+    assert (jobs.extra[mine]["owner"], jobs.extra[theirs]["owner"]) == ("alice", "bob")
+    listed = call("GET /jobs", d, headers={"x-api-key": "key-a"})[1]["jobs"]
+    assert [j["job_id"] for j in listed] == [mine]
+    assert call("GET /jobs", d, headers={"x-api-key": "key-c"})[0] == 401
+
+
+def test_an_authenticated_owner_opens_its_own_jobs_without_their_token_but_not_anyone_elses():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["job_id"]
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
+    # with the job's token, another key's caller reads it (the token is the job's own capability)
+    with_token = {"x-api-key": "key-b", "x-job-token": "secret-token"}
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers=with_token)[0] == 200
+
+
+def test_without_authentication_every_caller_is_public_so_only_the_token_opens_a_job():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"})[1]["job_id"]
+    assert call("GET /jobs/{id}", d, params={"id": job_id})[0] == 401
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id})[0] == 401
+    assert job_id in jobs.records
+
+
+def test_deleting_a_job_removes_it_and_deleting_it_again_answers_the_same():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"})[1]["job_id"]
+    token = {"x-job-token": "secret-token"}
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token) == (
+        200, {"schema_version": API_SCHEMA_VERSION, "job_id": job_id, "status": "deleted"}
+    )
+    assert job_id not in jobs.records
+    assert call("GET /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 404
+    # idempotent for whoever could delete it; the tombstone tells nothing to anyone else
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 200
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
+    assert call("DELETE /jobs/{id}", d, params={"id": "never-made"}, headers=token)[0] == 404
+
+
+def test_an_owner_deletes_its_own_job_by_its_key_alone():
+    jobs = FakeJobs()
+    d = deps(jobs, auth="apiKey", api_keys=_keys(alice="key-a", bob="key-b"))
+    job_id = call("POST /jobs", d, body={"content_type": "image/jpeg"}, headers={"x-api-key": "key-a"})[1]["job_id"]
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-b"})[0] == 401
+    assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-api-key": "key-a"})[0] == 200
+    assert job_id not in jobs.records
+
+
+def test_exporting_a_finished_job_returns_the_file_for_its_token_only():
+    # Given a completed job
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    # When its books are asked for as a Goodreads file with its token
+    request = ApiRequest(method="GET", path=f"/jobs/{job_id}/export", path_params={"id": job_id},
+                         query={"format": "goodreads", "token": "secret-token"})
+    response = handle("GET /jobs/{id}/export", request, d)
+    # Then the file comes back as CSV, named for the job, with the count of books lacking an ISBN
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert f"bookimg-{job_id}-goodreads.csv" in response.headers["Content-Disposition"]
+    assert response.headers["X-BookImg-Without-Isbn"] == "0"
+    assert response.text.startswith("Book Id,Title,Author,Author l-f,")
+    assert '="9788499790534"' in response.text
+    # and without the token, or with another, it is refused as reading the job is
+    export = "GET /jobs/{id}/export"
+    assert call(export, d, params={"id": job_id}, query={"format": "csv"})[0] == 401
+    assert call(export, d, params={"id": job_id}, query={"format": "csv", "token": "guess"})[0] == 403
+
+
+def test_exporting_in_an_unknown_format_or_before_the_result_is_refused_saying_why():
+    jobs = FakeJobs()
+    job_id = _finished_job(jobs)
+    d = deps(jobs)
+    export = "GET /jobs/{id}/export"
+    status, body = call(export, d, params={"id": job_id}, query={"format": "marc", "token": "secret-token"})
+    assert status == 400 and "goodreads, librarything, libib, csv, json" in body["message"]
+    status, body = call(export, d, params={"id": job_id}, query={"token": "secret-token"})
+    assert status == 400 and "format is required" in body["message"]
+    # a job still running has nothing to export yet
+    jobs.records[job_id] = jobs.records[job_id].model_copy(update={"status": JobStatus.OCR})
+    status, body = call(export, d, params={"id": job_id}, query={"format": "json", "token": "secret-token"})
+    assert status == 409 and "no result to export yet (status: ocr)" in body["message"]

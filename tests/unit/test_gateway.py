@@ -81,9 +81,9 @@ def test_the_page_and_its_config_are_served_beside_the_api(gateway):
     assert "<html" in httpx.get(f"{gateway.url}/").text
     assert httpx.get(f"{gateway.url}/app.js").headers["content-type"].startswith("text/javascript")
     assert httpx.get(f"{gateway.url}/config.json").json() == {
-        "apiUrl": "http://x",
-        "websocketUrl": "ws://x/live",
-        "maxUploadBytes": 10,
+        "api_url": "http://x",
+        "websocket_url": "ws://x/live",
+        "max_upload_bytes": 10,
         "steps": page_steps(),
     }
 
@@ -131,3 +131,87 @@ def test_the_management_api_pushes_to_live_connections_and_says_gone_for_others(
     for unknown in ("nope", "a/b+c="):
         with pytest.raises(management.exceptions.GoneException):
             management.post_to_connection(ConnectionId=unknown, Data=b"{}")
+
+
+@pytest.fixture
+def api_with_cors():
+    """The HTTP API as the program declares it: a route per method, an ANY route per path, CORS configured."""
+    record = _record()
+    http = record.apis["http1"]
+    for key in ("ANY /jobs", "ANY /jobs/{id}"):
+        http.routes[key] = RouteRecord(key, "integrations/i1")
+    http.cors = {
+        "allowOrigins": ["https://app.example"],
+        "allowMethods": ["GET", "OPTIONS", "POST"],
+        "allowHeaders": ["content-type", "x-job-token"],
+        "exposeHeaders": ["Location"],
+        "maxAge": 3600,
+    }
+
+    def invoke(function, event):
+        body = json.dumps({"routeKey": event["routeKey"]})
+        return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "https://evil.example"}, "body": body}
+
+    with LocalGateway().attach(record, invoke) as gw:
+        yield gw
+
+
+def test_a_route_with_the_requests_method_beats_the_paths_any_route(api_with_cors):
+    url = api_with_cors.url
+    assert httpx.get(f"{url}/jobs").json()["routeKey"] == "GET /jobs"
+    assert httpx.post(f"{url}/jobs").json()["routeKey"] == "POST /jobs"
+    assert httpx.put(f"{url}/jobs").json()["routeKey"] == "ANY /jobs"
+    assert httpx.get(f"{url}/jobs/j1").json()["routeKey"] == "GET /jobs/{id}"
+    assert httpx.delete(f"{url}/jobs/j1").json()["routeKey"] == "ANY /jobs/{id}"
+    assert httpx.get(f"{url}/nowhere").status_code == 404
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered_from_the_cors_configuration(api_with_cors):
+    # When a page on the allowed origin asks whether it may POST JSON with a job token
+    response = httpx.options(
+        f"{api_with_cors.url}/jobs",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, X-Job-Token",
+        },
+    )
+    # Then API Gateway's answer says it may, for an hour, without invoking the function
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "https://app.example"
+    assert set(response.headers["access-control-allow-methods"].split(",")) == {"GET", "OPTIONS", "POST"}
+    assert set(response.headers["access-control-allow-headers"].split(",")) == {"content-type", "x-job-token"}
+    assert response.headers["access-control-max-age"] == "3600"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        {"Origin": "https://app.example", "Access-Control-Request-Method": "DELETE"},
+        {
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-secret",
+        },
+    ],
+)
+def test_a_preflight_for_another_origin_method_or_header_gets_no_cors_headers(api_with_cors, headers):
+    response = httpx.options(f"{api_with_cors.url}/jobs", headers=headers)
+    assert response.status_code == 204
+    assert not any(name.startswith("access-control-") for name in response.headers)
+
+
+def test_answers_to_an_allowed_origin_carry_the_gateways_cors_headers_not_the_functions(api_with_cors):
+    allowed = httpx.get(f"{api_with_cors.url}/jobs", headers={"Origin": "https://app.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert allowed.headers["access-control-expose-headers"] == "Location"
+    assert allowed.headers["vary"] == "Origin"
+    other = httpx.get(f"{api_with_cors.url}/jobs", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers  # nor the function's own
+
+
+def test_any_origin_is_answered_with_a_star_when_the_configuration_allows_every_origin(api_with_cors):
+    api_with_cors.http_api.cors["allowOrigins"] = ["*"]
+    response = httpx.get(f"{api_with_cors.url}/jobs", headers={"Origin": "https://anyone.example"})
+    assert response.headers["access-control-allow-origin"] == "*"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +62,68 @@ def test_only_this_runs_emails_are_counted_from_a_shared_outbox(tmp_path: Path):
     ours.write_text("Subject: BookImg job " + "a" * 32 + " failed\n", "utf-8")
     runs = [PhotoRun(photo=Path("shelf.jpg"), job_id="a" * 32), PhotoRun(photo=Path("lost.jpg"))]
     assert _emails_about([earlier, ours], runs) == [ours]
+
+
+def _finished_run(books: list[Book], job_id: str = "c" * 32) -> PhotoRun:
+    result = JobResult(job_id=job_id, status=JobStatus.COMPLETED, books=books,
+                       finished_at=datetime(2026, 12, 1, tzinfo=UTC))
+    return PhotoRun(photo=Path("shelf.jpg"), job_id=job_id, status=JobStatus.COMPLETED, seconds=1.0, result=result)
+
+
+def test_export_writes_every_finished_photos_books_to_the_file_and_names_those_without_isbn(tmp_path: Path):
+    from rich.console import Console
+
+    from cli.identify import write_export
+
+    runs = [_finished_run([Book(title="Nada", author="Laforet, Carmen", isbn="9788499790534", confidence=0.9)]),
+            _finished_run([Book(title="Sin número", author="Bunge, Mario", confidence=0.8)], job_id="d" * 32),
+            PhotoRun(photo=Path("broken.png"), status=JobStatus.FAILED, error="not an image")]
+    console = Console(file=(notes := io.StringIO()), width=200)
+    out = tmp_path / "books.csv"
+    write_export(runs, "libib", out, console)
+    lines = out.read_text("utf-8").splitlines()
+    assert lines[0] == "title,creators,ean_isbn13,upc_isbn10,tags,notes"
+    assert [line.split(",")[0] for line in lines[1:]] == ["Nada", "Sin número"]
+    assert "1 book(s) without an ISBN" in notes.getvalue() and "Sin número — Bunge, Mario" in notes.getvalue()
+
+
+def test_export_to_standard_output_writes_only_the_file_there(capsys):
+    from rich.console import Console
+
+    from cli.identify import write_export
+
+    write_export([_finished_run([Book(title="Nada", author="Laforet, Carmen", confidence=0.9)])], "goodreads", None,
+                 Console(stderr=True))
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Book Id,Title,Author,")
+    assert "without an ISBN" in captured.err and "without an ISBN" not in captured.out
+
+
+def test_identify_refuses_json_and_an_export_on_standard_output_together(tmp_path: Path):
+    from cli.main import main
+    from embedded.embedded_stack import DEMO_PHOTO
+
+    code = main(["--work-dir", str(tmp_path / "work"), "identify", str(DEMO_PHOTO), "--json", "--export", "csv"])
+    assert code == 2
+    assert not (tmp_path / "work").exists()
+
+
+def test_the_audit_json_line_lists_what_is_out_of_place_or_says_why_there_is_no_audit():
+    from cli.audit import NO_CALL_NUMBERS, audit_json
+    from models import NotOnShelf, OutOfOrder, ShelfAudit
+
+    run = _finished_run([Book(title="Nada", author="Laforet, Carmen", confidence=0.9)])
+    line = audit_json(run)
+    assert (line["out_of_order"], line["other_section"], line["not_on_shelf"], line["note"]) == (
+        [], [], [], NO_CALL_NUMBERS)
+    run.result.audit = ShelfAudit(
+        rows=1, audited=5, ranges=["row 1: 796.323 Bal – 796.6 Cic"],
+        out_of_order=[OutOfOrder(title="Atletismo", tag="796.4 Ali", position=1, belongs="between a and b")],
+        not_on_shelf=[NotOnShelf(title="Rugby", tag="796.333 Rug")])
+    line = audit_json(run)
+    assert line["out_of_order"][0] == {"title": "Atletismo", "tag": "796.4 Ali", "belongs": "between a and b",
+                                            "belongs_after": None, "belongs_before": None, "row": 0, "position": 1}
+    assert [b["title"] for b in line["not_on_shelf"]] == ["Rugby"] and line["other_section"] == []
 
 
 def test_a_bookcase_prints_one_json_object_whose_books_are_the_merged_list_with_their_photos():

@@ -10,6 +10,7 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from models import Book, JobRecord, JobResult, JobStatus
+from models.api import API_SCHEMA_VERSION
 from tests.fakes.realtime import T0, FakeConnections, FakePusher, FakeReader
 from workers.realtime import notifier
 from workers.realtime.logic import (
@@ -28,7 +29,7 @@ def make(gone=(), failing=()):
 
 
 def subscribe(deps, connection_id, token, job_id="job1"):
-    return on_subscribe(connection_id, json.dumps({"action": "subscribe", "jobId": job_id, "token": token}), deps)
+    return on_subscribe(connection_id, json.dumps({"action": "subscribe", "job_id": job_id, "token": token}), deps)
 
 
 def test_a_subscriber_with_the_token_gets_the_current_stage_at_once():
@@ -40,8 +41,8 @@ def test_a_subscriber_with_the_token_gets_the_current_stage_at_once():
     assert subscribe(deps, "c1", "right") == 200
     # Then it is told the current stage immediately, and is subscribed
     (message,) = pusher.to("c1")
-    assert (message["type"], message["jobId"], message["status"]) == ("progress", "job1", "ocr")
-    assert "ocr" in message["stageTimes"]
+    assert (message["type"], message["job_id"], message["status"]) == ("progress", "job1", "ocr")
+    assert "ocr" in message["stage_times"]
     assert list(connections.subscribers("job1")) == ["c1"]
     assert reader.watched == {"job1"}  # from now on its changes reach the notifier
 
@@ -58,7 +59,7 @@ def test_a_wrong_token_is_answered_forbidden_then_closed_and_nothing_about_the_j
     # Then each was told, the same way, that it may not, and its connection was closed
     for connection, job_id in (("intruder", "job1"), ("prober", "unknown")):
         (frame,) = pusher.to(connection)
-        assert (frame["type"], frame["code"], frame["jobId"]) == ("error", "forbidden", job_id)
+        assert (frame["type"], frame["code"], frame["job_id"]) == ("error", "forbidden", job_id)
         assert frame["message"]
     assert pusher.closed == ["intruder", "prober"]
     # and neither holds a subscription, nor made the job's changes flow
@@ -66,9 +67,18 @@ def test_a_wrong_token_is_answered_forbidden_then_closed_and_nothing_about_the_j
     assert reader.watched == set()
 
 
+def test_a_subscription_in_version_1s_casing_is_still_accepted_and_answered_in_snake_case():
+    deps, connections, pusher, reader = make()
+    reader.add(JobStatus.OCR)
+    body = json.dumps({"action": "subscribe", "jobId": "job1", "token": "right"})
+    assert on_subscribe("c1", body, deps) == 200
+    (message,) = pusher.to("c1")
+    assert message["job_id"] == "job1" and message["schema_version"] == API_SCHEMA_VERSION
+
+
 def test_malformed_subscriptions_are_bad_requests():
     deps, *_ = make()
-    for body in ("", "not json", "[]", json.dumps({"action": "subscribe", "jobId": "../x", "token": "t"})):
+    for body in ("", "not json", "[]", json.dumps({"action": "subscribe", "job_id": "../x", "token": "t"})):
         assert on_subscribe("c1", body, deps) == 400
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -9,7 +10,14 @@ import pytest
 from embedded.webhook import WebhookReceiver
 from models import JobStatus, ResultsNotification
 from workers.common.errors import PermanentError, ProviderUnavailableError, RetryableError
-from workers.realtime.webhooks import WebhookSender, httpx_poster, signature_header, verify_signature, where
+from workers.realtime.webhooks import (
+    WebhookSender,
+    httpx_poster,
+    signature_header,
+    verify_signature,
+    webhook_targets,
+    where,
+)
 
 SECRET = "0123456789abcdef" * 4
 
@@ -20,9 +28,10 @@ class MemoryClaims:
     def __init__(self):
         self.held: dict[tuple[str, str], str] = {}
         self.done: set[tuple[str, str]] = set()
+        self.deleted: set[str] = set()
 
     def claim(self, job_id, name, owner, *, lease_s):
-        if (job_id, name) in self.done:
+        if (job_id, name) in self.done or job_id in self.deleted:  # the table's claim needs the job's record
             return False
         holder = self.held.get((job_id, name))
         if holder not in (None, owner):
@@ -39,6 +48,9 @@ class MemoryClaims:
 
     def is_claim_done(self, job_id, name):
         return (job_id, name) in self.done
+
+    def is_deleted(self, job_id):
+        return job_id in self.deleted
 
 
 def _notification(job_id: str = "job-1") -> ResultsNotification:
@@ -145,3 +157,35 @@ def test_webhooks_without_a_signing_secret_are_a_configuration_error():
 
 def test_where_keeps_tokens_in_paths_and_queries_out_of_logs():
     assert where("https://user:pw@hooks.example:8443/a/b?token=x") == "https://hooks.example:8443"
+
+
+def test_an_owners_url_hears_only_of_that_owners_jobs_and_a_stack_wide_url_of_every_job():
+    posted: list[tuple[str, str]] = []
+
+    def post(url, body, headers):
+        posted.append((url, json.loads(body)["job_id"]))
+        return 200, {}
+
+    everyone, owned = webhook_targets(
+        [
+            "https://ops.example/h",
+            {"url": "https://alice.example/h", "owner": "alice"},
+            {"url": "https://bob.example/h", "owner": "bob"},
+        ]
+    )
+    sender = WebhookSender(urls=everyone, owned_urls=owned, secret=lambda: SECRET, claims=MemoryClaims(), post=post)
+    sender.deliver(_notification("job-a"), "m-1", "alice")
+    sender.deliver(_notification("job-x"), "m-2", None)  # a job nobody owns (a plain upload)
+    assert sorted(posted) == [
+        ("https://alice.example/h", "job-a"), ("https://ops.example/h", "job-a"), ("https://ops.example/h", "job-x"),
+    ]
+
+
+def test_a_notification_of_a_job_deleted_since_it_was_published_reaches_no_one():
+    posted: list[str] = []
+    claims = MemoryClaims()
+    claims.deleted.add("job-1")
+    sender = WebhookSender(urls=["https://ops.example/h"], secret=lambda: SECRET, claims=claims,
+                           post=lambda url, body, headers: (posted.append(url), (200, {}))[1])
+    assert sender.deliver(_notification("job-1"), "m-1") == {"delivered": 0, "skipped": 1}
+    assert posted == []

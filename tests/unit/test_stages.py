@@ -8,6 +8,8 @@ import pytest
 from embedded.embedded_stack import DEMO_CATALOG
 from models import (
     AnalysisProfile,
+    BoundingBox,
+    Candidate,
     Candidates,
     ImageRef,
     JobResult,
@@ -280,3 +282,32 @@ def test_validation_counts_the_remote_catalogs_requests_in_the_jobs_cost():
     result = validate_candidates(_candidates(ctx), catalog, ctx)
     assert result.books == [] and catalog.calls > 0
     assert result.cost.catalog_calls == catalog.calls
+
+
+def _spine(text: str, tag: str, left: float) -> Candidate:
+    return Candidate(text=f"{text} {tag}", tag=tag, confidence=0.9,
+                     box=BoundingBox(left=left, top=0.05, width=0.04, height=0.85))
+
+
+def test_validation_audits_a_library_shelf_and_leaves_a_home_shelf_alone():
+    # Given spines with call-number stickers, Emma (821 Aus) standing at the end instead of first
+    spines = [_spine("Pride and Prejudice Austen", "821 Aus", 0.05), _spine("Dune Herbert", "821 Her", 0.15),
+              _spine("Nineteen Eighty-Four Orwell", "821 Orw", 0.25), _spine("Emma Austen", "821 Aus", 0.35)]
+    ctx = _ctx()
+    ctx.jobs.create(JOB, image_key=KEY, status=JobStatus.CANDIDATES)
+    candidates = Candidates(job_id=JOB, image=_image(), provider="offline", candidates=spines, ocr_pages=1)
+    result = validate_candidates(candidates, LocalCatalog(read_books(DEMO_CATALOG)), ctx)
+    # Then the result carries the audit: Emma out of order, belonging at the start, and the catalog's books
+    # filed between the row's ends listed as not on the shelf
+    assert [b.title for b in result.books] == ["Pride and Prejudice", "Dune", "Nineteen Eighty-Four", "Emma"]
+    assert [(b.title, b.belongs) for b in result.audit.out_of_order] == [
+        ("Emma", "between 'Pride and Prejudice' (821 Aus) and 'Dune' (821 Her)")]
+    missing = {b.title for b in result.audit.not_on_shelf}
+    assert {"Dune Messiah", "Moby Dick"} <= missing and not missing & {"Emma", "Dune", "Rebelión en la granja"}
+    # and a home shelf, whose spines show no call numbers, gets none
+    ctx = _ctx()
+    ctx.jobs.create(JOB, image_key=KEY, status=JobStatus.CANDIDATES)
+    home = [s.model_copy(update={"tag": None, "text": s.text.rsplit(" ", 2)[0]}) for s in spines]
+    result = validate_candidates(candidates.model_copy(update={"candidates": home}),
+                                 LocalCatalog(read_books(DEMO_CATALOG)), ctx)
+    assert len(result.books) >= 3 and result.audit is None

@@ -32,7 +32,7 @@ def _job(job_id: str, status: JobStatus, *, age: timedelta, idle: timedelta, don
 def _sweep(jobs):
     expired, failed = [], []
     report = sweep(
-        jobs, NOW, RULES,
+        jobs, lambda: NOW, RULES,
         expire=lambda job_id, reason: expired.append((job_id, reason)) or True,
         fail=lambda job_id, stage, reason: failed.append((job_id, stage, reason)),
     )
@@ -59,6 +59,27 @@ def test_a_job_whose_stage_stopped_advancing_fails_at_that_stage_with_the_limit_
     assert (job_id, stage) == ("stuck", Stage.CANDIDATES)
     assert "25 min" in reason and "10 times its 120 s timeout" in reason
     assert report.stuck == ["stuck"] and report.open == 2 and expired == []
+
+
+def test_idle_time_is_measured_after_each_job_is_read_from_a_lazy_scan():
+    # The clock moves on while the scan pages through the table; a job read later is measured later
+    moments = iter([NOW, NOW + timedelta(minutes=3)])
+    read = []
+
+    def scan():
+        for job_id in ("first", "second"):
+            read.append(job_id)
+            yield _job(job_id, JobStatus.OCR, age=timedelta(hours=1), idle=timedelta(minutes=25),
+                       done=(Stage.INGEST, Stage.OCR))
+
+    def clock():
+        assert read, "the clock was read before any job"
+        return next(moments)
+
+    failed = []
+    sweep(scan(), clock, RULES, expire=lambda *_: True, fail=lambda *args: failed.append(args))
+    assert ["25 min" in reason for _, _, reason in failed] == [True, False]
+    assert "28 min" in failed[1][2]
 
 
 def test_ended_jobs_are_left_alone():

@@ -9,14 +9,15 @@ from functools import lru_cache
 from typing import Any
 
 from workers import entry_point
-from workers.api.logic import ApiDeps, ApiRequest, ApiResponse, ApiSettings, error, handle
+from workers.api.logic import ApiDeps, ApiRequest, ApiResponse, ApiSettings, error
+from workers.api.routes import handle
 from workers.common.log import get_logger
 
 
 @lru_cache(maxsize=1)
 def dependencies() -> ApiDeps:
-    from workers.api.store import DynamoJobLister
-    from workers.common.aws import client
+    from workers.api.store import DynamoJobLister, JobDeletion
+    from workers.common.aws import S3Store, client
     from workers.common.job_access import DynamoJobReader
     from workers.common.job_store import JobStore
     from workers.common.log import configure_logging
@@ -25,7 +26,6 @@ def dependencies() -> ApiDeps:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    jobs = JobStore(settings.jobs_table)
 
     @lru_cache(maxsize=1)
     def catalog():
@@ -33,6 +33,7 @@ def dependencies() -> ApiDeps:
 
         return make_catalog(settings)
 
+    jobs = JobStore(settings.jobs_table, retention_days=settings.retention_days)
     return ApiDeps(
         settings=ApiSettings(
             uploads_bucket=settings.uploads_bucket,
@@ -41,6 +42,7 @@ def dependencies() -> ApiDeps:
             auth=settings.api_auth,
             api_key_sha256=settings.api_key_sha256,
             upload_url_ttl_s=settings.upload_url_ttl_s,
+            api_keys=dict(settings.api_keys),
         ),
         jobs=jobs,
         reader=DynamoJobReader(jobs, settings.results_bucket),
@@ -48,6 +50,8 @@ def dependencies() -> ApiDeps:
         presign=lambda **kwargs: presigned_upload(client("s3"), **kwargs),
         reviewer=jobs,
         catalog=catalog,
+        deleter=JobDeletion(jobs, S3Store(), uploads_bucket=settings.uploads_bucket,
+                            results_bucket=settings.results_bucket),
     )
 
 
@@ -69,6 +73,9 @@ def request_from_event(event: dict[str, Any]) -> ApiRequest:
 
 
 def to_proxy_response(response: ApiResponse) -> dict[str, Any]:
+    if response.text is not None:
+        return {"statusCode": response.status, "headers": dict(response.headers), "body": response.text,
+                "isBase64Encoded": False}
     return {
         "statusCode": response.status,
         "headers": {"Content-Type": "application/json", **response.headers},
@@ -86,5 +93,5 @@ def handler(event, context):
     except Exception:
         log.exception("unhandled error", route=route_key)
         response = error(500, "Internal Server Error")
-    log.info("request", route=route_key, status=response.status, job_id=response.body.get("jobId"))
+    log.info("request", route=route_key, status=response.status, job_id=response.body.get("job_id"))
     return to_proxy_response(response)

@@ -3,6 +3,7 @@ Books."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,4 +56,9 @@ class Catalog(Protocol):
 
     def __len__(self) -> int:
         """Books held; 0 when unknown (a remote catalog)."""
+        ...
+
+    def shelved_books(self) -> Sequence[CatalogBook]:
+        """Every book the catalog holds, for the shelf audit's books not on the shelf; none for a remote catalog,
+        which cannot list a shelf's range."""
         ...

@@ -132,6 +132,9 @@ class LocalCatalog:
     def __len__(self) -> int:
         return len(self.books)
 
+    def shelved_books(self) -> list[CatalogBook]:
+        return self.books
+
     def get(self, book_id: str) -> CatalogBook | None:
         return self._by_id.get(book_id)
 

@@ -15,3 +15,6 @@ class WithoutStatistics:
 
     def __len__(self) -> int:
         return 0
+
+    def shelved_books(self) -> tuple[()]:
+        return ()

@@ -10,13 +10,12 @@ succeeds first time costs nothing.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Protocol
 
-from models import recover_job_id
+from models import DEFAULT_RETENTION_DAYS, recover_job_id
 from workers.common.aws import DynamoTable
-from workers.common.job_store import JOB_TTL
 
 ATTEMPT_PREFIX = "attempt#"
 TIMED_OUT = "timed out"
@@ -53,8 +52,9 @@ class AttemptLog(Protocol):
 
 
 class DynamoAttemptLog:
-    def __init__(self, table_name: str):
+    def __init__(self, table_name: str, *, retention_days: int = DEFAULT_RETENTION_DAYS):
         self.table_name = table_name
+        self.ttl = timedelta(days=retention_days)  # a note lives as long as its job may
 
     @cached_property
     def _table(self) -> DynamoTable:
@@ -71,7 +71,7 @@ class DynamoAttemptLog:
             ExpressionAttributeNames={"#s": stage},
             ExpressionAttributeValues={
                 ":what": what[:1000],
-                ":ttl": int((datetime.now(UTC) + JOB_TTL).timestamp()),
+                ":ttl": int((datetime.now(UTC) + self.ttl).timestamp()),
             },
         )
 

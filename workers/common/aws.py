@@ -174,6 +174,9 @@ class ObjectStore(Protocol):
     def delete(self, bucket: str, key: str) -> None:
         """Remove the object; removing one that is not there is no error (as S3's DeleteObject)."""
         ...
+    def link(self, bucket: str, key: str, *, expires_s: int) -> str:
+        """A presigned GET URL of the object: whoever holds it may read the object until it expires."""
+        ...
 
 
 class S3Store:
@@ -199,6 +202,11 @@ class S3Store:
 
     def delete(self, bucket: str, key: str) -> None:
         client("s3").delete_object(Bucket=bucket, Key=key)
+
+    def link(self, bucket: str, key: str, *, expires_s: int) -> str:
+        return client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
+        )
 
 
 # --- results topic -----------------------------------------------------------------------------

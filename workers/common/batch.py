@@ -256,8 +256,8 @@ class DeadlineWatch:
 
 
 @lru_cache(maxsize=4)
-def attempt_log(table_name: str) -> DynamoAttemptLog:
-    return DynamoAttemptLog(table_name)
+def attempt_log(table_name: str, retention_days: int) -> DynamoAttemptLog:
+    return DynamoAttemptLog(table_name, retention_days=retention_days)
 
 
 def _suspects_last(event: dict[str, Any], stage: Stage, attempts: AttemptLog | None) -> dict[str, Any]:
@@ -311,7 +311,7 @@ def process_stage_batch(
         faults=ctx.faults,
         job_id_of=job_id_of,
         sender=ctx.sender,
-        attempts=lambda: attempt_log(ctx.settings.jobs_table),
+        attempts=lambda: attempt_log(ctx.settings.jobs_table, ctx.settings.retention_days),
     )
 
 

@@ -10,7 +10,7 @@ from workers.common.aws import S3Store, SnsPublisher, SqsSender, session
 from workers.common.faults import FaultInjector, injector_from
 from workers.common.job_store import JobStore
 from workers.common.log import configure_logging
-from workers.common.outcome import JobOutcomes
+from workers.common.outcome import MAX_LINK_TTL_S, JobOutcomes
 from workers.common.settings import Settings, get_settings
 
 
@@ -36,7 +36,7 @@ def worker_context() -> WorkerContext:
     if faults.enabled:
         faults.install_in_botocore(session())
     objects = S3Store()
-    jobs = JobStore(settings.jobs_table)
+    jobs = JobStore(settings.jobs_table, retention_days=settings.retention_days)
     return WorkerContext(
         settings=settings,
         sender=SqsSender(),
@@ -48,6 +48,7 @@ def worker_context() -> WorkerContext:
             publisher=SnsPublisher(),
             results_bucket=settings.results_bucket,
             topic_arn=settings.results_topic_arn,
+            link_ttl_s=min(MAX_LINK_TTL_S, settings.retention_days * 24 * 3600),
         ),
         faults=faults,
     )

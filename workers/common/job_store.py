@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models import BookReview, CostBreakdown, JobRecord, JobStatus, Stage
+from models import DEFAULT_RETENTION_DAYS, BookReview, CostBreakdown, JobRecord, JobStatus, Stage
 from models.stages import FIRST_STATUS, PIPELINE
+from workers.common.attempts import ATTEMPT_PREFIX
 from workers.common.aws import DynamoTable
 from workers.common.uploads import UploadSpec
 
@@ -27,7 +28,9 @@ STATUS_ORDER: list[JobStatus] = list(dict.fromkeys(
 ))
 """The order a job's status moves forward in, from the stages' order (models/stages.py); `failed` is outside
 it, as any status may end there."""
-JOB_TTL = timedelta(days=30)
+DELETED_PREFIX = "deleted#"
+"""A deleted job leaves only a tombstone (`deleted#<id>`: who deleted it, and when), so stages still in
+flight for it, the dead-letter handler and the sweeper neither bring it back nor notify anyone."""
 WATCHED = "watched"
 """Set on a job's item once a browser subscribes to it (`JobStore.mark_watched`)."""
 UPLOAD = "upload"
@@ -66,6 +69,7 @@ class JobSnapshot:
     done: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
     upload: UploadSpec | None = None
+    owner: str | None = None
 
     @classmethod
     def of(cls, item: dict[str, Any] | None) -> JobSnapshot:
@@ -76,6 +80,7 @@ class JobSnapshot:
             {k: str(v) for k, v in (item.get("done") or {}).items()},
             dict(item.get("claims") or {}),
             UploadSpec.from_item(_from_dynamo(item[UPLOAD])) if item.get(UPLOAD) else None,
+            item.get("owner"),
         )
 
     def finished(self, stage: Stage) -> bool:
@@ -88,8 +93,9 @@ class JobSnapshot:
 class JobStore:
     """The job table: one item per job (`pk = job#<id>`), moved forward by conditional writes."""
 
-    def __init__(self, table_name: str):
+    def __init__(self, table_name: str, *, retention_days: int = DEFAULT_RETENTION_DAYS):
         self.table_name = table_name
+        self.ttl = timedelta(days=retention_days)  # `bookimg:retentionDays`: the item's `expires_at`
 
     @cached_property
     def _table(self) -> DynamoTable:
@@ -98,6 +104,30 @@ class JobStore:
     @staticmethod
     def key(job_id: str) -> dict[str, str]:
         return {"pk": f"job#{job_id}"}
+
+    @staticmethod
+    def tombstone_key(job_id: str) -> dict[str, str]:
+        return {"pk": f"{DELETED_PREFIX}{job_id}"}
+
+    def delete(self, job_id: str, *, tombstone: dict[str, Any]) -> None:
+        """Remove the job's record and its attempt notes, leaving a tombstone first: whatever reads the job
+        after this call finds it deleted, never missing-so-make-it-again."""
+        now = datetime.now(UTC)
+        self._table.put_item(Item={
+            **self.tombstone_key(job_id),
+            **tombstone,
+            "deleted_at": now.isoformat().replace("+00:00", "Z"),
+            "expires_at": int((now + self.ttl).timestamp()),
+        })
+        self._table.delete_item(Key=self.key(job_id))
+        self._table.delete_item(Key={"pk": f"{ATTEMPT_PREFIX}{job_id}"})
+
+    def tombstone(self, job_id: str) -> dict[str, Any] | None:
+        """The deleted job's tombstone (owner, token hash, when), or None if it was never deleted."""
+        return self._table.get_item(Key=self.tombstone_key(job_id), ConsistentRead=True).get("Item")
+
+    def is_deleted(self, job_id: str) -> bool:
+        return self.tombstone(job_id) is not None
 
     def get(self, job_id: str) -> JobRecord | None:
         return self.snapshot(job_id).record
@@ -130,7 +160,7 @@ class JobStore:
         item = {
             **self.key(job_id),
             **_to_dynamo(record.model_dump(mode="json")),
-            "expires_at": int((now + JOB_TTL).timestamp()),
+            "expires_at": int((now + self.ttl).timestamp()),
             # the maps `claim` and `mark_done` write into, there from the start: one write each, not three
             "claims": {},
             "done": {},
@@ -199,7 +229,10 @@ class JobStore:
             ExpressionAttributeValues=values,
         ) is not None:
             return True
-        # a job failed before it ever got a record (an upload refused on its first event): made here
+        # a job failed before it ever got a record (an upload refused on its first event): made here, unless
+        # it has none because it was deleted
+        if self.is_deleted(job_id):
+            return False
         written = self._table.write_if(
             "update_item",
             Key=self.key(job_id),
@@ -224,7 +257,7 @@ class JobStore:
                 ":job": job_id,
                 ":v": "1",
                 ":cost": _to_dynamo(CostBreakdown().model_dump(mode="json")),
-                ":ttl": int((now + JOB_TTL).timestamp()),
+                ":ttl": int((now + self.ttl).timestamp()),
             },
         )
         return written is not None

@@ -1,5 +1,6 @@
-"""The JSON shapes clients see (HTTP API responses and WebSocket pushes), camelCase, built in one
-place so the page renders a job the same way whichever channel told it."""
+"""The JSON shapes clients see (HTTP API responses and WebSocket pushes), built in one place from the
+models of `models/api.py` (snake_case, versioned), so the page renders a job the same way whichever
+channel told it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from typing import Any
 
 from models import JobRecord, JobResult, JobStatus
+from models.api import JobList, JobSummary, JobView, ProgressMessage, ResultMessage, ResultView
 from workers.common.reviews import reviewed_result
 
 TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED)
@@ -24,86 +26,84 @@ STATUS_RANK = {
 MAX_PUSH_BYTES = 120_000
 """API Gateway caps a WebSocket message at 128 KB; larger results are pushed without the book list
 (`truncated: true`) and the client reads them through `GET /jobs/{id}`."""
+WITHOUT_BOXES = {"books": {"__all__": {"box"}}, "unidentified": {"__all__": {"box"}}}
+"""Clients draw a book's polygon; its box would only make the document larger."""
 
 
-def _stamp(value) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def job_summary(record: JobRecord) -> dict[str, Any]:
+def _summary_fields(record: JobRecord) -> dict[str, Any]:
     return {
-        "jobId": record.job_id,
-        "status": record.status.value,
-        "createdAt": _stamp(record.created_at),
-        "updatedAt": _stamp(record.updated_at),
-        "bookCount": record.book_count,
+        "job_id": record.job_id,
+        "status": record.status,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "book_count": record.book_count,
         "error": record.error,
     }
 
 
-def bookcase_view(record: JobRecord) -> dict[str, Any]:
-    """A bookcase's name and how many of its photos are done; a photo's bookcase; nothing for a lone photo."""
-    if record.photos is not None:
-        return {"name": record.name, "photos": record.photos.model_dump(mode="json"),
-                "photo_job_ids": list(record.photo_job_ids)}
-    return {"bookcase_id": record.bookcase_id} if record.bookcase_id else {}
+def _bookcase_fields(record: JobRecord) -> dict[str, Any]:
+    return {"name": record.name, "photos": record.photos, "photo_job_ids": record.photo_job_ids,
+            "bookcase_id": record.bookcase_id}
 
 
-def job_view(record: JobRecord) -> dict[str, Any]:
-    """Status, a timestamp per stage reached, the cost breakdown and the error reason."""
-    return {
-        **job_summary(record),
-        "stageTimes": {stage: _stamp(at) for stage, at in record.stage_times.items()},
-        "failedStage": record.failed_stage.value if record.failed_stage else None,
-        "cost": record.cost.model_dump(mode="json"),
-        **bookcase_view(record),
-    }
+def job_list(records: list[JobRecord], next_cursor: str | None) -> dict[str, Any]:
+    summaries = [JobSummary(**_summary_fields(r)) for r in records]
+    return JobList(jobs=summaries, next_cursor=next_cursor).model_dump(mode="json")
 
 
-def result_view(result: JobResult) -> dict[str, Any]:
-    return {
-        "status": result.status.value,
-        "error": result.error,
-        "books": [book.model_dump(mode="json", exclude={"box"}) for book in result.books],
-        "unidentified": [item.model_dump(mode="json", exclude={"box"}) for item in result.unidentified],
-        "cost": result.cost.model_dump(mode="json"),
-        "finishedAt": _stamp(result.finished_at),
-    }
+def _result_view(result: JobResult) -> ResultView:
+    return ResultView(
+        status=result.status,
+        error=result.error,
+        books=result.books,
+        unidentified=result.unidentified,
+        audit=result.audit,
+        cost=result.cost,
+        finished_at=result.finished_at,
+    )
+
+
+def job_view(record: JobRecord, result: JobResult | None = None) -> dict[str, Any]:
+    """Status, a timestamp per stage reached, the cost breakdown, the error reason and the result if given,
+    as reviewed so far."""
+    result = reviewed_result(result, record.reviews) if result is not None else None
+    view = JobView(
+        **_summary_fields(record),
+        stage_times=record.stage_times,
+        failed_stage=record.failed_stage,
+        cost=record.cost,
+        result=_result_view(result) if result is not None else None,
+        **_bookcase_fields(record),
+    )
+    return view.model_dump(mode="json", exclude={"result": WITHOUT_BOXES})
 
 
 def progress_message(record: JobRecord) -> dict[str, Any]:
-    view = job_view(record)
-    return {
-        "type": "progress",
-        "jobId": record.job_id,
-        "status": view["status"],
-        "stageTimes": view["stageTimes"],
-        "error": record.error,
-        "failedStage": view["failedStage"],
-        **bookcase_view(record),
-    }
+    return ProgressMessage(
+        type="progress",
+        job_id=record.job_id,
+        status=record.status,
+        stage_times=record.stage_times,
+        error=record.error,
+        failed_stage=record.failed_stage,
+        **_bookcase_fields(record),
+    ).model_dump(mode="json")
 
 
 def result_message(record: JobRecord, result: JobResult | None) -> dict[str, Any]:
-    """The final push; the books come from the results object, when it exists."""
-    message: dict[str, Any] = {
-        "type": "result",
-        "jobId": record.job_id,
-        "status": record.status.value,
-        "error": record.error,
-        "stageTimes": job_view(record)["stageTimes"],
-        "cost": record.cost.model_dump(mode="json"),
-        "books": [],
-        "unidentified": [],
-        "truncated": False,
-    }
-    if result is not None:
-        view = result_view(reviewed_result(result, record.reviews))
-        message |= {
-            "books": view["books"],
-            "unidentified": view["unidentified"],
-            "error": record.error or view["error"],
-        }
+    """The final push; the books come from the results object, when it exists, as reviewed so far."""
+    result = reviewed_result(result, record.reviews) if result is not None else None
+    message = ResultMessage(
+        type="result",
+        job_id=record.job_id,
+        status=record.status,
+        error=record.error or (result.error if result else None),
+        stage_times=record.stage_times,
+        cost=record.cost,
+        books=result.books if result else [],
+        unidentified=result.unidentified if result else [],
+        truncated=False,
+    ).model_dump(mode="json", exclude=WITHOUT_BOXES)
     if len(json.dumps(message).encode()) > MAX_PUSH_BYTES:
         message |= {"books": [], "unidentified": [], "truncated": True}
     return message

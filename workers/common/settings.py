@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.api import ACCEPTED_CONTENT_TYPES
+from models.messages import DEFAULT_RETENTION_DAYS
 from models.stages import PIPELINE
 
 
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     uploads_bucket: str = ""
     results_bucket: str = ""
     results_topic_arn: str = ""
+    # how long a job's record lives (its TTL); its upload and results expire by lifecycle rules of the same days
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
     next_queue_url: str = ""
     dead_letter_queue_url: str = ""
     # the dead-letter handler's inboxes, by queue ARN: {stage, dlq_url, max_receive_count, timeout_s, memory_mb}
@@ -48,9 +52,7 @@ class Settings(BaseSettings):
     # upload limits, enforced by the presigned POST and re-checked at ingest
     max_upload_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 60_000_000
-    allowed_content_types: list[str] = Field(
-        default_factory=lambda: ["image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp"]
-    )
+    allowed_content_types: list[str] = Field(default_factory=lambda: list(ACCEPTED_CONTENT_TYPES))
 
     # providers
     ocr_engine: Literal["rapidocr", "textract", "embedded-text"] = "rapidocr"
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     websocket_callback_url: str = ""  # https://{api}.execute-api.{region}.amazonaws.com/{stage}
     api_auth: Literal["none", "apiKey", "jwt"] = "none"
     api_key_sha256: str = ""  # hex SHA-256 of the API key; the key itself is never configured
+    api_keys: dict[str, str] = Field(default_factory=dict)  # key hash -> owner (apiAuth apiKey, several owners)
     upload_url_ttl_s: int = 900
     websocket_connection_ttl_s: int = 3 * 60 * 60  # API Gateway closes WebSocket connections after 2 h
 
@@ -81,7 +84,8 @@ class Settings(BaseSettings):
     stuck_after_timeouts: int = Field(default=40, ge=1)
 
     # signed webhooks (workers/realtime/webhooks.py): where to POST, and the secret's name, never its value
-    webhook_urls: list[str] = Field(default_factory=list)
+    # [{url, owner}]: owner null for a stack-wide URL (a bare URL string is one too)
+    webhook_urls: list[dict[str, str | None] | str] = Field(default_factory=list)
     webhook_secret_name: str = ""
 
     # fault injection (embedded stack only; see workers/common/faults.py)

@@ -32,7 +32,8 @@ def sources() -> dict[str, DeadLetterSource]:
 
 @lru_cache(maxsize=1)
 def attempts() -> DynamoAttemptLog:
-    return DynamoAttemptLog(worker_context().settings.jobs_table)
+    settings = worker_context().settings
+    return DynamoAttemptLog(settings.jobs_table, retention_days=settings.retention_days)
 
 
 @entry_point

@@ -85,6 +85,12 @@ def ingest_upload(bucket: str, key: str, ctx: WorkerContext) -> OcrRequest | Non
     upload = parse_upload_key(key)
     log = get_logger(Stage.INGEST.value, upload.job_id, key=key)
     created = ctx.jobs.create(upload.job_id, image_key=key)  # the first stage makes the job, unless the API did
+    if created and (tombstone := ctx.jobs.tombstone(upload.job_id)) is not None:
+        # a deleted job's upload form outlived it: neither the job nor the photo comes back
+        ctx.jobs.delete(upload.job_id, tombstone=tombstone)
+        ctx.objects.delete(bucket, key)
+        log.warning("upload refused: its job was deleted")
+        return None
     spec = None if created else ctx.jobs.snapshot(upload.job_id).upload
     if spec is not None and not spec.is_its_key(key):
         # under this job's prefix, but not the upload it was created with: the job is not touched

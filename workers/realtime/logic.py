@@ -1,9 +1,9 @@
 """The WebSocket API as pure logic: who subscribes to which job, and what each subscriber is told.
 
 - `$connect` records the connection (with a TTL); `$disconnect` forgets it and its subscriptions.
-- `subscribe` {"action": "subscribe", "jobId": ..., "token": ...}: a token that does not open the job
-  is answered `{"type": "error", "code": "forbidden", ...}` and the connection is closed; nothing is
-  stored, so nothing about that job is ever pushed to that connection.
+- `subscribe` {"action": "subscribe", "job_id": ..., "token": ...} (`SubscribeRequest`; version 1's `jobId`
+  too): a token that does not open the job is answered `{"type": "error", "code": "forbidden", ...}` and
+  the connection is closed; nothing is stored, so nothing about that job is ever pushed to that connection.
   An accepted subscriber is sent the job's current state at once (and its result, if it already
   finished), so subscribing late loses nothing.
 - A subscription marks the job watched; only a watched job's changes reach the notifier (a filter on
@@ -17,13 +17,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from models import JobRecord, JobStatus, is_valid_job_id
+from pydantic import ValidationError
+
+from models import JobRecord, JobStatus
+from models.api import ErrorMessage, SubscribeRequest
 from workers.common.job_access import JobReader, record_from_item
 from workers.common.job_views import STATUS_RANK, TERMINAL, progress_message, result_message
 from workers.common.log import get_logger
@@ -62,14 +64,10 @@ def messages_for(record: JobRecord, reader: JobReader) -> list[dict[str, Any]]:
 def on_subscribe(connection_id: str, body: str | None, deps: RealtimeDeps) -> int:
     log = get_logger("realtime", connection_id=connection_id)
     try:
-        request = json.loads(body or "")
-    except ValueError:
+        request = SubscribeRequest.model_validate_json(body or "")
+    except ValidationError:
         return BAD_REQUEST
-    if not isinstance(request, dict):
-        return BAD_REQUEST
-    job_id, token = request.get("jobId"), request.get("token")
-    if not isinstance(job_id, str) or not is_valid_job_id(job_id) or not isinstance(token, str):
-        return BAD_REQUEST
+    job_id, token = request.job_id, request.token
     job = deps.reader.guarded(job_id)
     if job is None or not job.readable_with(token):  # the same answer whether or not the job exists
         log.warning("subscription refused", job_id=job_id)
@@ -87,12 +85,12 @@ def on_subscribe(connection_id: str, body: str | None, deps: RealtimeDeps) -> in
 
 
 def forbidden_message(job_id: str) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "code": "forbidden",
-        "jobId": job_id,
-        "message": "this token does not open that job; the connection is closed",
-    }
+    return ErrorMessage(
+        type="error",
+        code="forbidden",
+        job_id=job_id,
+        message="this token does not open that job; the connection is closed",
+    ).model_dump(mode="json")
 
 
 def push_once(

@@ -11,7 +11,7 @@ from workers import entry_point
 from workers.common.batch import RecordInfo, process_sqs_batch
 from workers.common.errors import PermanentError
 from workers.common.settings import get_settings
-from workers.realtime.webhooks import WebhookSender
+from workers.realtime.webhooks import WebhookSender, webhook_targets
 
 
 @lru_cache(maxsize=1)
@@ -24,8 +24,10 @@ def sender() -> WebhookSender:
     settings = get_settings()
     configure_logging(settings.log_level)
     name = settings.webhook_secret_name
+    everyone, owned = webhook_targets(settings.webhook_urls)
     return WebhookSender(
-        urls=settings.webhook_urls,
+        urls=everyone,
+        owned_urls=owned,
         secret=lambda: get_secret_value(name) if name else "",
         claims=JobStore(settings.jobs_table),
         post=httpx_poster(),
@@ -37,7 +39,7 @@ def _deliver(delivery: ResultsTopicDelivery, _info: RecordInfo) -> None:
 
     if delivery.topic_arn != get_settings().results_topic_arn:
         raise PermanentError(f"a notification from {delivery.topic_arn}, not our results topic: not signed")
-    counts = sender().deliver(delivery.notification, delivery.message_id)
+    counts = sender().deliver(delivery.notification, delivery.message_id, delivery.owner)
     get_logger(Stage.NOTIFY.value, delivery.job_id).info("webhooks delivered", **counts)
 
 

@@ -72,6 +72,7 @@ class Claims(Protocol):
     def release_claim(self, job_id: str, name: str, owner: str) -> None: ...
     def finish_claim(self, job_id: str, name: str) -> None: ...
     def is_claim_done(self, job_id: str, name: str) -> bool: ...
+    def is_deleted(self, job_id: str) -> bool: ...
 
 
 class Poster(Protocol):
@@ -101,20 +102,40 @@ def claim_name(url: str) -> str:
     return "webhook-" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
+def webhook_targets(configured: list[dict[str, str | None] | str]) -> tuple[list[str], dict[str, str]]:
+    """BOOKIMG_WEBHOOK_URLS (`[{url, owner}]`, or bare URLs) -> (stack-wide URLs, {url: owner})."""
+    everyone: list[str] = []
+    owned: dict[str, str] = {}
+    for entry in configured:
+        url, owner = (entry, None) if isinstance(entry, str) else (entry.get("url") or "", entry.get("owner"))
+        if owner:
+            owned[url] = owner
+        else:
+            everyone.append(url)
+    return everyone, owned
+
+
 @dataclass
 class WebhookSender:
     urls: list[str]
+    """Stack-wide: every job's notification."""
     secret: Callable[[], str]
     claims: Claims
     post: Poster
     clock: Callable[[], float] = time.time
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+    owned_urls: dict[str, str] = field(default_factory=dict)
+    """URL -> the one owner whose jobs it hears of (the results topic's `owner` attribute)."""
 
-    def deliver(self, notification: ResultsNotification, delivery_id: str) -> dict[str, int]:
-        """POST the notification to every URL that has not had it yet. A URL that fails is retried with
-        the message (the others are not repeated); the error raised is retryable if any failure is.
-        `delivery_id` names this notification (the results topic's message id) for receivers to dedupe."""
-        if not self.urls:
+    def deliver(
+        self, notification: ResultsNotification, delivery_id: str, job_owner: str | None = None
+    ) -> dict[str, int]:
+        """POST the notification to every URL that has not had it yet: the stack-wide ones and those of the
+        job's owner. A URL that fails is retried with the message (the others are not repeated); the error
+        raised is retryable if any failure is. `delivery_id` names this notification (the results topic's
+        message id) for receivers to dedupe."""
+        urls = [*self.urls, *(url for url, owner in self.owned_urls.items() if job_owner and owner == job_owner)]
+        if not urls:
             return {"delivered": 0, "skipped": 0}
         body = dump_message(notification).encode()
         secret = self.secret()
@@ -122,7 +143,7 @@ class WebhookSender:
             raise PermanentError("webhooks are configured but no signing secret is set")
         counts = {"delivered": 0, "skipped": 0}
         failures: list[Exception] = []
-        for url in self.urls:
+        for url in urls:
             try:
                 if self._deliver_once(notification, delivery_id, url, body, secret):
                     counts["delivered"] += 1
@@ -140,8 +161,8 @@ class WebhookSender:
     ) -> bool:
         job_id, name = notification.job_id, claim_name(url)
         if not self.claims.claim(job_id, name, self.owner, lease_s=CLAIM_LEASE_S):
-            if self.claims.is_claim_done(job_id, name):
-                return False
+            if self.claims.is_claim_done(job_id, name) or self.claims.is_deleted(job_id):
+                return False  # posted already, or the job was deleted since it was published: no one hears again
             raise ThrottledError(f"another sender is posting to {where(url)}", retry_after=CLAIM_LEASE_S)
         headers = {
             "Content-Type": "application/json",

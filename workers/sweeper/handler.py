@@ -28,7 +28,7 @@ def handler(event, context):
         stuck_after_timeouts=settings.stuck_after_timeouts,
     )
     jobs = SweptJobs(settings.jobs_table)
-    report = sweep(jobs.open_jobs(), datetime.now(UTC), rules, expire=jobs.expire, fail=ctx.outcomes.fail)
+    report = sweep(jobs.open_jobs(), lambda: datetime.now(UTC), rules, expire=jobs.expire, fail=ctx.outcomes.fail)
     dimensions = [{"Name": "Stack", "Value": settings.stage}]
     client("cloudwatch").put_metric_data(
         Namespace=METRIC_NAMESPACE,

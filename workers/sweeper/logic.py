@@ -61,15 +61,19 @@ def stuck_reason(stage: Stage, idle: timedelta, rules: SweepRules) -> str:
 
 def sweep(
     jobs: Iterable[JobSnapshot],
-    now: datetime,
+    clock: Callable[[], datetime],
     rules: SweepRules,
     *,
     expire: Callable[[str, str], bool],
     fail: Callable[[str, Stage, str], None],
 ) -> SweepReport:
-    """Decide for each job still open; `expire(job_id, reason)` is False when the upload arrived meanwhile."""
+    """Decide for each job still open; `expire(job_id, reason)` is False when the upload arrived meanwhile.
+
+    `clock` is read once each job has been read: `jobs` may be a lazy scan, and a job's idle time measured
+    against a moment before its record was read would come out short."""
     report = SweepReport()
     for job in jobs:
+        now = clock()
         record = job.record
         if record is None or record.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED):
             continue

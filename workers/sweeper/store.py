@@ -23,7 +23,7 @@ class SweptJobs:
 
     def open_jobs(self) -> Iterator[JobSnapshot]:
         """Every job not yet ended, a page of the table at a time (a scan: the sweep is rare, the table's
-        items expire after 30 days)."""
+        items expire after `bookimg:retentionDays`)."""
         request = {
             "FilterExpression": OPEN_FILTER,
             "ExpressionAttributeNames": {"#s": "status"},

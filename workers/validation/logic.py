@@ -9,6 +9,7 @@ from workers.common.context import WorkerContext
 from workers.common.job_store import JobSnapshot
 from workers.common.settings import Settings
 from workers.common.stage import Handover, run_stage
+from workers.validation.audit import audit_shelf
 from workers.validation.cost import job_cost, lambda_gb_seconds
 
 
@@ -26,7 +27,8 @@ def validate_candidates(candidates: Candidates, catalog: Catalog, ctx: WorkerCon
 
 
 def result_for(candidates: Candidates, catalog: Catalog, job: JobSnapshot, settings: Settings) -> JobResult:
-    """The job's result: each candidate matched against the catalog, and the job priced."""
+    """The job's result: each candidate matched against the catalog, the shelf audited when it is a library's
+    (`workers.validation.audit`), and the job priced."""
     calls_before = catalog.calls
     outcome = identify_books(candidates.candidates, catalog)
     books, unidentified = to_result_books(outcome)
@@ -36,6 +38,7 @@ def result_for(candidates: Candidates, catalog: Catalog, job: JobSnapshot, setti
         image=candidates.image,
         books=books,
         unidentified=unidentified,
+        audit=audit_shelf(books, catalog.shelved_books()),
         cost=job_cost(
             ocr_pages=candidates.ocr_pages,
             usage=candidates.usage,
