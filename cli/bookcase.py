@@ -17,8 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cli.client import DELETED, ApiCallError, BookImgClient, JobTokens
-from cli.runs import Delivery, JobRun, follow_all
+from cli.client import BookImgClient, JobTokens
+from cli.runs import Delivery, JobRun, follow, follow_all
 from models import JobStatus
 
 
@@ -36,6 +36,11 @@ class BookcaseRun(JobRun):
     @property
     def progress(self) -> str:
         return f"{self.photos_done} of {len(self.photos)} photos done"
+
+    def seen(self, update: dict[str, Any]) -> None:
+        super().seen(update)
+        if isinstance(photos := update.get("photos"), dict):
+            self.photos_done = int(photos.get("done") or 0)
 
     def _photo(self, index: int | None) -> str | None:
         return str(self.photos[index]) if index is not None and 0 <= index < len(self.photos) else None
@@ -78,36 +83,16 @@ class BookcaseRun(JobRun):
 def follow_bookcase(client: BookImgClient, run: BookcaseRun, *, deadline: float, profile: str | None,
                     tokens: JobTokens | None, delivered: Delivery | None = None) -> None:
     """Make the bookcase, upload its photos, follow it to its end and keep its merged result."""
-    run.started = time.perf_counter()
-    try:
+
+    def submit() -> None:
         bookcase = client.submit_bookcase(run.name, run.photos, profile)
-        run.job_id, run.token, run.status = bookcase.bookcase_id, bookcase.token, JobStatus.CREATED
+        run.job_id, run.token = bookcase.bookcase_id, bookcase.token
         run.photo_job_ids = [job.job_id for job in bookcase.photos]
         if tokens is not None:
             for job_id in (bookcase.bookcase_id, *run.photo_job_ids):
                 tokens.put(client.api_url, job_id, bookcase.token)
 
-        def seen(update: dict[str, Any]) -> None:
-            if update["status"] in JobStatus._value2member_map_:
-                run.status = JobStatus(update["status"])
-            if isinstance(photos := update.get("photos"), dict):
-                run.photos_done = int(photos.get("done") or 0)
-
-        view = client.wait(run.job_id, run.token, seen, deadline=deadline)
-    except (OSError, ApiCallError) as exc:
-        run.status = JobStatus.FAILED if run.status is None else run.status
-        run.error = f"{'upload' if not run.job_id else 'bookcase'} failed: {exc}"
-        run.seconds = time.perf_counter() - run.started
-        return
-    if view is None:
-        run.error = f"the bookcase is gone ({DELETED} or expired) before it ended"
-    elif view["status"] not in ("completed", "failed", "expired"):
-        run.error = f"no result within the timeout ({run.progress})"
-    else:
-        run.finish(view)
-        if delivered is not None:
-            delivered(run, deadline)
-    run.seconds = time.perf_counter() - run.started
+    follow(client, run, submit, deadline=deadline, delivered=delivered)
 
 
 def _progress_table(run: BookcaseRun, where: str) -> Table:

@@ -21,26 +21,14 @@ from rich.table import Table
 
 from cli.audit import audit_json, print_audit
 from cli.bookcase import run_bookcase
-from cli.client import DELETED, ApiCallError, BookImgClient, JobTokens
-from cli.runs import Delivery, JobRun, follow_all
+from cli.client import BookImgClient, JobTokens
+from cli.runs import STAGE_LABELS, Delivery, JobRun, follow, follow_all
 from cli.stack_outputs import StackOutputsError, resolve_outputs
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
 from models import JobStatus
 from workers.catalog.local import CatalogFormatError
 from workers.common.exports import export_books
-
-STAGE_LABELS = {
-    None: "uploading",
-    JobStatus.CREATED: "waiting for upload",
-    JobStatus.UPLOADED: "ingested",
-    JobStatus.OCR: "reading text (OCR)",
-    JobStatus.CANDIDATES: "finding books",
-    JobStatus.VALIDATED: "checking the catalog",
-    JobStatus.COMPLETED: "done",
-    JobStatus.FAILED: "failed",
-    JobStatus.EXPIRED: "expired",
-}
 
 
 @dataclass
@@ -96,32 +84,14 @@ def _progress_table(runs: list[PhotoRun], where: str) -> Table:
 def follow_photo(client: BookImgClient, run: PhotoRun, *, deadline: float, profile: str | None,
                  tokens: JobTokens | None, delivered: Delivery | None = None) -> None:
     """One photo through the API: make its job, upload it, follow it to its end, keep what it found."""
-    run.started = time.perf_counter()
-    try:
+
+    def submit() -> None:
         job = client.submit(run.photo, profile)
-        run.job_id, run.token, run.status = job.job_id, job.token, JobStatus.CREATED
+        run.job_id, run.token = job.job_id, job.token
         if tokens is not None:
             tokens.put(client.api_url, job.job_id, job.token)
 
-        def seen(update: dict[str, Any]) -> None:
-            if update["status"] in JobStatus._value2member_map_:
-                run.status = JobStatus(update["status"])
-
-        view = client.wait(job.job_id, job.token, seen, deadline=deadline)
-    except (OSError, ApiCallError) as exc:
-        run.status = JobStatus.FAILED if run.status is None else run.status
-        run.error = f"{'upload' if not run.job_id else 'job'} failed: {exc}"
-        run.seconds = time.perf_counter() - run.started
-        return
-    if view is None:
-        run.error = f"the job is gone ({DELETED} or expired) before it ended"
-    elif view["status"] not in ("completed", "failed", "expired"):
-        run.error = f"no result within the timeout (last stage: {STAGE_LABELS.get(run.status)})"
-    else:
-        run.finish(view)
-        if delivered is not None:
-            delivered(run, deadline)
-    run.seconds = time.perf_counter() - run.started
+    follow(client, run, submit, deadline=deadline, delivered=delivered)
 
 
 def run_photos(client: BookImgClient, photos: list[Path], *, timeout_s: float, console: Console | None,

@@ -13,7 +13,20 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cli.client import DELETED, TERMINAL_STATUSES, ApiCallError, BookImgClient
 from models import Book, JobResult, JobStatus, ShelfAudit
+
+STAGE_LABELS = {
+    None: "uploading",
+    JobStatus.CREATED: "waiting for upload",
+    JobStatus.UPLOADED: "ingested",
+    JobStatus.OCR: "reading text (OCR)",
+    JobStatus.CANDIDATES: "finding books",
+    JobStatus.VALIDATED: "checking the catalog",
+    JobStatus.COMPLETED: "done",
+    JobStatus.FAILED: "failed",
+    JobStatus.EXPIRED: "expired",
+}
 
 
 @dataclass(kw_only=True)
@@ -55,6 +68,16 @@ class JobRun:
         found = self._result().get("audit")
         return ShelfAudit.model_validate(found) if found else None
 
+    @property
+    def progress(self) -> str:
+        """How far it got, for a run that timed out."""
+        return f"last stage: {STAGE_LABELS.get(self.status)}"
+
+    def seen(self, update: dict[str, Any]) -> None:
+        """A state of the job on its way (a WebSocket frame or a `GET /jobs/{id}` view)."""
+        if update["status"] in JobStatus._value2member_map_:
+            self.status = JobStatus(update["status"])
+
     def finish(self, view: dict[str, Any]) -> None:
         """The job ended: keep its status, its result and why it failed, as `GET /jobs/{id}` showed them."""
         self.status = JobStatus(view["status"])
@@ -64,6 +87,30 @@ class JobRun:
 
 Delivery = Callable[[JobRun, float], None]
 """What else a run waits for once its job ended (the embedded stack's webhook delivery), until a deadline."""
+
+
+def follow(client: BookImgClient, run: JobRun, submit: Callable[[], None], *, deadline: float,
+           delivered: Delivery | None = None) -> None:
+    """Make the run's job (`submit` sets its `job_id` and `token`), follow it to its end, keep what it found."""
+    run.started = time.perf_counter()
+    try:
+        submit()
+        run.status = JobStatus.CREATED
+        view = client.wait(run.job_id, run.token, run.seen, deadline=deadline)
+    except (OSError, ApiCallError) as exc:
+        run.status = JobStatus.FAILED if run.status is None else run.status
+        run.error = f"{'upload' if not run.job_id else 'job'} failed: {exc}"
+        run.seconds = time.perf_counter() - run.started
+        return
+    if view is None:
+        run.error = f"the job is gone ({DELETED} or expired) before it ended"
+    elif view["status"] not in TERMINAL_STATUSES:
+        run.error = f"no result within the timeout ({run.progress})"
+    else:
+        run.finish(view)
+        if delivered is not None:
+            delivered(run, deadline)
+    run.seconds = time.perf_counter() - run.started
 
 
 def follow_all(followers: list[Callable[[], None]], table: Callable[[], Table], console: Console | None) -> None:

@@ -156,3 +156,13 @@ def test_identify_takes_a_bookcase_name():
 
     args = build_parser().parse_args(["identify", "a.jpg", "b.jpg", "--bookcase", "hall", "--json"])
     assert (args.photos, args.bookcase, args.json) == (["a.jpg", "b.jpg"], "hall", True)
+
+
+def test_an_audit_of_a_bookcase_is_refused_before_any_stack_starts(tmp_path: Path, capsys):
+    from cli.identify import identify
+
+    photo = tmp_path / "left.jpg"
+    photo.write_bytes(b"jpeg")
+    code = identify([photo], catalog=None, as_json=False, work_dir=tmp_path, timeout_s=5, bookcase="hall", audit=True)
+    assert code == 2 and "without --bookcase" in capsys.readouterr().out
+    assert identify([photo], catalog=None, as_json=False, work_dir=tmp_path, timeout_s=5, bookcase=" ") == 2
