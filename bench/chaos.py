@@ -68,7 +68,7 @@ def count_faults(log_dir: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-CHAOS_TIMEOUTS_S = {"ingest": 8, "textract": 10, "bedrock": 10, "validation": 10}
+CHAOS_TIMEOUTS_S = {"ingest": 8, "textract": 10, "bedrock": 10, "validation": 10, "merge": 10}
 """Each stage's Lambda timeout in a chaos run: `hang` sleeps past it, so it sets what a hang costs. Ample for
 the embedded-text OCR engine the run uses, small beside the defaults."""
 PLANNED_KINDS = ("crash", "hang", "oom", "poison", "duplicate")

@@ -39,11 +39,22 @@ from typing import Any
 
 from models.stages import PIPELINE, STAGE_NAMES, PipelineStage, pipeline_stage, waiting_status
 
+
+def _marked_steps() -> list[tuple[list[str], str]]:
+    """The stages as their time marks tell them apart: stages entering one status share its mark, and a hop
+    from it runs through them all (`validation_and_merge_to_notification`)."""
+    steps: dict[str, list[str]] = {}
+    for stage in PIPELINE:
+        steps.setdefault(stage.entry_status.value, []).append(stage.name)
+    return [(names, mark) for mark, names in steps.items()]
+
+
+_STEPS = _marked_steps()
 HOPS = (
     (f"s3_event_to_{PIPELINE[0].name}", "upload_done", PIPELINE[0].entry_status.value),
-    *((f"{a.name}_to_{b.name}", a.entry_status.value, b.entry_status.value)
-      for a, b in zip(PIPELINE[:-1], PIPELINE[1:], strict=True)),
-    (f"{PIPELINE[-1].name}_to_notification", PIPELINE[-1].entry_status.value, "notified"),
+    *((f"{'_and_'.join(a)}_to_{b[0]}", a_mark, b_mark)
+      for (a, a_mark), (b, b_mark) in zip(_STEPS[:-1], _STEPS[1:], strict=True)),
+    (f"{'_and_'.join(_STEPS[-1][0])}_to_notification", _STEPS[-1][1], "notified"),
 )
 """Each hop from the time mark it starts at to the one it ends at (a stage's mark: the job record's time of
 its entry status)."""

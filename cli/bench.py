@@ -274,9 +274,56 @@ def bench_shelves(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_bookcase(args: argparse.Namespace) -> int:
+    """Fresh synthetic shelves (one shelf a photo), each run whole and as a bookcase of overlapping parts."""
+    import random
+
+    from bench.bookcase import bookcase_benchmark
+    from bench.shelves import make_shelf_photo, read_catalog
+
+    def refuse(message: str) -> int:
+        print(f"bookimg bench bookcase: {message}", file=sys.stderr)
+        return 2
+
+    catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
+    if args.count < 1 or args.parts < 2 or args.overlap < 1:
+        return refuse("--count must be at least 1, --parts at least 2 and --overlap at least 1")
+    if not catalog.is_file():
+        return refuse(f"no such catalog: {catalog}")
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    print(f"bookimg bench bookcase: seed {seed} (repeat this run with --seed {seed})", file=sys.stderr)
+    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"bookimg-bookcase-{seed}-"))
+    try:
+        books = read_catalog(catalog)
+        photos = [(f"{seed}-{index}", make_shelf_photo(books, f"{seed}-{index}", two_shelf_share=0.0)[1])
+                  for index in range(args.count)]
+        result = bookcase_benchmark(photos, catalog, out_dir, parts=args.parts, overlap=args.overlap,
+                                    timeout_s=max(900.0, 120.0 * args.count))
+    except ValueError as error:  # ShelfInputError, a shelf too short to cut
+        return refuse(str(error))
+    result = {"seed": seed, **result, "out_dir": str(out_dir)}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"{result['shelves']} shelves, each whole and in {args.parts} parts sharing {args.overlap} spines:")
+    print(f"  whole:  precision {result['whole_precision']:.3f}  recall {result['whole_recall']:.3f}")
+    print(f"  merged: precision {result['merged_precision']:.3f}  recall {result['merged_recall']:.3f}  "
+          f"(gaps {result['precision_gap']:+.3f} / {result['recall_gap']:+.3f}); "
+          f"{result['listed_twice']} book(s) listed twice")
+    print(f"  the parts' lists one after the other: precision {result['concatenated_precision']:.3f}, "
+          f"{result['concatenated_listed_twice']} book(s) listed twice")
+    for shelf in result["per_shelf"]:
+        print(f"  shelf {shelf['seed']}: {shelf['whole']['truth']} books; whole {shelf['whole']['matched']} named, "
+              f"merged {shelf['merged']['matched']} of {shelf['merged']['found']} listed, "
+              f"{shelf['seen_in_several']} seen in two photos ({shelf['status']})")
+    return 0
+
+
 def run_bench(args: argparse.Namespace) -> int:
     if args.bench == "quality":
         return bench_quality(args)
+    if args.bench == "bookcase":
+        return bench_bookcase(args)
     if args.bench == "shelves":
         return bench_shelves(args)
     if args.bench == "perf":

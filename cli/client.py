@@ -48,6 +48,23 @@ class CreatedJob:
     upload_fields: dict[str, str]
 
 
+@dataclass(frozen=True)
+class CreatedBookcase:
+    bookcase_id: str
+    token: str
+    photos: list[CreatedJob]
+    """One job per photo, in the order given; the bookcase's token opens each."""
+
+
+def content_type_of(photo: Path) -> str:
+    return mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
+
+
+Update = Callable[[dict[str, Any]], None]
+"""Told every state of a job seen on the way: a WebSocket frame or a `GET /jobs/{id}` view (each has `status`;
+a bookcase's also `photos`)."""
+
+
 class BookImgClient:
     """A stack's API and WebSocket, from its outputs (`api_url`, `websocket_url`)."""
 
@@ -102,10 +119,29 @@ class BookImgClient:
             raise ApiCallError(response.status_code, f"the upload was refused: {response.text[:300]}")
 
     def submit(self, photo: Path, profile: str | None = None) -> CreatedJob:
-        content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
+        content_type = content_type_of(photo)
         job = self.create_job(photo.name, content_type, profile)
         self.upload(job, photo, content_type)
         return job
+
+    def create_bookcase(self, name: str, photos: list[Path], profile: str | None = None) -> CreatedBookcase:
+        """`POST /bookcases`: the bookcase's id and token, and a job with its presigned POST per photo."""
+        body: dict[str, Any] = {
+            "name": name, "photos": [{"filename": p.name, "content_type": content_type_of(p)} for p in photos],
+        }
+        if profile:
+            body["profile"] = profile
+        created = self._call("POST", "/bookcases", json=body).json()
+        jobs = [CreatedJob(photo["job_id"], created["token"], photo["upload"]["url"], dict(photo["upload"]["fields"]))
+                for photo in created["photos"]]
+        return CreatedBookcase(created["bookcase_id"], created["token"], jobs)
+
+    def submit_bookcase(self, name: str, photos: list[Path], profile: str | None = None) -> CreatedBookcase:
+        """The bookcase, then each photo uploaded with its own presigned POST, left to right."""
+        bookcase = self.create_bookcase(name, photos, profile)
+        for photo, job in zip(photos, bookcase.photos, strict=True):
+            self.upload(job, photo, content_type_of(photo))
+        return bookcase
 
     def get_job(self, job_id: str, token: str | None = None) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}", token=token).json()
@@ -126,7 +162,7 @@ class BookImgClient:
 
     # -- following a job ---------------------------------------------------------------------------
 
-    def watch(self, job_id: str, token: str, on_status: Callable[[str], None], *, deadline: float) -> None:
+    def watch(self, job_id: str, token: str, on_update: Update, *, deadline: float) -> None:
         """Follow the job over the WebSocket until its result is pushed. Raises on anything that ends the
         push early (refused, closed, unreachable, past the deadline): the caller then polls."""
         from websockets.sync.client import connect
@@ -138,7 +174,7 @@ class BookImgClient:
                 if frame.get("type") == "error":
                     raise ApiCallError(403, frame.get("message") or "the WebSocket refused the subscription")
                 if frame.get("status"):
-                    on_status(frame["status"])
+                    on_update(frame)
                 if frame.get("type") == "result":
                     return
 
@@ -146,7 +182,7 @@ class BookImgClient:
         self,
         job_id: str,
         token: str,
-        on_status: Callable[[str], None],
+        on_update: Update,
         *,
         deadline: float,
         poll_s: float = 0.5,
@@ -157,7 +193,7 @@ class BookImgClient:
         from the table); the last view seen if the deadline passes first."""
         if watch:
             with contextlib.suppress(Exception):  # any failure of the push means: poll instead
-                self.watch(job_id, token, on_status, deadline=deadline)
+                self.watch(job_id, token, on_update, deadline=deadline)
         view: dict[str, Any] | None = None
         while True:
             try:
@@ -168,7 +204,7 @@ class BookImgClient:
                 if exc.status in (401, 403) or time.monotonic() > deadline:
                     raise
             if view is not None:
-                on_status(view["status"])
+                on_update(view)
                 if view["status"] in TERMINAL_STATUSES or time.monotonic() > deadline:
                     return view
             time.sleep(poll_s)

@@ -8,75 +8,36 @@ neither; there it also shows the result reaching the stack's subscribers (a sign
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 
 from cli.audit import audit_json, print_audit
-from cli.client import DELETED, ApiCallError, BookImgClient, JobTokens
+from cli.bookcase import run_bookcase
+from cli.client import BookImgClient, JobTokens
+from cli.runs import STAGE_LABELS, Delivery, JobRun, follow, follow_all
 from cli.stack_outputs import StackOutputsError, resolve_outputs
 from embedded.embedded_stack import EmbeddedStack
 from embedded.webhook import WebhookReceiver
-from models import Book, JobResult, JobStatus, ShelfAudit
+from models import JobStatus
 from workers.catalog.local import CatalogFormatError
 from workers.common.exports import export_books
 
-STAGE_LABELS = {
-    None: "uploading",
-    JobStatus.CREATED: "waiting for upload",
-    JobStatus.UPLOADED: "ingested",
-    JobStatus.OCR: "reading text (OCR)",
-    JobStatus.CANDIDATES: "finding books",
-    JobStatus.VALIDATED: "checking the catalog",
-    JobStatus.COMPLETED: "done",
-    JobStatus.FAILED: "failed",
-    JobStatus.EXPIRED: "expired",
-}
-
 
 @dataclass
-class PhotoRun:
+class PhotoRun(JobRun):
     photo: Path
-    job_id: str = ""
-    token: str = ""
-    status: JobStatus | None = None
-    started: float = field(default_factory=time.perf_counter)
-    seconds: float | None = None
-    notification: dict[str, Any] | None = None
-    signed: bool = False  # the webhook delivery's HMAC signature verified (embedded stack)
-    result: dict[str, Any] | JobResult | None = None
-    """`GET /jobs/{id}`'s `result` (books, unidentified, cost), or the stored `JobResult` itself."""
-    error: str | None = None
-
-    def _result(self) -> dict[str, Any]:
-        return self.result.model_dump(mode="json") if isinstance(self.result, JobResult) else (self.result or {})
 
     @property
-    def books(self) -> list[dict[str, Any]]:
-        return list(self._result().get("books") or [])
-
-    @property
-    def unidentified(self) -> list[dict[str, Any]]:
-        return list(self._result().get("unidentified") or [])
-
-    @property
-    def book_models(self) -> list[Book]:
-        """The books as the pipeline's models (what an export writes)."""
-        return [Book.model_validate(book) for book in self.books]
-
-    @property
-    def audit(self) -> ShelfAudit | None:
-        found = self._result().get("audit")
-        return ShelfAudit.model_validate(found) if found else None
+    def label(self) -> str:
+        return self.photo.name
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +59,15 @@ class PhotoRun:
             "unidentified": [{"text": u.get("text"), "reason": u.get("reason")} for u in self.unidentified],
         }
 
+    def table(self) -> Table:
+        table = Table(title=f"{self.photo.name}: {len(self.books)} book(s)")
+        for column in ("#", "title", "author", "ISBN", "confidence"):
+            table.add_column(column, justify="right" if column in ("#", "confidence") else "left")
+        for number, book in enumerate(self.books, 1):
+            table.add_row(str(number), book.get("title") or "", book.get("author") or "", book.get("isbn") or "",
+                          f"{float(book.get('confidence') or 0.0):.0%}")
+        return table
+
 
 def _progress_table(runs: list[PhotoRun], where: str) -> Table:
     table = Table(title=f"BookImg — {where}", expand=False)
@@ -111,51 +81,17 @@ def _progress_table(runs: list[PhotoRun], where: str) -> Table:
     return table
 
 
-def _books_table(run: PhotoRun) -> Table:
-    table = Table(title=f"{run.photo.name}: {len(run.books)} book(s)")
-    for column in ("#", "title", "author", "ISBN", "confidence"):
-        table.add_column(column, justify="right" if column in ("#", "confidence") else "left")
-    for number, book in enumerate(run.books, 1):
-        table.add_row(str(number), book.get("title") or "", book.get("author") or "", book.get("isbn") or "",
-                      f"{float(book.get('confidence') or 0.0):.0%}")
-    return table
-
-
-Delivery = Callable[[PhotoRun, float], None]
-"""What else a run waits for once its job ended (the embedded stack's webhook delivery), until a deadline."""
-
-
 def follow_photo(client: BookImgClient, run: PhotoRun, *, deadline: float, profile: str | None,
                  tokens: JobTokens | None, delivered: Delivery | None = None) -> None:
     """One photo through the API: make its job, upload it, follow it to its end, keep what it found."""
-    run.started = time.perf_counter()
-    try:
+
+    def submit() -> None:
         job = client.submit(run.photo, profile)
-        run.job_id, run.token, run.status = job.job_id, job.token, JobStatus.CREATED
+        run.job_id, run.token = job.job_id, job.token
         if tokens is not None:
             tokens.put(client.api_url, job.job_id, job.token)
 
-        def seen(status: str) -> None:
-            if status in JobStatus._value2member_map_:
-                run.status = JobStatus(status)
-
-        view = client.wait(job.job_id, job.token, seen, deadline=deadline)
-    except (OSError, ApiCallError) as exc:
-        run.status = JobStatus.FAILED if run.status is None else run.status
-        run.error = f"{'upload' if not run.job_id else 'job'} failed: {exc}"
-        run.seconds = time.perf_counter() - run.started
-        return
-    if view is None:
-        run.error = f"the job is gone ({DELETED} or expired) before it ended"
-    elif view["status"] not in ("completed", "failed", "expired"):
-        run.error = f"no result within the timeout (last stage: {STAGE_LABELS.get(run.status)})"
-    else:
-        run.status = JobStatus(view["status"])
-        run.result = view.get("result") or None
-        run.error = view.get("error") or (run.result or {}).get("error")
-        if delivered is not None:
-            delivered(run, deadline)
-    run.seconds = time.perf_counter() - run.started
+    follow(client, run, submit, deadline=deadline, delivered=delivered)
 
 
 def run_photos(client: BookImgClient, photos: list[Path], *, timeout_s: float, console: Console | None,
@@ -164,37 +100,16 @@ def run_photos(client: BookImgClient, photos: list[Path], *, timeout_s: float, c
     """Every photo at once, each followed on its own thread; a live table of their stages meanwhile."""
     runs = [PhotoRun(photo=photo) for photo in photos]
     deadline = time.monotonic() + timeout_s
-    threads = [
-        threading.Thread(target=follow_photo, args=(client, run),
-                         kwargs={"deadline": deadline, "profile": profile, "tokens": tokens, "delivered": delivered},
-                         daemon=True, name=f"photo-{i}")
-        for i, run in enumerate(runs)
-    ]
-    for thread in threads:
-        thread.start()
-
-    def pending() -> bool:
-        return any(thread.is_alive() for thread in threads)
-
-    if console is None or not console.is_terminal:
-        # a log or a pipe gets the final table once: a live display there is one unterminated redraw
-        for thread in threads:
-            thread.join()
-        if console is not None:
-            console.print(_progress_table(runs, where))
-        return runs
-    with Live(_progress_table(runs, where), console=console, refresh_per_second=8, transient=False) as live:
-        while pending():
-            live.update(_progress_table(runs, where))
-            time.sleep(0.1)
-        live.update(_progress_table(runs, where))
+    follow_all([functools.partial(follow_photo, client, run, deadline=deadline, profile=profile, tokens=tokens,
+                                  delivered=delivered) for run in runs],
+               lambda: _progress_table(runs, where), console)
     return runs
 
 
 def webhook_delivery(receiver: WebhookReceiver, secret: str) -> Delivery:
     """The embedded stack's subscriber: a run also waits for its job's signed webhook POST."""
 
-    def delivered(run: PhotoRun, deadline: float) -> None:
+    def delivered(run: JobRun, deadline: float) -> None:
         while not (deliveries := receiver.for_job(run.job_id)) and time.monotonic() < deadline:
             time.sleep(0.05)
         if deliveries:
@@ -204,21 +119,34 @@ def webhook_delivery(receiver: WebhookReceiver, secret: str) -> Delivery:
     return delivered
 
 
+def run_jobs(client: BookImgClient, photos: list[Path], *, bookcase: str | None, timeout_s: float,
+             console: Console | None, where: str, profile: str | None = None, tokens: JobTokens | None = None,
+             delivered: Delivery | None = None) -> list[JobRun]:
+    """The photos as a job each, or, named as a `bookcase`, as that bookcase's one job."""
+    if bookcase is None:
+        return run_photos(client, photos, timeout_s=timeout_s, console=console, where=where, profile=profile,
+                          tokens=tokens, delivered=delivered)
+    return [run_bookcase(client, bookcase, photos, timeout_s=timeout_s, console=console, where=where,
+                         profile=profile, tokens=tokens, delivered=delivered)]
+
+
 def run_on_embedded(stack: EmbeddedStack, receiver: WebhookReceiver, photos: list[Path], *, timeout_s: float,
-                    console: Console | None, profile: str | None = None, api_key: str | None = None) -> list[PhotoRun]:
+                    console: Console | None, profile: str | None = None, api_key: str | None = None,
+                    bookcase: str | None = None) -> list[JobRun]:
     """The photos through a running embedded stack's API, each run waiting for its job's webhook too."""
     with BookImgClient(stack.client_outputs(), api_key=api_key) as client:
-        return run_photos(client, photos, timeout_s=timeout_s, console=console, where="embedded stack",
-                          profile=profile, delivered=webhook_delivery(receiver, stack.webhook_secret))
+        return run_jobs(client, photos, bookcase=bookcase, timeout_s=timeout_s, console=console,
+                        where="embedded stack", profile=profile,
+                        delivered=webhook_delivery(receiver, stack.webhook_secret))
 
 
-def _emails_about(outbox: list[Path], runs: list[PhotoRun]) -> list[Path]:
+def _emails_about(outbox: list[Path], runs: list[JobRun]) -> list[Path]:
     """This run's emails: the outbox folder keeps those of earlier runs in the same work dir."""
     job_ids = [run.job_id for run in runs if run.job_id]
     return [path for path in outbox if any(job_id in path.read_text(errors="replace") for job_id in job_ids)]
 
 
-def _wait_for_emails(stack: EmbeddedStack, runs: list[PhotoRun], timeout_s: float = 5.0) -> list[Path]:
+def _wait_for_emails(stack: EmbeddedStack, runs: list[JobRun], timeout_s: float = 5.0) -> list[Path]:
     """This run's e-mails, once every job that notified has its own (the outbox is written a moment after the
     webhook is posted), or after a few seconds without."""
     expected = sum(bool(run.notification) for run in runs)
@@ -228,7 +156,7 @@ def _wait_for_emails(stack: EmbeddedStack, runs: list[PhotoRun], timeout_s: floa
     return emails
 
 
-def write_export(runs: list[PhotoRun], export_format: str, export_to: Path | None, console: Console) -> None:
+def write_export(runs: list[JobRun], export_format: str, export_to: Path | None, console: Console) -> None:
     """The books of every finished photo as one file to import elsewhere, to `export_to` or standard output;
     the books it could give no ISBN are named on the console, so the user knows which to check."""
     books = [book for run in runs if run.status == JobStatus.COMPLETED for book in run.book_models]
@@ -246,7 +174,7 @@ def write_export(runs: list[PhotoRun], export_format: str, export_to: Path | Non
             console.print(f"    {book['title']}" + (f" — {book['author']}" if book["author"] else ""), highlight=False)
 
 
-def _report(console: Console, runs: list[PhotoRun], as_json: bool, *, export_format: str | None = None,
+def _report(console: Console, runs: list[JobRun], as_json: bool, *, export_format: str | None = None,
             export_to: Path | None = None, audit: bool = False) -> None:
     """What the user asked for: a file to import elsewhere, the shelf's audit, or the books."""
     if export_format is not None:
@@ -261,27 +189,28 @@ def _report(console: Console, runs: list[PhotoRun], as_json: bool, *, export_for
             print_audit(run, console)
 
 
-def _print_runs(console: Console, runs: list[PhotoRun], as_json: bool) -> None:
+def _print_runs(console: Console, runs: list[JobRun], as_json: bool) -> None:
     for run in runs:
         if as_json:
             print(json.dumps(run.as_json(), ensure_ascii=False))
         elif run.status == JobStatus.COMPLETED:
-            console.print(_books_table(run))
+            console.print(run.table())
             if run.unidentified:
                 console.print(f"  {len(run.unidentified)} spine(s)/cover(s) not identified:")
                 for missing in run.unidentified:
                     console.print(f"    [dim]{str(missing.get('text'))[:60]!r}: {missing.get('reason')}[/dim]",
                                   highlight=False)
         else:
-            console.print(f"[red]{run.photo.name}: {run.status.value if run.status else 'failed'} — {run.error}[/red]")
+            console.print(f"[red]{run.label}: {run.status.value if run.status else 'failed'} — {run.error}[/red]",
+                          highlight=False)
 
 
 def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_dir: Path, timeout_s: float,
              profile: str | None = None, email: str = "reader@example.com", outputs_file: Path | None = None,
              stack_name: str | None = None, api_key: str | None = None, export_format: str | None = None,
-             export_to: Path | None = None, audit: bool = False) -> int:
+             export_to: Path | None = None, audit: bool = False, bookcase: str | None = None) -> int:
     """Photos through the stack's API; prints the books, a file to import elsewhere (`export_format`), or with
-    `audit` what is out of place on the shelf."""
+    `audit` what is out of place on the shelf. Named as a `bookcase`, the photos are one job, one list."""
     report = {"export_format": export_format, "export_to": export_to, "audit": audit}
     missing = [str(p) for p in photos if not p.is_file()]
     export_to_stdout = export_format is not None and export_to is None
@@ -291,6 +220,12 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
         return 2
     if missing:
         console.print(f"[red]No such photo: {', '.join(missing)}[/red]")
+        return 2
+    if bookcase is not None and audit:
+        console.print("[red]The audit is a shelf's, photo by photo: run --audit without --bookcase[/red]")
+        return 2
+    if bookcase is not None and not bookcase.strip():
+        console.print("[red]--bookcase needs a name[/red]")
         return 2
     if catalog is not None and not catalog.is_file():
         console.print(f"[red]No such catalog: {catalog}[/red]")
@@ -302,14 +237,15 @@ def identify(photos: list[Path], *, catalog: Path | None, as_json: bool, work_di
             return 2
         return _identify_on(photos, console=console, as_json=as_json, work_dir=work_dir, timeout_s=timeout_s,
                             profile=profile, outputs_file=outputs_file, stack_name=stack_name, api_key=api_key,
-                            report=report)
+                            bookcase=bookcase, report=report)
     return _identify_embedded(photos, console=console, catalog=catalog, as_json=as_json, work_dir=work_dir,
-                              timeout_s=timeout_s, profile=profile, email=email, api_key=api_key, report=report)
+                              timeout_s=timeout_s, profile=profile, email=email, api_key=api_key, bookcase=bookcase,
+                              report=report)
 
 
 def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_dir: Path, timeout_s: float,
                  profile: str | None, outputs_file: Path | None, stack_name: str | None,
-                 api_key: str | None, report: dict[str, Any]) -> int:
+                 api_key: str | None, bookcase: str | None, report: dict[str, Any]) -> int:
     """A deployed stack (or one `bookimg up` keeps running): its subscribers are its own to configure."""
     try:
         outputs = resolve_outputs(outputs_file=outputs_file, stack=stack_name, work_dir=work_dir)
@@ -317,8 +253,8 @@ def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_di
         console.print(f"[red]{error}[/red]", highlight=False)
         return 2
     with BookImgClient(outputs, api_key=api_key) as client:
-        runs = run_photos(client, photos, timeout_s=timeout_s, console=None if as_json else console,
-                          where=client.api_url, profile=profile, tokens=JobTokens(work_dir))
+        runs = run_jobs(client, photos, bookcase=bookcase, timeout_s=timeout_s, console=None if as_json else console,
+                        where=client.api_url, profile=profile, tokens=JobTokens(work_dir))
     _report(console, runs, as_json, **report)
     if not as_json:
         console.print(f"Jobs at {outputs['api_url']}: {', '.join(r.job_id for r in runs if r.job_id)} "
@@ -329,7 +265,7 @@ def _identify_on(photos: list[Path], *, console: Console, as_json: bool, work_di
 
 def _identify_embedded(photos: list[Path], *, console: Console, catalog: Path | None, as_json: bool,
                        work_dir: Path, timeout_s: float, profile: str | None, email: str,
-                       api_key: str | None, report: dict[str, Any]) -> int:
+                       api_key: str | None, bookcase: str | None, report: dict[str, Any]) -> int:
     started = time.perf_counter()
     with WebhookReceiver() as receiver:
         stack = EmbeddedStack(work_dir=work_dir, catalog_csv=catalog, webhooks=[receiver.url], emails=[email])
@@ -348,7 +284,8 @@ def _identify_embedded(photos: list[Path], *, console: Console, catalog: Path | 
                 f"API {stack.api_url}, webhook {receiver.url}"
             )
             runs = run_on_embedded(stack, receiver, photos, timeout_s=timeout_s,
-                                   console=None if as_json else console, profile=profile, api_key=api_key)
+                                   console=None if as_json else console, profile=profile, api_key=api_key,
+                                   bookcase=bookcase)
             emails = _wait_for_emails(stack, runs)
         finally:
             status.stop()

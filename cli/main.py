@@ -27,6 +27,7 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         export_format=args.export,
         export_to=Path(args.out) if args.out else None,
+        bookcase=args.bookcase,
     )
 
 
@@ -160,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument("--out", metavar="FILE", help="where --export writes (default: standard output)")
 
     _add_target(identify)
+    identify.add_argument("--bookcase", metavar="NAME",
+                          help="the photos are one bookcase, left to right: one job, one merged list of books")
     identify.set_defaults(func=_cmd_identify)
 
     jobs = commands.add_parser("jobs", help="list, show, delete or export a stack's jobs through its API")
@@ -242,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     shelves.add_argument("--two-shelf-share", type=float, default=0.3,
                          help="share of photos holding two shelves, one over the other (default 0.3)")
     shelves.add_argument("--json", action="store_true")
+    bookcase = bench_kinds.add_parser(
+        "bookcase", help="synthetic shelves in one piece and as bookcases of overlapping parts: merged vs whole"
+    )
+    bookcase.add_argument("--seed", type=int, help="draw the same shelves again (default: a fresh seed, printed)")
+    bookcase.add_argument("--count", type=int, default=3, help="shelves to draw (default 3)")
+    bookcase.add_argument("--catalog", metavar="CSV", help="catalog with a tag column (default: the shared one)")
+    bookcase.add_argument("--parts", type=int, default=2, help="photos each shelf is cut into (default 2)")
+    bookcase.add_argument("--overlap", type=int, default=3, help="spines two neighbouring parts share (default 3)")
+    bookcase.add_argument("--out", metavar="DIR", help="where the photos, parts and truth go (default: a temp dir)")
+    bookcase.add_argument("--json", action="store_true")
     perf = bench_kinds.add_parser("perf", help="cold start, per-hop latency, throughput and cost")
     perf.add_argument("--json", action="store_true")
     perf.add_argument("--jobs", type=int, default=100, help="concurrent jobs for the throughput run")

@@ -1,7 +1,7 @@
 """`JobsHttpApi`: API Gateway HTTP API (payload 2.0) in front of one Lambda (`workers/api`), with the routes
 of the API's one route table (`workers/api/routes.py`: `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`,
-`DELETE /jobs/{id}`, `GET /jobs/{id}/export`, `PATCH /jobs/{id}/books`, `GET /catalog/books`,
-`GET /openapi.json`, and an `ANY` route per path that answers 405 with `Allow`).
+`DELETE /jobs/{id}`, `GET /jobs/{id}/export`, `PATCH /jobs/{id}/books`, `POST /bookcases`,
+`GET /catalog/books`, `GET /openapi.json`, and an `ANY` route per path that answers 405 with `Allow`).
 
 Auth (`bookimg:apiAuth`): `none`; `apiKey` (the function compares the `x-api-key` header with the
 configured SHA-256, HTTP APIs have no usage-plan keys); or `jwt` (an API Gateway JWT authorizer on

@@ -63,7 +63,7 @@ def _candidate_builder(cfg: BookImgConfig, refs: EnvRefs) -> Env:
 
 
 def _prices(cfg: BookImgConfig, refs: EnvRefs) -> Env:
-    # the last stage writes the final result and prices the whole job, so it alone gets the prices
+    # the stage that prices the whole job (validation) alone gets the prices
     return {
         # TEXTRACT_USD_PER_PAGE, CLAUDE_USD_PER_MTOK_*, LAMBDA_USD_PER_GB_S, SQS_USD_PER_REQUEST, ...
         **{key.upper(): str(value) for key, value in cfg.prices.model_dump().items()},

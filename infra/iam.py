@@ -155,7 +155,8 @@ def stage_statements(stage: str, cfg: BookImgConfig, refs: PipelineRefs) -> list
         )
     else:
         # the stage that completes jobs links the result in the e-mail with a presigned GET, which works only
-        # while its signer may read the object (a failed job's e-mail says why instead, and links nothing)
+        # while its signer may read the object (a failed job's e-mail says why instead, and links nothing);
+        # it is also the stage that merges a bookcase from the results its photos' jobs wrote
         statements.append(
             PolicyStatement("SignResultLinks", ["s3:GetObject"], [_under(refs.results_bucket_arn, RESULTS_PREFIX)])
         )

@@ -1,6 +1,6 @@
 """`BookImgPipeline`: buckets, job table, results topic, and the queue -> worker stages (models/stages.py).
 
-upload -> S3 event -> [ingest] -> [textract] -> [bedrock] -> [validation] -> results bucket + job
+upload -> S3 event -> [ingest] -> [textract] -> [bedrock] -> [validation] -> [merge] -> results bucket + job
 table + SNS results topic -> e-mail / webhook subscribers. What each worker may do is in `iam`, what it
 is told in `environment`, how a bucket is made in `storage`.
 """
@@ -35,7 +35,7 @@ def resource_base_name(cfg: BookImgConfig, stack: str | None = None) -> str:
 
 
 class BookImgPipeline(pulumi.ComponentResource):
-    """The whole product: storage, state, notifications and the four stages wired in order."""
+    """The whole product: storage, state, notifications and the stages wired in order."""
 
     uploads: PrivateBucket
     results: PrivateBucket

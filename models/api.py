@@ -19,6 +19,7 @@ from models.messages import (
     CostBreakdown,
     JobId,
     JobStatus,
+    PhotoProgress,
     ReviewedBook,
     ShelfAudit,
     Stage,
@@ -34,6 +35,8 @@ ACCEPTED_CONTENT_TYPES: tuple[str, ...] = AcceptedContentType.__args__  # type: 
 """The photo types a job is made for: what Textract reads (no GIF). The workers' `allowed_content_types`
 defaults to them; a stack may narrow them (`JobCreated.content_types` says which it takes)."""
 MAX_FILENAME_CHARS = 255
+MAX_BOOKCASE_PHOTOS = 20
+MAX_BOOKCASE_NAME = 100
 
 # extra="forbid" on what we receive (a typo is an error, not a silently ignored field); what we send
 # is built from these models and so never has a field they do not declare.
@@ -141,6 +144,50 @@ class JobCreated(_Versioned):
     expires_in_seconds: int = Field(ge=1, description="How long the presigned POST stays valid")
 
 
+class BookcasePhoto(_ClientModel):
+    content_type: AcceptedContentType = Field(description="The photo's Content-Type; its upload must carry it")
+    filename: Annotated[str, StringConstraints(max_length=MAX_FILENAME_CHARS)] | None = Field(
+        default=None, description="Its last path segment, cleaned, becomes part of the upload's key (photo-N.jpg)"
+    )
+
+
+class CreateBookcaseRequest(_ClientModel):
+    """`POST /bookcases`: several photos of one bookcase, given left to right along its shelves."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BOOKCASE_NAME)]
+    photos: list[BookcasePhoto] = Field(min_length=1, max_length=MAX_BOOKCASE_PHOTOS)
+    profile: AnalysisProfile | None = Field(default=None, description="spines, covers or auto (the default)")
+
+
+class BookcasePhotoUpload(_ClientModel):
+    job_id: JobId = Field(description="The photo's own job; the bookcase's token opens it")
+    filename: str
+    upload: PresignedPost
+
+
+class BookcaseCreated(_Versioned):
+    """The bookcase is a job of its own (`job_id` = `bookcase_id`); each photo is a job tied to it."""
+
+    bookcase_id: JobId
+    job_id: JobId
+    token: str = Field(description="Opens the bookcase and its photos' jobs; shown only once")
+    name: str
+    status: Literal[JobStatus.CREATED]
+    photos: list[BookcasePhotoUpload]
+    max_bytes: int = Field(ge=1, description="The largest upload each presigned POST accepts")
+    content_types: list[str] = Field(description="The image types this stack accepts")
+    expires_in_seconds: int = Field(ge=1, description="How long the presigned POSTs stay valid")
+
+
+class _BookcaseFields(_ClientModel):
+    """A bookcase's name and how far its photos are; a photo of a bookcase names it; a lone photo has neither."""
+
+    name: str | None = Field(default=None, description="A bookcase's name")
+    photos: PhotoProgress | None = Field(default=None, description="A bookcase's photos: how many, how many done")
+    photo_job_ids: list[JobId] = Field(default_factory=list, description="A bookcase's photos' jobs, in order")
+    bookcase_id: JobId | None = Field(default=None, description="A photo of a bookcase: the bookcase's job")
+
+
 class _JobFields(_ClientModel):
     job_id: JobId
     status: JobStatus
@@ -166,7 +213,7 @@ class ResultView(_ClientModel):
     finished_at: datetime
 
 
-class JobView(_Versioned, _JobFields):
+class JobView(_Versioned, _JobFields, _BookcaseFields):
     """`GET /jobs/{id}`: status, a timestamp per stage reached, the cost, the error, and the result once it ended."""
 
     stage_times: dict[str, datetime] = Field(description="When the job reached each status, by status")
@@ -210,7 +257,7 @@ class ErrorBody(_ClientModel):
 # --- WebSocket frames --------------------------------------------------------------------------
 
 
-class ProgressMessage(_Versioned):
+class ProgressMessage(_Versioned, _BookcaseFields):
     type: Literal["progress"]
     job_id: JobId
     status: JobStatus
@@ -250,6 +297,8 @@ CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "review-request": ReviewRequest,
     "catalog-books": CatalogBooks,
     "job-deleted": JobDeleted,
+    "create-bookcase-request": CreateBookcaseRequest,
+    "bookcase-created": BookcaseCreated,
     "error": ErrorBody,
     "ws-subscribe": SubscribeRequest,
     "ws-progress": ProgressMessage,

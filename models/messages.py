@@ -41,6 +41,7 @@ class Stage(StrEnum):
     OCR = "textract"
     CANDIDATES = "bedrock"
     VALIDATION = "validation"
+    MERGE = "merge"
     NOTIFY = "notify"
 
 
@@ -233,6 +234,15 @@ Signal = Literal["title", "author", "call_number", "isbn", "shelf"]
 its ISBN, or the shelf it stands on (the call numbers of its neighbours)."""
 
 
+class Sighting(StrictModel):
+    """Where a book of a bookcase was seen: which of its photos (its job), and the outline in that photo."""
+
+    photo: Annotated[int, Field(ge=0)] = Field(description="The photo's place in the bookcase, first 0")
+    job_id: JobId = Field(description="The photo's own job")
+    box: BoundingBox | None = None
+    polygon: list[Point] = Field(default_factory=list, description="Outline in that photo, normalised")
+
+
 class Book(StrictModel):
     title: str
     author: str | None = None
@@ -245,6 +255,10 @@ class Book(StrictModel):
     cover_url: str | None = None
     box: BoundingBox | None = None
     polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
+    seen_in: list[Sighting] = Field(
+        default_factory=list,
+        description="A bookcase's book: every photo it was seen in; its box and polygon are from the best read",
+    )
     review: Literal["confirmed", "replaced", "named"] | None = Field(
         default=None, description="What a person said of this book in review; none: as the pipeline named it"
     )
@@ -261,6 +275,7 @@ class Unidentified(StrictModel):
     reason: str
     box: BoundingBox | None = None
     polygon: list[Point] = Field(default_factory=list, description="Outline in the photo, normalised")
+    photo: Annotated[int, Field(ge=0)] | None = Field(default=None, description="A bookcase's: which photo")
     ref: str | None = Field(
         default=None, pattern=r"^(book|unidentified)/[0-9]+$",
         description="Where this spine stands in the result as the pipeline wrote it (`book/3`), which a review names",
@@ -359,6 +374,14 @@ class JobResult(PipelineMessage):
     )
     cost: CostBreakdown = Field(default_factory=CostBreakdown)
     finished_at: datetime
+    photo_job_ids: list[JobId] = Field(default_factory=list, description="A bookcase's photos' jobs, in order")
+
+
+class PhotoProgress(StrictModel):
+    """How far a bookcase is: its photos, and how many of them are done (validated, counted once each)."""
+
+    total: Annotated[int, Field(ge=1)]
+    done: Annotated[int, Field(ge=0)] = 0
 
 
 class JobRecord(StrictModel):
@@ -376,6 +399,10 @@ class JobRecord(StrictModel):
     result_key: str | None = None
     book_count: int = 0
     cost: CostBreakdown = Field(default_factory=CostBreakdown)
+    bookcase_id: JobId | None = Field(default=None, description="A photo of a bookcase: the bookcase's job")
+    name: str | None = Field(default=None, description="A bookcase's name")
+    photos: PhotoProgress | None = Field(default=None, description="A bookcase's photos")
+    photo_job_ids: list[JobId] = Field(default_factory=list, description="A bookcase's photos' jobs, in order")
     reviews: list[BookReview] = Field(default_factory=list, description="Corrections made in review, newest last")
 
     @field_validator("stage_times")

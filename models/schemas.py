@@ -16,12 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models.api import API_SCHEMA_VERSION, CLIENT_MODELS, CreateJobRequest, SubscribeRequest
+from models.api import API_SCHEMA_VERSION, CLIENT_MODELS, CreateBookcaseRequest, CreateJobRequest, SubscribeRequest
 from models.messages import HOP_MODELS, SCHEMA_VERSION
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 OPENAPI_FILE = "openapi.json"
-RECEIVED = (CreateJobRequest, SubscribeRequest)
+RECEIVED = (CreateJobRequest, CreateBookcaseRequest, SubscribeRequest)
 """Client payloads we receive: their schema is what we accept (validation), not what we send."""
 
 

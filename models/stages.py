@@ -95,9 +95,15 @@ PIPELINE: tuple[PipelineStage, ...] = (
         timeout_s=120, memory_mb=512, needs=("candidate_builder",), libraries=("catalog",),
     ),
     PipelineStage(
-        Stage.VALIDATION, Candidates, JobResult, JobStatus.VALIDATED, JobStatus.COMPLETED,
+        Stage.VALIDATION, Candidates, JobResult, JobStatus.VALIDATED, JobStatus.VALIDATED,
         step="Checking the catalog", progress="Checking them against the catalog…",
         timeout_s=60, memory_mb=1024, needs=("catalog", "prices"), libraries=("catalog",),
+    ),
+    # a photo's result ends its job here; a bookcase's photo is counted, and the last one merges the bookcase
+    PipelineStage(
+        Stage.MERGE, JobResult, JobResult, JobStatus.VALIDATED, JobStatus.COMPLETED,
+        step="Listing the books", progress="Putting the list of books together…",
+        timeout_s=60, memory_mb=512,
         s3_puts=2,  # results/{job}.json and .csv
     ),
 )
@@ -112,8 +118,10 @@ DONE_STEP = {"status": PIPELINE[-1].exit_status.value, "label": "Done", "text": 
 def page_steps() -> list[dict[str, str]]:
     """The steps the web page lists, in order, one per status a stage enters and then the last stage's result:
     config.json carries them (infra/web.py, embedded/gateway.py), so web/app.js keeps no list of its own."""
-    steps = [{"status": s.entry_status.value, "label": s.step, "text": s.progress} for s in PIPELINE]
-    return [*steps, dict(DONE_STEP)]
+    steps: dict[str, dict[str, str]] = {}
+    for s in PIPELINE:  # a stage entering the status the one before it entered shares its step
+        steps.setdefault(s.entry_status.value, {"status": s.entry_status.value, "label": s.step, "text": s.progress})
+    return [*steps.values(), dict(DONE_STEP)]
 
 
 def pipeline_stage(name: str | Stage) -> PipelineStage:

@@ -81,6 +81,7 @@ class _Item:
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload: UploadSpec | None = None  # what `POST /jobs` recorded (`extra["upload"]`)
     owner: str | None = None  # `extra["owner"]`
+    photos_done: set[str] = field(default_factory=set)  # a bookcase's photos counted (`count_photo`)
 
     def snapshot(self) -> JobSnapshot:
         return JobSnapshot(self.record, dict(self.done), {k: dict(v) for k, v in self.claims.items()}, self.upload,
@@ -123,11 +124,20 @@ class MemoryJobs:
             return False
         now = datetime.now(UTC)
         upload = (extra or {}).get(UPLOAD)
-        self.items[job_id] = _Item(JobRecord(job_id=job_id, status=status, created_at=now, updated_at=now,
-                                             stage_times={status.value: now}, image_key=image_key),
-                                   upload=UploadSpec.from_item(upload) if upload else None,
+        fields = {k: v for k, v in (extra or {}).items() if k in JobRecord.model_fields}  # e.g. a bookcase's
+        record = JobRecord.model_validate({"job_id": job_id, "status": status, "created_at": now, "updated_at": now,
+                                           "stage_times": {status.value: now}, "image_key": image_key, **fields})
+        self.items[job_id] = _Item(record, upload=UploadSpec.from_item(upload) if upload else None,
                                    owner=(extra or {}).get("owner"))
         return True
+
+    def count_photo(self, bookcase_id: str, photo_job_id: str) -> JobSnapshot:
+        item = self._record(bookcase_id)
+        if item is not None and item.record.photos is not None and photo_job_id not in item.photos_done:
+            item.photos_done.add(photo_job_id)
+            photos = item.record.photos.model_copy(update={"done": item.record.photos.done + 1})
+            item.record = item.record.model_copy(update={"photos": photos, "updated_at": datetime.now(UTC)})
+        return self.snapshot(bookcase_id)
 
     def advance(self, job_id: str, status: JobStatus, **fields: Any) -> bool:
         item = self._record(job_id)

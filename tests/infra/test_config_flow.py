@@ -39,6 +39,7 @@ EXPECTED_ENV = {
     | {"BOOKIMG_CATALOG", "BOOKIMG_CATALOG_URI", "BOOKIMG_CATALOG_COLUMNS", "BOOKIMG_CLAUDE_CROP_BUDGET"},
     "validation": COMMON_ENV
     | {
+        "BOOKIMG_NEXT_QUEUE_URL",  # the merge stage comes after it
         "BOOKIMG_CATALOG",
         "BOOKIMG_CATALOG_URI",
         "BOOKIMG_CATALOG_COLUMNS",
@@ -55,6 +56,7 @@ EXPECTED_ENV = {
         "BOOKIMG_DYNAMODB_USD_PER_READ",
         "BOOKIMG_LAMBDA_MEMORY_MB",
     },
+    "merge": COMMON_ENV,
 }
 
 

@@ -19,7 +19,7 @@ from tests.integration.waiting import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 WAIT_S = 300
 """A poisoned job takes five deliveries (and their backoff) in every stage before it ends."""
-WORKER = {"ingest": "ingest", "textract": "OCR", "bedrock": "candidate", "validation": "validation"}
+WORKER = {"ingest": "ingest", "textract": "OCR", "bedrock": "candidate", "validation": "validation", "merge": "merge"}
 
 
 def _settled(stack: EmbeddedStack) -> bool:

@@ -42,8 +42,9 @@ class FakeJobs:
         if job_id in self.records:
             return False
         now = T0 + timedelta(seconds=len(self.records))
+        fields = {k: v for k, v in extra.items() if k in JobRecord.model_fields}  # a bookcase's name, photos, ...
         self.records[job_id] = JobRecord(
-            job_id=job_id, status=status, created_at=now, updated_at=now, stage_times={status.value: now}
+            job_id=job_id, status=status, created_at=now, updated_at=now, stage_times={status.value: now}, **fields
         )
         self.extra[job_id] = dict(extra)
         return True
@@ -519,6 +520,34 @@ def test_deleting_a_job_removes_it_and_deleting_it_again_answers_the_same():
     assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers=token)[0] == 200
     assert call("DELETE /jobs/{id}", d, params={"id": job_id}, headers={"x-job-token": "guess"})[0] == 403
     assert call("DELETE /jobs/{id}", d, params={"id": "never-made"}, headers=token)[0] == 404
+
+
+def test_a_bookcase_is_deleted_with_its_photos_jobs_and_its_token_opens_each_photo():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    status, created = call("POST /bookcases", d, body={"name": "Hall", "photos": [
+        {"content_type": "image/jpeg"}, {"filename": "right.jpg", "content_type": "image/jpeg"}]})
+    assert status == 201 and created["schema_version"] == API_SCHEMA_VERSION
+    bookcase, photos = created["bookcase_id"], [p["job_id"] for p in created["photos"]]
+    assert [p["filename"] for p in created["photos"]] == ["photo-1.jpg", "right.jpg"]
+    token = {"x-job-token": created["token"]}
+    # the bookcase's view names its photos; each photo's names its bookcase, and opens with the same token
+    status, view = call("GET /jobs/{id}", d, params={"id": bookcase}, headers=token)
+    assert status == 200 and (view["name"], view["photo_job_ids"], view["photos"]) == (
+        "Hall", photos, {"total": 2, "done": 0})
+    status, view = call("GET /jobs/{id}", d, params={"id": photos[1]}, headers=token)
+    assert status == 200 and view["bookcase_id"] == bookcase and view["photos"] is None
+    # deleting the bookcase deletes its photos' jobs too, and asking again answers the same
+    assert call("DELETE /jobs/{id}", d, params={"id": bookcase}, headers=token)[0] == 200
+    assert jobs.records == {} and set(jobs.tombstones) == {bookcase, *photos}
+    assert call("DELETE /jobs/{id}", d, params={"id": bookcase}, headers=token)[0] == 200
+    assert call("GET /jobs/{id}", d, params={"id": photos[0]}, headers=token)[0] == 404
+
+
+def test_a_bookcase_body_larger_than_its_limit_is_refused_as_too_large():
+    photos = [{"filename": "x" * 250 + ".jpg", "content_type": "image/jpeg"}] * 20
+    assert call("POST /bookcases", deps(FakeJobs()), body={"name": "Hall", "photos": photos})[0] == 201
+    assert call("POST /bookcases", deps(FakeJobs()), body={"name": "Hall", "photos": photos * 4})[0] == 413
 
 
 def test_an_owner_deletes_its_own_job_by_its_key_alone():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from cli.client import BookImgClient, JobTokens
+from cli.client import ApiCallError, BookImgClient, JobTokens
 from cli.stack_outputs import OUTPUTS_FILE, StackOutputsError, pulumi_stack_outputs, resolve_outputs
 
 OUTPUTS = {"api_url": "https://api.example", "websocket_url": "wss://ws.example/live", "results_topic_arn": "arn"}
@@ -65,7 +65,8 @@ def test_a_job_is_followed_by_polling_when_the_websocket_is_unreachable(httpserv
     outputs = {"api_url": httpserver.url_for(""), "websocket_url": "ws://127.0.0.1:9/nobody-listens"}
     seen: list[str] = []
     with BookImgClient(outputs, api_key="k") as client:
-        view = client.wait("j1", "t", seen.append, deadline=time.monotonic() + 30, poll_s=0.01)
+        view = client.wait("j1", "t", lambda update: seen.append(update["status"]), deadline=time.monotonic() + 30,
+                           poll_s=0.01)
     assert view["result"]["books"] == [{"title": "Nada"}]
     assert seen == ["ocr", "validated", "completed"]
 
@@ -74,7 +75,7 @@ def test_a_job_the_api_no_longer_has_ends_the_wait_as_gone(httpserver):
     httpserver.expect_request("/jobs/j2").respond_with_json({"message": "no such job"}, status=404)
     outputs = {"api_url": httpserver.url_for(""), "websocket_url": "ws://127.0.0.1:9/nobody-listens"}
     with BookImgClient(outputs) as client:
-        assert client.wait("j2", "t", lambda status: None, deadline=time.monotonic() + 30, watch=False) is None
+        assert client.wait("j2", "t", lambda update: None, deadline=time.monotonic() + 30, watch=False) is None
 
 
 def test_job_tokens_are_kept_per_api_readable_by_their_owner_only(tmp_path):
@@ -85,3 +86,45 @@ def test_job_tokens_are_kept_per_api_readable_by_their_owner_only(tmp_path):
     assert stat.S_IMODE(tokens.path.stat().st_mode) == 0o600
     tokens.forget("https://a.example", "j1")
     assert tokens.get("https://a.example", "j1") is None
+
+
+def test_a_bookcase_is_made_through_post_bookcases_and_each_photo_uploaded_with_its_own_form(httpserver, tmp_path):
+    # Given a stack answering POST /bookcases with a presigned POST per photo, to its own upload URL
+    photos = [tmp_path / "left.jpg", tmp_path / "right.png"]
+    for photo in photos:
+        photo.write_bytes(b"image " + photo.name.encode())
+    forms = [{"job_id": f"p{n}", "filename": p.name,
+              "upload": {"url": httpserver.url_for(f"/upload-{n}"), "fields": {"key": f"uploads/p{n}/{p.name}"}}}
+             for n, p in enumerate(photos)]
+    asked: list[dict] = []
+
+    def bookcase(request):
+        asked.append(json.loads(request.data))
+        return Response(json.dumps({"bookcase_id": "case", "job_id": "case", "token": "t", "photos": forms}),
+                        status=201, content_type="application/json")
+
+    httpserver.expect_request("/bookcases", method="POST", headers={"x-api-key": "k"}).respond_with_handler(bookcase)
+    uploaded: dict[str, bytes] = {}
+    for n in range(2):
+        httpserver.expect_request(f"/upload-{n}", method="POST").respond_with_handler(
+            lambda request, n=n: uploaded.__setitem__(f"p{n}", request.files["file"].read()) or Response(status=204)
+        )
+    outputs = {"api_url": httpserver.url_for(""), "websocket_url": "ws://127.0.0.1:9/nobody-listens"}
+    # When the CLI submits the two photos as a bookcase
+    with BookImgClient(outputs, api_key="k") as client:
+        made = client.submit_bookcase("Hall", photos, profile="spines")
+    # Then it asked for the bookcase by name, photos in order with their types, and uploaded each to its form
+    assert asked == [{"name": "Hall", "profile": "spines", "photos": [
+        {"filename": "left.jpg", "content_type": "image/jpeg"},
+        {"filename": "right.png", "content_type": "image/png"},
+    ]}]
+    assert (made.bookcase_id, made.token, [job.job_id for job in made.photos]) == ("case", "t", ["p0", "p1"])
+    assert uploaded == {"p0": b"image left.jpg", "p1": b"image right.png"}
+
+
+def test_a_refused_bookcase_raises_the_apis_message(httpserver, tmp_path):
+    httpserver.expect_request("/bookcases", method="POST").respond_with_json(
+        {"message": "photos.0.content_type must be one of image/jpeg"}, status=400)
+    outputs = {"api_url": httpserver.url_for(""), "websocket_url": "ws://127.0.0.1:9/nobody-listens"}
+    with BookImgClient(outputs) as client, pytest.raises(ApiCallError, match="content_type must be one of"):
+        client.submit_bookcase("Hall", [tmp_path / "a.gif"])

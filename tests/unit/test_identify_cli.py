@@ -124,3 +124,45 @@ def test_the_audit_json_line_lists_what_is_out_of_place_or_says_why_there_is_no_
     assert line["out_of_order"][0] == {"title": "Atletismo", "tag": "796.4 Ali", "belongs": "between a and b",
                                             "belongs_after": None, "belongs_before": None, "row": 0, "position": 1}
     assert [b["title"] for b in line["not_on_shelf"]] == ["Rugby"] and line["other_section"] == []
+
+
+def test_a_bookcase_prints_one_json_object_whose_books_are_the_merged_list_with_their_photos():
+    from cli.bookcase import BookcaseRun
+    from models import BoundingBox, Sighting
+
+    box = BoundingBox(left=0.8, top=0.1, width=0.05, height=0.8)
+    seen = [Sighting(photo=0, job_id="p0", box=box), Sighting(photo=1, job_id="p1")]
+    result = JobResult(
+        job_id="case", status=JobStatus.COMPLETED, finished_at=datetime(2026, 12, 1, tzinfo=UTC),
+        books=[Book(title="Nada", confidence=0.98, seen_in=seen)],
+        unidentified=[Unidentified(text="N Pal", reason="only a call number", photo=1)],
+        photo_job_ids=["p0", "p1"],
+    )
+    run = BookcaseRun(name="hall", photos=[Path("left.jpg"), Path("right.jpg")], job_id="case",
+                      photo_job_ids=["p0", "p1"], status=JobStatus.COMPLETED, photos_done=2, seconds=9.0,
+                      result=result)
+    line = run.as_json()
+    assert (line["bookcase"], line["job_id"], line["status"]) == ("hall", "case", "completed")
+    assert line["photos"] == [{"photo": "left.jpg", "job_id": "p0"}, {"photo": "right.jpg", "job_id": "p1"}]
+    assert [b["title"] for b in line["books"]] == ["Nada"]
+    assert [(s["photo"], s["job_id"]) for s in line["books"][0]["seen_in"]] == [("left.jpg", "p0"), ("right.jpg", "p1")]
+    assert line["books"][0]["seen_in"][0]["box"]["left"] == 0.8
+    assert line["unidentified"] == [{"text": "N Pal", "reason": "only a call number", "photo": "right.jpg"}]
+    assert run.progress == "2 of 2 photos done"
+
+
+def test_identify_takes_a_bookcase_name():
+    from cli.main import build_parser
+
+    args = build_parser().parse_args(["identify", "a.jpg", "b.jpg", "--bookcase", "hall", "--json"])
+    assert (args.photos, args.bookcase, args.json) == (["a.jpg", "b.jpg"], "hall", True)
+
+
+def test_an_audit_of_a_bookcase_is_refused_before_any_stack_starts(tmp_path: Path, capsys):
+    from cli.identify import identify
+
+    photo = tmp_path / "left.jpg"
+    photo.write_bytes(b"jpeg")
+    code = identify([photo], catalog=None, as_json=False, work_dir=tmp_path, timeout_s=5, bookcase="hall", audit=True)
+    assert code == 2 and "without --bookcase" in capsys.readouterr().out
+    assert identify([photo], catalog=None, as_json=False, work_dir=tmp_path, timeout_s=5, bookcase=" ") == 2

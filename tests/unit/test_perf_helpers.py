@@ -46,7 +46,7 @@ def test_hops_come_from_the_marks_in_pipeline_order():
     # Then each hop is the gap between its marks
     expected = {
         "s3_event_to_ingest": 5, "ingest_to_textract": 30, "textract_to_bedrock": 20,
-        "bedrock_to_validation": 30, "validation_to_notification": 55, "end_to_end": 150,
+        "bedrock_to_validation": 30, "validation_and_merge_to_notification": 55, "end_to_end": 150,
     }
     assert hops == pytest.approx(expected, abs=0.01)  # epoch floats carry ~0.1 us of rounding
 
@@ -103,7 +103,7 @@ def test_job_cost_adds_aws_requests_and_lambda_to_the_providers():
     assert cost.aws_usd == pytest.approx(aws_cost(settings, lambda_gb_s=2.0))
     assert cost.aws_usd > 2.0 * settings.lambda_usd_per_gb_s
     assert cost.usd == pytest.approx(cost.provider_usd + cost.aws_usd)
-    assert REQUESTS_PER_JOB.sqs == 12
+    assert REQUESTS_PER_JOB.sqs == 15
 
 
 def test_lambda_gb_seconds_weigh_each_stage_by_its_memory():

@@ -29,6 +29,7 @@ from workers.common.job_store import UPLOAD
 from workers.common.stage import Handover, run_stage
 from workers.common.uploads import UploadSpec
 from workers.ingest.logic import ingest_upload
+from workers.merge.logic import finish_photo
 from workers.textract.embedded_text import EmbeddedTextEngine, image_with_lines
 from workers.textract.logic import read_photo
 from workers.validation.logic import validate_candidates
@@ -200,17 +201,28 @@ def _candidates(ctx: StageContext) -> Candidates:
     return Candidates(job_id=JOB, image=_image(), provider="offline", candidates=found.candidates, ocr_pages=1)
 
 
-def test_validation_names_the_book_completes_the_job_stores_the_result_and_notifies_once():
+def test_validation_names_the_book_and_hands_the_priced_result_to_the_merge_stage_once():
     ctx = _ctx()
     catalog = LocalCatalog(read_books(DEMO_CATALOG))
     result = validate_candidates(_candidates(ctx), catalog, ctx)
     assert [book.title for book in result.books] == ["Nineteen Eighty-Four"]
     assert result.cost.textract_pages == 1 and result.cost.usd > 0
+    assert ctx.sender.sent == [result] and ctx.jobs.is_done(JOB, Stage.VALIDATION)
+    assert validate_candidates(_candidates(ctx), catalog, ctx) is None
+    assert ctx.sender.sent == [result]
+
+
+def test_the_merge_stage_completes_a_photos_job_stores_the_result_and_notifies_once():
+    # (moved here from the validation test: the merge stage is now the last, the one that ends a job)
+    ctx = _ctx()
+    result = validate_candidates(_candidates(ctx), LocalCatalog(read_books(DEMO_CATALOG)), ctx)
+    ctx.sender.sent.clear()
+    assert finish_photo(result, ctx) == result
     stored = parse_message(JobResult, ctx.objects.blobs[("results", f"results/{JOB}.json")].decode())
     assert stored.books == result.books
-    assert ctx.jobs.get(JOB).status == JobStatus.COMPLETED and ctx.jobs.is_done(JOB, Stage.VALIDATION)
+    assert ctx.jobs.get(JOB).status == JobStatus.COMPLETED and ctx.jobs.is_done(JOB, Stage.MERGE)
     assert ctx.sender.sent == []  # the last stage hands its result to the job's outcome, not to a queue
-    assert validate_candidates(_candidates(ctx), catalog, ctx) is None
+    assert finish_photo(result, ctx) is None
     assert len(ctx.publisher.published) == 1
 
 

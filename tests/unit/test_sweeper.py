@@ -18,7 +18,7 @@ from workers.sweeper.store import SweptJobs
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RULES = SweepRules(
     upload_ttl_s=900,
-    stage_timeouts={Stage.INGEST: 30, Stage.OCR: 120, Stage.CANDIDATES: 120, Stage.VALIDATION: 60},
+    stage_timeouts={Stage.INGEST: 30, Stage.OCR: 120, Stage.CANDIDATES: 120, Stage.VALIDATION: 60, Stage.MERGE: 60},
     stuck_after_timeouts=10,
 )
 
@@ -93,7 +93,34 @@ def test_a_job_waits_on_the_first_stage_not_done():
     assert waiting_on(_job("j", JobStatus.UPLOADED, age=timedelta(0), idle=timedelta(0))) == Stage.INGEST
     done_all = tuple(s for s in Stage if s != Stage.NOTIFY)
     assert waiting_on(_job("j", JobStatus.VALIDATED, age=timedelta(0), idle=timedelta(0), done=done_all)) == \
-        Stage.VALIDATION
+        Stage.MERGE  # the last stage (validation, before the merge stage came after it)
+
+
+def _bookcase(job_id: str, *, idle: timedelta, done: int = 0) -> JobSnapshot:
+    record = JobRecord(job_id=job_id, status=JobStatus.CREATED, created_at=NOW - idle, updated_at=NOW - idle,
+                       name="hall", photos={"total": 2, "done": done}, photo_job_ids=["p1", "p2"])
+    return JobSnapshot.of({"pk": f"job#{job_id}", **record.model_dump(mode="json"), "done": {}})
+
+
+def test_a_bookcase_waiting_on_its_photos_is_not_expired_for_want_of_an_upload_of_its_own():
+    report, expired, failed = _sweep([_bookcase("case", idle=timedelta(minutes=30), done=1)])
+    assert (report.open, expired, failed) == (1, [], [])
+
+
+def test_a_bookcase_whose_photos_made_no_progress_for_far_too_long_fails_saying_how_far_it_got():
+    report, expired, failed = _sweep([_bookcase("case", idle=timedelta(hours=2), done=1)])
+    ((job_id, stage, reason),) = failed
+    assert (job_id, stage, report.stuck) == ("case", Stage.MERGE, ["case"])
+    assert "1 of 2 done" in reason
+
+
+def test_a_bookcase_photo_never_uploaded_expires_and_fails_its_bookcase():
+    photo = JobRecord(job_id="p2", status=JobStatus.CREATED, created_at=NOW - timedelta(minutes=30),
+                      updated_at=NOW - timedelta(minutes=30), bookcase_id="case")
+    report, expired, failed = _sweep([JobSnapshot.of({"pk": "job#p2", **photo.model_dump(mode="json")})])
+    assert [job for job, _ in expired] == ["p2"]
+    ((job_id, stage, reason),) = failed
+    assert (job_id, stage) == ("case", Stage.INGEST) and reason.startswith("photo p2 of the bookcase: no photo")
 
 
 @pytest.fixture

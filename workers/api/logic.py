@@ -4,6 +4,7 @@ shapes they answer with are in `workers/api/routes.py` (the one route table) and
     POST /jobs        -> 201 {job_id, token, upload: {url, fields}, max_bytes, content_types, expires_in_seconds}
     GET  /jobs/{id}   -> 200 {status, stage_times, cost, error, ..., result}   (needs the job's token)
     GET  /jobs        -> 200 {jobs: [...], next_cursor}                        (the caller's recent jobs)
+    POST /bookcases   -> 201 {bookcase_id, token, photos: [{job_id, upload}]}  (workers/api/bookcases.py)
     PATCH /jobs/{id}/books -> 200 as GET /jobs/{id}, the reviews applied     (the job's token and owner)
     GET  /catalog/books?q= -> 200 {books: [...]}                             (search to replace a book)
     DELETE /jobs/{id} -> 200 {job_id, status: "deleted"}                      (record, upload, results gone)
@@ -24,11 +25,11 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from models import BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
+from models import AnalysisProfile, BookReview, JobRecord, JobStatus, is_valid_job_id, utc_now
 from models.api import CatalogBooks, CreateJobRequest, JobCreated, JobDeleted, PresignedPost, ReviewRequest
 from workers.catalog.base import Catalog, CatalogQuery
 from workers.common.exports import EXPORT_FORMATS, UnknownExportFormat, export_books
@@ -42,8 +43,11 @@ DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_BODY_BYTES = 4096
 MAX_REVIEW_BODY_BYTES = 65_536
+MAX_BOOKCASE_BODY_BYTES = 16_384
+"""Room for every photo's filename at its longest."""
 """A review names books (titles, authors): a page's worth of them fits."""
 MAX_SEARCH_RESULTS = 20
+AskedModel = TypeVar("AskedModel", bound=BaseModel)
 ANONYMOUS_OWNER = "public"
 API_KEY_OWNER = "api-key"
 
@@ -175,34 +179,17 @@ def job_token(request: ApiRequest, settings: ApiSettings) -> str | None:
 def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     settings = deps.settings
     owner = caller_owner(request, settings)
-    accepted = [t for t in settings.allowed_content_types if t in IMAGE_CONTENT_TYPES]
-    asked = create_request(_json_body(request), accepted)
-    content_type, filename, profile = asked.content_type, asked.filename, asked.profile
+    accepted = accepted_content_types(settings)
+    asked = request_model(request, CreateJobRequest, accepted=accepted)
+    check_content_type(asked.content_type, accepted, "content_type")
     job_id, token = deps.new_id(), deps.new_token()
-    upload = deps.presign(
-        bucket=settings.uploads_bucket,
-        job_id=job_id,
-        filename=filename,
-        content_type=content_type,
-        max_bytes=settings.max_upload_bytes,
-        profile=profile.value if profile else None,
-        expires_s=settings.upload_url_ttl_s,
-    )
-    # the one upload this job accepts: ingest refuses any other object under its prefix
-    spec = UploadSpec(key=upload["fields"]["key"], max_bytes=settings.max_upload_bytes, content_type=content_type)
-    created = deps.jobs.create(
-        job_id,
-        image_key=None,
-        status=JobStatus.CREATED,
-        extra={"token_hash": hash_token(token), "owner": owner, UPLOAD: spec.as_item()},
-    )
-    if not created:  # a 128-bit id collided: refuse rather than hand out a second token for it
-        raise ApiError(409, "job id already exists; retry")
+    upload = create_upload_job(deps, job_id, asked.filename, asked.content_type, asked.profile,
+                               {"token_hash": hash_token(token), "owner": owner})
     created_view = JobCreated(
         job_id=job_id,
         token=token,
         status=JobStatus.CREATED,
-        upload=PresignedPost(url=upload["url"], fields=upload["fields"]),
+        upload=upload,
         max_bytes=settings.max_upload_bytes,
         content_types=accepted,
         expires_in_seconds=settings.upload_url_ttl_s,
@@ -214,19 +201,47 @@ def create_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     )
 
 
-def create_request(body: dict[str, Any], accepted: list[str]) -> CreateJobRequest:
-    """The body as a `CreateJobRequest`, or a 400 naming the first thing wrong with it."""
+def accepted_content_types(settings: ApiSettings) -> list[str]:
+    return [t for t in settings.allowed_content_types if t in IMAGE_CONTENT_TYPES]
+
+
+def check_content_type(content_type: str, accepted: list[str], where: str) -> None:
+    """The stack may take fewer image types than the models know."""
+    if content_type not in accepted:
+        raise ApiError(400, f"{where} must be one of {', '.join(accepted)}")
+
+
+def create_upload_job(deps: ApiDeps, job_id: str, filename: str, content_type: str,
+                      profile: AnalysisProfile | None, extra: dict[str, Any]) -> PresignedPost:
+    """A job waiting for its one photo, and the presigned POST that uploads it; 409 if the id exists."""
+    settings = deps.settings
+    upload = deps.presign(
+        bucket=settings.uploads_bucket,
+        job_id=job_id,
+        filename=filename,
+        content_type=content_type,
+        max_bytes=settings.max_upload_bytes,
+        profile=profile.value if profile else None,
+        expires_s=settings.upload_url_ttl_s,
+    )
+    # the one upload this job accepts: ingest refuses any other object under its prefix
+    spec = UploadSpec(key=upload["fields"]["key"], max_bytes=settings.max_upload_bytes, content_type=content_type)
+    if not deps.jobs.create(job_id, image_key=None, status=JobStatus.CREATED, extra={**extra, UPLOAD: spec.as_item()}):
+        raise ApiError(409, "job id already exists; retry")  # a 128-bit id collided: no second token for it
+    return PresignedPost(url=upload["url"], fields=upload["fields"])
+
+
+def request_model(request: ApiRequest, model: type[AskedModel], limit: int = MAX_BODY_BYTES, *,
+                  accepted: list[str] | None = None) -> AskedModel:
+    """The body as `model`, or a 400 naming the first thing wrong with it (a content type: those accepted)."""
     try:
-        asked = CreateJobRequest.model_validate(body)
+        return model.model_validate(_json_body(request, limit))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        if where == "content_type":
-            raise ApiError(400, f"content_type must be one of {', '.join(accepted)}") from None
-        raise ApiError(400, f"{where or 'body'}: {first['msg']}") from None
-    if asked.content_type not in accepted:
-        raise ApiError(400, f"content_type must be one of {', '.join(accepted)}")
-    return asked
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        if accepted is not None and where.rpartition(".")[2] == "content_type":
+            raise ApiError(400, f"{where} must be one of {', '.join(accepted)}") from None
+        raise ApiError(400, f"{where or 'body'}: {problem['msg']}") from None
 
 
 def _check_access(caller: str, token: str | None, token_hash: str | None, owner: str | None,
@@ -277,12 +292,7 @@ def review_books(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     job_id = job.record.job_id
     if deps.settings.auth != "none" and not owns(caller, job.owner, deps.settings):
         raise ApiError(403, "only the job's owner may review it")
-    try:
-        asked = ReviewRequest.model_validate(_json_body(request, MAX_REVIEW_BODY_BYTES))
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        raise ApiError(400, f"{where or 'body'}: {problem['msg']}") from None
+    asked = request_model(request, ReviewRequest, MAX_REVIEW_BODY_BYTES)
     now = utc_now()
     reviews = [BookReview(**asked_review.model_dump(), reviewed_at=now) for asked_review in asked.reviews]
     result = deps.reader.result(job_id) if job.record.status == JobStatus.COMPLETED else None
@@ -358,8 +368,8 @@ def list_jobs(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
 
 
 def delete_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
-    """Remove the job's record, upload and results. Deleting it again answers the same (the tombstone
-    remembers who may), so a client that lost the first answer can retry."""
+    """Remove the job's record, upload and results; a bookcase's photos' jobs go with it. Deleting it again
+    answers the same (the tombstone remembers who may), so a client that lost the first answer can retry."""
     caller = caller_owner(request, deps.settings)
     job_id = _job_id(request)
     token = job_token(request, deps.settings)
@@ -367,6 +377,8 @@ def delete_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     if job is not None:
         _check_access(caller, token, job.token_hash, job.owner, deps.settings)
         deps.deleter.delete(job_id, owner=job.owner, token_hash=job.token_hash)
+        for photo_id in job.record.photo_job_ids:  # the bookcase first: no photo of it completes it meanwhile
+            deps.deleter.delete(photo_id, owner=job.owner, token_hash=job.token_hash)
     elif (tombstone := deps.deleter.tombstone(job_id)) is not None:
         _check_access(caller, token, tombstone.get("token_hash"), tombstone.get("owner"), deps.settings)
     else:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from models.api import (
+    BookcaseCreated,
     CatalogBooks,
+    CreateBookcaseRequest,
     CreateJobRequest,
     ErrorBody,
     JobCreated,
@@ -25,6 +27,7 @@ from models.api import (
     JobView,
     ReviewRequest,
 )
+from workers.api.bookcases import create_bookcase
 from workers.api.logic import (
     MAX_PAGE,
     MAX_SEARCH_RESULTS,
@@ -184,6 +187,20 @@ ROUTES: tuple[Route, ...] = (
         params=(JOB_ID, Param("format", "query", "goodreads, librarything, libib, csv or json",
                               {"type": "string", "enum": list(EXPORT_FORMATS)}, required=True)),
         job_token=True,
+    ),
+    Route(
+        "POST",
+        "/bookcases",
+        create_bookcase,
+        "Create a bookcase: several photos, left to right, as one job whose result merges their books",
+        {
+            201: ("The bookcase and a job per photo, each with the presigned POST that uploads it", BookcaseCreated),
+            400: ("The body is not a JSON object of the request's shape", ErrorBody),
+            UNAUTHORIZED[0]: UNAUTHORIZED[1],
+            409: ("A new job's id already exists; retry", ErrorBody),
+            413: ("The body is larger than 16 KB", ErrorBody),
+        },
+        request_body=CreateBookcaseRequest,
     ),
     Route(
         "GET",

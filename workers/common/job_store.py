@@ -35,7 +35,9 @@ WATCHED = "watched"
 """Set on a job's item once a browser subscribes to it (`JobStore.mark_watched`)."""
 UPLOAD = "upload"
 """The upload a job made through `POST /jobs` was created with (`workers.common.uploads.UploadSpec`)."""
-_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED, UPLOAD)
+PHOTOS_DONE = "photos_done"
+"""A bookcase's map of its photos' jobs that are done, each counted once (`JobStore.count_photo`)."""
+_INTERNAL_ATTRIBUTES = ("pk", "expires_at", "claims", "done", "token_hash", "owner", WATCHED, UPLOAD, PHOTOS_DONE)
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -330,6 +332,22 @@ class JobStore:
             ExpressionAttributeValues={":empty": {}},
         )
         return self._table.write_if("update_item", **update) is not None
+
+    def count_photo(self, bookcase_id: str, photo_job_id: str) -> JobSnapshot:
+        """Count one of a bookcase's photos done, once however often it is told (the photo's job is a key of a
+        map, and the count grows only with the key's first write); the bookcase as it stands after."""
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        response = self._table.write_if(
+            "update_item",
+            Key=self.key(bookcase_id),
+            UpdateExpression="SET #pd.#p = :now, #ph.#d = #ph.#d + :one, #u = :now",
+            ConditionExpression="attribute_exists(pk) AND attribute_exists(#ph) AND attribute_not_exists(#pd.#p)",
+            ExpressionAttributeNames={"#pd": PHOTOS_DONE, "#p": photo_job_id, "#ph": "photos", "#d": "done",
+                                      "#u": "updated_at"},
+            ExpressionAttributeValues={":now": now, ":one": 1},
+            ReturnValues="ALL_NEW",
+        )
+        return JobSnapshot.of(response["Attributes"]) if response is not None else self.snapshot(bookcase_id)
 
     def save_reviews(self, job_id: str, reviews: list[BookReview], *, seen: int) -> bool:
         """Store the job's reviews, if the job still has the `seen` reviews they were merged with: a review

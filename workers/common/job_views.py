@@ -41,6 +41,11 @@ def _summary_fields(record: JobRecord) -> dict[str, Any]:
     }
 
 
+def _bookcase_fields(record: JobRecord) -> dict[str, Any]:
+    return {"name": record.name, "photos": record.photos, "photo_job_ids": record.photo_job_ids,
+            "bookcase_id": record.bookcase_id}
+
+
 def job_list(records: list[JobRecord], next_cursor: str | None) -> dict[str, Any]:
     summaries = [JobSummary(**_summary_fields(r)) for r in records]
     return JobList(jobs=summaries, next_cursor=next_cursor).model_dump(mode="json")
@@ -68,6 +73,7 @@ def job_view(record: JobRecord, result: JobResult | None = None) -> dict[str, An
         failed_stage=record.failed_stage,
         cost=record.cost,
         result=_result_view(result) if result is not None else None,
+        **_bookcase_fields(record),
     )
     return view.model_dump(mode="json", exclude={"result": WITHOUT_BOXES})
 
@@ -80,6 +86,7 @@ def progress_message(record: JobRecord) -> dict[str, Any]:
         stage_times=record.stage_times,
         error=record.error,
         failed_stage=record.failed_stage,
+        **_bookcase_fields(record),
     ).model_dump(mode="json")
 
 

@@ -62,9 +62,10 @@ class JobOutcomes:
     link_ttl_s: int = MAX_LINK_TTL_S
     """How long the e-mail's link to the result works: the job's retention, at most S3's 7 days."""
 
-    def complete(self, result: JobResult, job: JobSnapshot | None = None) -> None:
+    def complete(self, result: JobResult, job: JobSnapshot | None = None, *, notify: bool = True) -> None:
         """Store the result, mark the job completed and notify subscribers (once). `job` is the record as
-        the completing stage last saw it, which spares a read; without it the job is read here."""
+        the completing stage last saw it, which spares a read; without it the job is read here. A bookcase's
+        photo completes without a notification (`notify=False`): its bookcase notifies, once, for all."""
         job = job if job is not None else self.jobs.snapshot(result.job_id)
         if job.record is None or job.record.status in (JobStatus.FAILED, JobStatus.EXPIRED):
             return  # no record: deleted (or expired) while its last stage ran; nothing to store, no one to tell
@@ -78,7 +79,8 @@ class JobOutcomes:
         )
         if not advanced and self._forget_if_deleted(result.job_id):
             return
-        self._notify_once(result, job)
+        if notify:
+            self._notify_once(result, job)
 
     def fail(self, job_id: str, stage: Stage, reason: str, image: ImageRef | None = None) -> None:
         """Fail the job with a reason users can act on; a job that already ended is left as it is."""
@@ -101,6 +103,9 @@ class JobOutcomes:
         if not self.jobs.fail(job_id, stage, reason) and self.jobs.is_deleted(job_id):
             return
         self._store(result)
+        if record is not None and record.bookcase_id:  # the bookcase cannot complete: it fails, and notifies
+            self.fail(record.bookcase_id, stage, f"photo {job_id} of the bookcase failed: {reason}")
+            return
         self._notify_once(result, owner=job.owner)
 
     def _forget_if_deleted(self, job_id: str) -> bool:

@@ -44,6 +44,13 @@ def waiting_on(job: JobSnapshot) -> Stage:
     return next((stage for stage in PIPELINE if not job.finished(stage)), PIPELINE[-1])
 
 
+def bookcase_patience(rules: SweepRules) -> timedelta:
+    """How long a bookcase may go without a photo done: a photo's upload window, then the longest any of its
+    stages may take. A photo that fails or expires fails its bookcase long before; this is the backstop."""
+    longest = max((rules.stuck_after(stage) for stage in rules.stage_timeouts), default=timedelta(0))
+    return timedelta(seconds=rules.upload_ttl_s) + UPLOAD_GRACE + longest
+
+
 def stuck_reason(stage: Stage, idle: timedelta, rules: SweepRules) -> str:
     worker = WORKER_LABELS.get(stage, stage.value)
     return (
@@ -71,11 +78,20 @@ def sweep(
         if record is None or record.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED):
             continue
         report.open += 1
+        if record.photos is not None:  # a bookcase: its photos end it, unless it waits on none of them
+            idle = now - record.updated_at
+            if idle > bookcase_patience(rules):
+                fail(record.job_id, Stage.MERGE, f"the bookcase's photos made no progress for "
+                     f"{int(idle.total_seconds() // 60)} min ({record.photos.done} of {record.photos.total} done)")
+                report.stuck.append(record.job_id)
+            continue
         if record.status == JobStatus.CREATED:
             if now - record.created_at > timedelta(seconds=rules.upload_ttl_s) + UPLOAD_GRACE:
                 reason = f"no photo was uploaded before the upload URL expired ({rules.upload_ttl_s} s)"
                 if expire(record.job_id, reason):
                     report.expired.append(record.job_id)
+                    if record.bookcase_id:  # its bookcase can never be whole
+                        fail(record.bookcase_id, Stage.INGEST, f"photo {record.job_id} of the bookcase: {reason}")
             continue
         stage = waiting_on(job)
         idle = now - record.updated_at

@@ -1,6 +1,6 @@
 """What a job costs at the list prices in config: the providers it called and the AWS requests and
-Lambda time the whole pipeline spent on it. The last stage prices the job (so it alone is given the prices),
-and the model reads the stages from models/stages.py."""
+Lambda time the whole pipeline spent on it. The stage that needs `prices` (validation) prices the job, so it
+alone is given the prices, and the model reads the stages from models/stages.py."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ class RequestsPerJob:
 
     @classmethod
     def of(cls, stages: tuple[PipelineStage, ...] = PIPELINE) -> RequestsPerJob:
+        # a stage entering the status the stage before it entered reads the job instead of advancing it
+        reading = sum(a.entry_status == b.entry_status for a, b in zip(stages[:-1], stages[1:], strict=True))
         return cls(
             lambda_invocations=len(stages),  # one per stage
             # each stage's message sent (the S3 event, then the hand-overs), received and deleted by its mapping
@@ -35,22 +37,24 @@ class RequestsPerJob:
             sns=1,  # the results notification
             s3_puts=1 + sum(s.s3_puts for s in stages),  # the upload, and what the stages write
             s3_gets=sum(s.s3_gets for s in stages),
-            # create, each stage's advance and mark_done, the notify claim and its finish
-            dynamodb_writes=1 + 2 * len(stages) + 2,
-            dynamodb_reads=0,  # each stage reads the job from its advance's ALL_NEW (JobStore.enter)
+            # create, each stage's advance (or read) and mark_done, the notify claim and its finish
+            dynamodb_writes=1 + 2 * len(stages) - reading + 2,
+            dynamodb_reads=reading,  # the others read the job from their advance's ALL_NEW (JobStore.enter)
         )
 
 
 REQUESTS_PER_JOB = RequestsPerJob.of()
+PRICING_STAGE = next(stage for stage in PIPELINE if "prices" in stage.needs)
 
 
 def lambda_gb_seconds(
     stage_times: dict[str, datetime], done: dict[str, str], now: datetime, memory_mb: dict[str, int]
 ) -> float:
     """GB-seconds of the stages: each from its start (the job record's time of its entry status) to its end
-    (the `done` mark it writes last); the last stage, which prices the job while it runs, until now. Queue
-    waits between stages are not billed."""
-    *earlier, last = PIPELINE
+    (the `done` mark it writes last); the stage that prices the job while it runs, until now. The stages after
+    it (the merge, which only stores and counts) are not billed, nor are queue waits between stages."""
+    last = PRICING_STAGE
+    earlier = PIPELINE[: PIPELINE.index(last)]
     total = 0.0
     for stage in earlier:
         start = stage.entry_status.value
