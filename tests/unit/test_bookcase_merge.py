@@ -100,3 +100,17 @@ def test_every_photos_unnamed_spines_are_kept_saying_which_photo():
         for n in range(2)
     ]
     assert [(u.text, u.photo) for u in merged_unidentified(results)] == [("smudge 0", 0), ("smudge 1", 1)]
+
+
+def test_spines_read_only_at_one_end_keep_their_place_on_the_shelf_and_the_overlap_still_pairs():
+    # Given a photo whose first spine was read only near its top and whose fourth only near its bottom
+    # (their boxes cover the title end alone), and the next photo sharing its last two spines
+    left = shelf("a", "b", "c", "d", "e")
+    left[0].box = left[0].box.model_copy(update={"top": 0.1, "height": 0.15})
+    left[3].box = left[3].box.model_copy(update={"top": 0.75, "height": 0.15})
+    right = shelf("d", "e", "f")
+    # Then the photo still reads left to right, and the shared spines are listed once
+    assert titles(shelf_order(left)) == ["a", "b", "c", "d", "e"]
+    books = merge_sequences([left, right], ["p0", "p1"])
+    assert titles(books) == ["a", "b", "c", "d", "e", "f"]
+    assert [photos_seen(b) for b in books] == [[0], [0], [0], [0, 1], [0, 1], [1]]

@@ -7,7 +7,8 @@ import pytest
 from models import Book, BoundingBox
 from workers.catalog.base import CatalogBook
 from workers.catalog.call_numbers import DEFAULT_RULES, CollationRules, parse_call_number, section, sort_key
-from workers.validation.audit import audit_shelf, longest_ordered_run, shelf_rows
+from workers.common.shelf_rows import shelf_rows
+from workers.validation.audit import audit_shelf, longest_ordered_run
 
 
 def filed(tags: list[str], rules: CollationRules = DEFAULT_RULES) -> list[str]:
@@ -139,3 +140,17 @@ def test_without_call_numbers_in_the_catalog_the_audit_says_the_gaps_are_not_lis
     books = [spine(t, tag, 0.1 * i) for i, (t, tag) in enumerate(ROW[1:])]
     audit = audit_shelf(books, shelved)
     assert audit.not_on_shelf == [] and "not listed" in audit.note
+
+
+def test_a_spine_read_only_at_one_end_stands_in_its_row_and_two_shelves_stay_two():
+    from models import BoundingBox
+
+    def boxed(title: str, left: float, top: float, height: float) -> Book:
+        return Book(title=title, confidence=0.9, box=BoundingBox(left=left, top=top, width=0.05, height=height))
+
+    # a top shelf (spines from 0.05 to 0.45), one spine read only at its top end, one only at its bottom end
+    top = [boxed("t1", 0.1, 0.06, 0.08), boxed("t2", 0.2, 0.05, 0.4), boxed("t3", 0.3, 0.36, 0.08)]
+    # and a bottom shelf (0.52 to 0.95), a spine of it read only in its middle
+    bottom = [boxed("b1", 0.15, 0.52, 0.43), boxed("b2", 0.25, 0.70, 0.06)]
+    rows = shelf_rows([bottom[1], top[2], bottom[0], top[0], top[1]])
+    assert [[b.title for b in row] for row in rows] == [["t1", "t2", "t3"], ["b1", "b2"]]

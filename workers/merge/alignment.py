@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from models import Book, JobResult, Sighting, Unidentified
+from workers.common.shelf_rows import shelf_rows
 
 MATCH, MISMATCH, GAP = 2, -1, -1
 """Alignment scores: a pair of the same book, a pair of two different ones, a spine only one side names."""
@@ -55,24 +56,11 @@ def identity(book: Book) -> tuple[str, ...]:
     return (_normal(book.isbn), _normal(book.title), _normal(book.author), _normal(book.tag))
 
 
-ROW_GAP = 0.15
-"""Centres further apart than this share of the photo's height stand on different shelves of it."""
-
-
 def shelf_order(books: list[Book]) -> list[Book]:
     """A photo's books along the shelf: the top shelf first, each left to right by its box; books without a box
     last, as listed."""
-    placed = sorted((b for b in books if b.box is not None), key=lambda b: b.box.top + b.box.height / 2)
-    rows: list[list[Book]] = []
-    previous = None
-    for book in placed:
-        middle = book.box.top + book.box.height / 2
-        if previous is None or middle - previous > ROW_GAP:
-            rows.append([])
-        rows[-1].append(book)
-        previous = middle
-    ordered = [b for row in rows for b in sorted(row, key=lambda b: b.box.left + b.box.width / 2)]
-    return ordered + [b for b in books if b.box is None]
+    placed = [b for b in books if b.box is not None]
+    return [b for row in shelf_rows(placed) for b in row] + [b for b in books if b.box is None]
 
 
 def align(merged: list[tuple[str, ...]], photo: list[tuple[str, ...]]) -> Overlap:

@@ -18,10 +18,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import Book, BoundingBox, NotOnShelf, OtherSection, OutOfOrder, ShelfAudit
+from models import Book, NotOnShelf, OtherSection, OutOfOrder, ShelfAudit
 from workers.catalog.base import CatalogBook
 from workers.catalog.call_numbers import DEFAULT_RULES, CallNumber, CollationRules, parse_call_number, section, sort_key
 from workers.catalog.matcher import normalise
+from workers.common.shelf_rows import shelf_rows
 
 MIN_STICKERS = 3
 """Fewer spines showing their call number than this make no library shelf: no audit (a home shelf, a stack)."""
@@ -40,31 +41,6 @@ class _Placed:
     @property
     def label(self) -> str:
         return f"'{self.book.title}' ({self.book.tag})"
-
-
-def shelf_rows(books: Sequence[Book]) -> list[list[Book]]:
-    """Books grouped into shelf rows, top first, each left to right: a book joins the row whose vertical extent
-    holds its middle. A book without a box has no place to judge and is left out, unless none has one: then the
-    result's order is the one row."""
-    boxed = sorted((b for b in books if b.box is not None), key=lambda b: _middle(b.box)[1])
-    rows: list[tuple[list[Book], float, float]] = []
-    for book in boxed:
-        box = book.box
-        assert box is not None
-        _, middle_y = _middle(box)
-        for index, (members, top, bottom) in enumerate(rows):
-            if top <= middle_y <= bottom:
-                rows[index] = (members + [book], min(top, box.top), max(bottom, box.top + box.height))
-                break
-        else:
-            rows.append(([book], box.top, box.top + box.height))
-    if not rows:
-        return [list(books)] if books else []
-    return [sorted(members, key=lambda b: _middle(b.box)[0]) for members, _, _ in rows]  # type: ignore[arg-type]
-
-
-def _middle(box: BoundingBox) -> tuple[float, float]:
-    return box.left + box.width / 2, box.top + box.height / 2
 
 
 def longest_ordered_run(keys: Sequence[tuple[str, ...]]) -> list[int]:

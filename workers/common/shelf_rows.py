@@ -1,0 +1,42 @@
+"""A photo's books in shelf rows, top first, each left to right: the order a person reads a bookcase in.
+
+Rows are told apart by vertical extent, not by a gap between box centres: a spine whose box covers only the
+part of it that was read (its title at one end) still stands on the shelf whose extent holds its middle.
+The shelf audit keeps each row in call-number order; a bookcase's merge aligns photos along this order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models import Book, BoundingBox
+
+SAME_ROW_OVERLAP = 0.5
+"""Two vertical extents stand on one shelf row when they share at least this part of the shorter one: a title
+read at one end of a spine lies within the spine's row, two shelves one over the other share little or none."""
+
+
+def shelf_rows(books: Sequence[Book]) -> list[list[Book]]:
+    """Books grouped into shelf rows, top first, each left to right: a book joins the first row its vertical
+    extent overlaps enough (`SAME_ROW_OVERLAP`). A book without a box has no place to judge and is left out,
+    unless none has one: then the result's order is the one row."""
+    boxed = sorted((b for b in books if b.box is not None), key=lambda b: _middle(b.box)[1])
+    rows: list[tuple[list[Book], float, float]] = []
+    for book in boxed:
+        box = book.box
+        assert box is not None
+        top, bottom = box.top, box.top + box.height
+        for index, (members, row_top, row_bottom) in enumerate(rows):
+            shared = min(bottom, row_bottom) - max(top, row_top)
+            if shared > 0 and shared >= SAME_ROW_OVERLAP * min(bottom - top, row_bottom - row_top):
+                rows[index] = (members + [book], min(row_top, top), max(row_bottom, bottom))
+                break
+        else:
+            rows.append(([book], top, bottom))
+    if not rows:
+        return [list(books)] if books else []
+    return [sorted(members, key=lambda b: _middle(b.box)[0]) for members, _, _ in rows]  # type: ignore[arg-type]
+
+
+def _middle(box: BoundingBox) -> tuple[float, float]:
+    return box.left + box.width / 2, box.top + box.height / 2
