@@ -253,3 +253,31 @@ def test_rapidocr_without_a_sure_score_reads_every_box_in_both_passes(monkeypatc
     out = rapid.RapidOcrEngine(sure_score=None).read(image_bytes(400, 300), width=400, height=300)
     assert fake.recognised == [] and fake.full_passes == [(400, 300), (300, 400)]
     assert sorted(line.text for line in out.lines) == ["A turned", "B upright", "C"]
+
+
+def test_of_readings_of_one_place_only_the_most_confident_is_kept():
+    import random
+
+    from models import Point
+    from workers.textract import rapid
+
+    # Given many readings, most of them overlapping others (two passes over one photo)
+    rng = random.Random(5)
+    found = []
+    for index in range(120):
+        left, top = rng.uniform(0, 0.8), rng.uniform(0, 0.8)
+        width, height = rng.uniform(0.02, 0.2), rng.uniform(0.02, 0.2)
+        corners = [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
+        found.append(([Point(x=x, y=y) for x, y in corners], f"line {index}", round(rng.uniform(0.5, 1.0), 2)))
+    # When the duplicates are taken out
+    kept = rapid._without_duplicates(found)
+    # Then, most confident first, each reading is kept unless a reading kept before it overlaps it as a duplicate
+    def duplicate(a, b) -> bool:
+        return rapid._iou(rapid._bounds(a[0]), rapid._bounds(b[0])) >= rapid._DUPLICATE_IOU
+
+    expected: list = []
+    for item in sorted(found, key=lambda f: -f[2]):
+        if not any(duplicate(item, other) for other in expected):
+            expected.append(item)
+    assert kept == expected
+    assert 10 < len(kept) < len(found)

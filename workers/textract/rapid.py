@@ -125,12 +125,16 @@ def _iou(a: BoundingBox, b: BoundingBox) -> float:
 
 
 def _without_duplicates(found: list[tuple[list[Point], str, float]]) -> list[tuple[list[Point], str, float]]:
-    """When several passes read the same place, keep the most confident reading."""
-    kept: list[tuple[list[Point], str, float]] = []
+    """When several passes read the same place, keep the most confident reading.
+
+    Each reading's box is worked out once: every reading is compared with every one kept, and building the
+    boxes again for each comparison cost more than the comparisons."""
+    kept: list[tuple[BoundingBox, tuple[list[Point], str, float]]] = []
     for item in sorted(found, key=lambda f: -f[2]):
-        if all(_iou(_bounds(item[0]), _bounds(other[0])) < _DUPLICATE_IOU for other in kept):
-            kept.append(item)
-    return kept
+        bounds = _bounds(item[0])
+        if all(_iou(bounds, other) < _DUPLICATE_IOU for other, _ in kept):
+            kept.append((bounds, item))
+    return [item for _, item in kept]
 
 
 class RapidOcrEngine:
@@ -173,11 +177,11 @@ class RapidOcrEngine:
         found.extend(_lines_from(result, 0, picture.width, picture.height))
         if self.extra_rotations:
             found = _without_duplicates(found)
-        found.sort(key=lambda item: (round(_bounds(item[0]).top, 2), _bounds(item[0]).left))
+        placed = sorted(((_bounds(points), points, text, score) for points, text, score in found),
+                        key=lambda item: (round(item[0].top, 2), item[0].left))
         lines = [
-            OcrLine(id=index, text=text, confidence=round(min(max(score, 0.0), 1.0), 4),
-                    box=_bounds(points), polygon=points)
-            for index, (points, text, score) in enumerate(found)
+            OcrLine(id=index, text=text, confidence=round(min(max(score, 0.0), 1.0), 4), box=box, polygon=points)
+            for index, (box, points, text, score) in enumerate(placed)
         ]
         return OcrOutput(
             lines=lines,
