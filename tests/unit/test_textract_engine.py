@@ -273,7 +273,10 @@ def test_of_readings_of_one_place_only_the_most_confident_is_kept():
     kept = rapid._without_duplicates(found)
     # Then, most confident first, each reading is kept unless a reading kept before it overlaps it as a duplicate
     def duplicate(a, b) -> bool:
-        return rapid._iou(rapid._bounds(a[0]), rapid._bounds(b[0])) >= rapid._DUPLICATE_IOU
+        (al, at, ar, ab), (bl, bt, br, bb) = ((min(p.x for p in f[0]), min(p.y for p in f[0]),
+                                               max(p.x for p in f[0]), max(p.y for p in f[0])) for f in (a, b))
+        inter = max(min(ar, br) - max(al, bl), 0.0) * max(min(ab, bb) - max(at, bt), 0.0)
+        return inter / ((ar - al) * (ab - at) + (br - bl) * (bb - bt) - inter) >= rapid._DUPLICATE_IOU
 
     expected: list = []
     for item in sorted(found, key=lambda f: -f[2]):
