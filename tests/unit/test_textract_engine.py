@@ -284,3 +284,25 @@ def test_of_readings_of_one_place_only_the_most_confident_is_kept():
             expected.append(item)
     assert kept == expected
     assert 10 < len(kept) < len(found)
+
+
+def test_the_photo_is_read_upright_as_its_exif_says_in_rgb_and_at_most_max_side_long():
+    import numpy as np
+
+    from workers.textract.rapid import prepare_image
+
+    # Given an upright photo with a mark in one corner, stored turned with an EXIF orientation, and as a palette PNG
+    upright = Image.new("RGB", (300, 200), (240, 230, 200))
+    upright.paste((200, 20, 20), (0, 0, 60, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    turned, palette = io.BytesIO(), io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(turned, "PNG", exif=exif)
+    upright.convert("P").save(palette, "PNG")
+    # Then each is read upright, in RGB, pixel for pixel; and shrunk when longer than max_side
+    read = prepare_image(turned.getvalue(), 1000)
+    assert (read.mode, read.size) == ("RGB", (300, 200))
+    assert np.array_equal(np.asarray(read), np.asarray(upright))
+    from_palette = prepare_image(palette.getvalue(), 1000)
+    assert np.array_equal(np.asarray(from_palette), np.asarray(upright.convert("P").convert("RGB")))
+    assert prepare_image(turned.getvalue(), 150).size == (150, 100)
