@@ -236,8 +236,10 @@ def _read_unsure(engine: Any, pixels: Any, found: list[tuple[list[Point], str, f
     unsure, closest = [], {}
     for box in np.asarray(boxes, dtype=np.float32):
         overlaps = _ious(_box_bounds(box, width, height), sure_boxes)
-        nearest = len(sure) - 1 - int(np.argmax(overlaps[::-1])) if sure else -1  # of equal overlaps, the later reading
-        overlap, index = (float(overlaps[nearest]), sure[nearest]) if sure else (0.0, -1)
+        overlap, index = 0.0, -1
+        if sure:
+            nearest = len(sure) - 1 - int(np.argmax(overlaps[::-1]))  # of equal overlaps, the later reading
+            overlap, index = float(overlaps[nearest]), sure[nearest]
         if overlap < _DUPLICATE_IOU:
             unsure.append(box)
         elif overlap > closest.get(index, (0.0, None))[0]:

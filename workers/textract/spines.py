@@ -131,7 +131,7 @@ def edge_shares(contrast, mask, top: int, bottom: int):
     """For every column at the band's middle row, the largest share of the band's unmasked rows (every
     ROW_STEP-th) that show strong contrast along a line through it at one of the TILTS, and that line's slope;
     None for a band too short or wholly masked. A line leaving the image counts only the rows it is inside, and
-    needs 30% of the rows inside to count at all."""
+    counts at all only when enough of them are."""
     import numpy as np
 
     rows = np.arange(top, bottom, ROW_STEP)
