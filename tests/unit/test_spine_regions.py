@@ -247,3 +247,40 @@ def test_spine_edges_never_cross_within_a_shelf():
     edges = band_edges(contrast, np.zeros((rows, columns), dtype=bool), 0, rows, min_gap=3)
     # Then only the stronger of the two is an edge
     assert [round(edge.x) for edge in edges] == [50]
+
+
+def test_edge_shares_are_what_counting_each_tilted_line_row_by_row_gives():
+    import math
+
+    import numpy as np
+
+    from workers.textract.spines import EDGE_CONTRAST, ROW_STEP, TILTS, edge_shares
+
+    # Given a band of random contrast with strong columns, masked text boxes and lines that leave the image
+    rows, columns, top, bottom = 90, 70, 7, 83
+    rng = np.random.default_rng(11)
+    contrast = rng.uniform(0, 100, (rows, columns)).astype(np.float32)
+    contrast[:, [3, 30, 66]] += 150
+    mask = np.zeros((rows, columns), dtype=bool)
+    mask[20:40, 10:25] = mask[60:70, 40:68] = True
+    # When the shares are counted
+    best, best_slope = edge_shares(contrast, mask, top, bottom)
+    # Then each column's share is that of its best tilted line, counted row by row
+    band_rows = list(range(top, bottom, ROW_STEP))
+    middle = (top + bottom) / 2
+    free = ~mask[top:bottom:ROW_STEP]
+    bar = max(np.percentile(contrast[top:bottom:ROW_STEP][free], EDGE_CONTRAST), 1.0)
+    for column in range(columns):
+        expected, expected_slope = 0.0, 0.0
+        for degrees in TILTS:
+            slope = math.tan(math.radians(degrees))
+            seen = hits = 0
+            for row in band_rows:
+                x = column + round((row - middle) * slope)
+                if 0 <= x < columns and not mask[row, x]:
+                    seen += 1
+                    hits += bool(contrast[row, x] > bar)
+            share = hits / max(seen, 1) if seen >= 0.3 * len(band_rows) else 0.0
+            if share > expected:
+                expected, expected_slope = share, slope
+        assert (best[column], best_slope[column]) == (expected, expected_slope), column

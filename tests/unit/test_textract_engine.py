@@ -255,3 +255,56 @@ def test_rapidocr_without_a_sure_score_reads_every_box_in_both_passes(monkeypatc
     out = rapid.RapidOcrEngine(sure_score=None).read(image_bytes(400, 300), width=400, height=300)
     assert fake.recognised == [] and fake.full_passes == [(400, 300), (300, 400)]
     assert sorted(line.text for line in out.lines) == ["A turned", "B upright", "C"]
+
+
+def test_of_readings_of_one_place_only_the_most_confident_is_kept():
+    import random
+
+    from models import Point
+    from workers.textract import rapid
+
+    # Given many readings, most of them overlapping others (two passes over one photo)
+    rng = random.Random(5)
+    found = []
+    for index in range(120):
+        left, top = rng.uniform(0, 0.8), rng.uniform(0, 0.8)
+        width, height = rng.uniform(0.02, 0.2), rng.uniform(0.02, 0.2)
+        corners = [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
+        found.append(([Point(x=x, y=y) for x, y in corners], f"line {index}", round(rng.uniform(0.5, 1.0), 2)))
+    # When the duplicates are taken out
+    kept = rapid._without_duplicates(found)
+    # Then, most confident first, each reading is kept unless a reading kept before it overlaps it as a duplicate
+    def duplicate(a, b) -> bool:
+        (al, at, ar, ab), (bl, bt, br, bb) = ((min(p.x for p in f[0]), min(p.y for p in f[0]),
+                                               max(p.x for p in f[0]), max(p.y for p in f[0])) for f in (a, b))
+        inter = max(min(ar, br) - max(al, bl), 0.0) * max(min(ab, bb) - max(at, bt), 0.0)
+        return inter / ((ar - al) * (ab - at) + (br - bl) * (bb - bt) - inter) >= rapid._DUPLICATE_IOU
+
+    expected: list = []
+    for item in sorted(found, key=lambda f: -f[2]):
+        if not any(duplicate(item, other) for other in expected):
+            expected.append(item)
+    assert kept == expected
+    assert 10 < len(kept) < len(found)
+
+
+def test_the_photo_is_read_upright_as_its_exif_says_in_rgb_and_at_most_max_side_long():
+    import numpy as np
+
+    from workers.textract.rapid import prepare_image
+
+    # Given an upright photo with a mark in one corner, stored turned with an EXIF orientation, and as a palette PNG
+    upright = Image.new("RGB", (300, 200), (240, 230, 200))
+    upright.paste((200, 20, 20), (0, 0, 60, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    turned, palette = io.BytesIO(), io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(turned, "PNG", exif=exif)
+    upright.convert("P").save(palette, "PNG")
+    # Then each is read upright, in RGB, pixel for pixel; and shrunk when longer than max_side
+    read = prepare_image(turned.getvalue(), 1000)
+    assert (read.mode, read.size) == ("RGB", (300, 200))
+    assert np.array_equal(np.asarray(read), np.asarray(upright))
+    from_palette = prepare_image(palette.getvalue(), 1000)
+    assert np.array_equal(np.asarray(from_palette), np.asarray(upright.convert("P").convert("RGB")))
+    assert prepare_image(turned.getvalue(), 150).size == (150, 100)

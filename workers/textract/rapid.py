@@ -71,8 +71,14 @@ def _load_engine() -> Any:
 
 
 def prepare_image(image: bytes, max_side: int) -> Image.Image:
-    """Decode, apply the EXIF orientation the camera recorded, and shrink so the longer side fits."""
-    picture = ImageOps.exif_transpose(Image.open(io.BytesIO(image))).convert("RGB")
+    """Decode, apply the EXIF orientation the camera recorded, and shrink so the longer side fits.
+
+    Turned in place, and converted only when not RGB already: a phone photo is large once decoded, and the
+    copies that turning an upright photo and converting an RGB one make cost time and change no pixel."""
+    picture = Image.open(io.BytesIO(image))
+    ImageOps.exif_transpose(picture, in_place=True)
+    if picture.mode != "RGB":
+        picture = picture.convert("RGB")
     scale = max_side / max(picture.size)
     if scale < 1:
         picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.LANCZOS)
@@ -116,19 +122,35 @@ def _bounds(points: list[Point]) -> BoundingBox:
     return BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
 
 
-def _iou(a: BoundingBox, b: BoundingBox) -> float:
-    w = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
-    h = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = a.width * a.height + b.width * b.height - inter
-    return inter / union if union > 0 else 0.0
+def _ious(box: BoundingBox, others: Any) -> Any:
+    """Intersection over union of a box with each row (left, top, width, height) of an array.
+
+    One array operation for all of them: both contests compare every reading with many others, too many pairs
+    for a Python call each."""
+    import numpy as np
+
+    left, top, width, height = others[:, 0], others[:, 1], others[:, 2], others[:, 3]
+    w = np.minimum(box.left + box.width, left + width) - np.maximum(box.left, left)
+    h = np.minimum(box.top + box.height, top + height) - np.maximum(box.top, top)
+    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
+    union = box.width * box.height + width * height - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def _row(box: BoundingBox) -> tuple[float, float, float, float]:
+    return box.left, box.top, box.width, box.height
 
 
 def _without_duplicates(found: list[tuple[list[Point], str, float]]) -> list[tuple[list[Point], str, float]]:
     """When several passes read the same place, keep the most confident reading."""
+    import numpy as np
+
     kept: list[tuple[list[Point], str, float]] = []
+    kept_boxes = np.empty((len(found), 4))
     for item in sorted(found, key=lambda f: -f[2]):
-        if all(_iou(_bounds(item[0]), _bounds(other[0])) < _DUPLICATE_IOU for other in kept):
+        bounds = _bounds(item[0])
+        if (_ious(bounds, kept_boxes[:len(kept)]) < _DUPLICATE_IOU).all():
+            kept_boxes[len(kept)] = _row(bounds)
             kept.append(item)
     return kept
 
@@ -173,11 +195,11 @@ class RapidOcrEngine:
         found.extend(_lines_from(result, 0, picture.width, picture.height))
         if self.extra_rotations:
             found = _without_duplicates(found)
-        found.sort(key=lambda item: (round(_bounds(item[0]).top, 2), _bounds(item[0]).left))
+        placed = sorted(((_bounds(points), points, text, score) for points, text, score in found),
+                        key=lambda item: (round(item[0].top, 2), item[0].left))
         lines = [
-            OcrLine(id=index, text=text, confidence=round(min(max(score, 0.0), 1.0), 4),
-                    box=_bounds(points), polygon=points)
-            for index, (points, text, score) in enumerate(found)
+            OcrLine(id=index, text=text, confidence=round(min(max(score, 0.0), 1.0), 4), box=box, polygon=points)
+            for index, (box, points, text, score) in enumerate(placed)
         ]
         return OcrOutput(
             lines=lines,
@@ -209,12 +231,15 @@ def _read_unsure(engine: Any, pixels: Any, found: list[tuple[list[Point], str, f
     boxes = getattr(detected, "boxes", None)
     if boxes is None or len(boxes) == 0:
         return None
-    sure = {index: _bounds(points) for index, (points, _, score) in enumerate(found) if score >= bar}
+    sure = [index for index, (_, _, score) in enumerate(found) if score >= bar]
+    sure_boxes = np.array([_row(_bounds(found[index][0])) for index in sure]).reshape(-1, 4)
     unsure, closest = [], {}
     for box in np.asarray(boxes, dtype=np.float32):
-        bounds = _box_bounds(box, width, height)
-        overlaps = [(_iou(bounds, other), index) for index, other in sure.items()]
-        overlap, index = max(overlaps) if overlaps else (0.0, -1)
+        overlaps = _ious(_box_bounds(box, width, height), sure_boxes)
+        overlap, index = 0.0, -1
+        if sure:
+            nearest = len(sure) - 1 - int(np.argmax(overlaps[::-1]))  # of equal overlaps, the later reading
+            overlap, index = float(overlaps[nearest]), sure[nearest]
         if overlap < _DUPLICATE_IOU:
             unsure.append(box)
         elif overlap > closest.get(index, (0.0, None))[0]:

@@ -112,32 +112,11 @@ def band_edges(contrast, mask, top: int, bottom: int, min_gap: float) -> list[Ed
     """The spine edges across rows top..bottom of a horizontal-contrast image, left to right."""
     import numpy as np
 
-    rows = np.arange(top, bottom, ROW_STEP)
-    if len(rows) < 4:
+    shares = edge_shares(contrast, mask, top, bottom)
+    if shares is None:
         return []
-    width = contrast.shape[1]
+    best, best_slope = shares
     middle = (top + bottom) / 2
-    band = contrast[top:bottom:ROW_STEP]
-    free = ~mask[top:bottom:ROW_STEP]
-    if not free.any():
-        return []
-    strong = band > max(np.percentile(band[free], EDGE_CONTRAST), 1.0)
-    best = np.zeros(width)
-    best_slope = np.zeros(width)
-    columns = np.arange(width)
-    for degrees in TILTS:
-        slope = math.tan(math.radians(degrees))
-        shifted = columns[None, :] + np.round((rows - middle) * slope).astype(int)[:, None]
-        inside = (shifted >= 0) & (shifted < width)
-        clipped = np.clip(shifted, 0, width - 1)
-        local = np.arange(len(rows))[:, None]
-        counted = free[local, clipped] & inside
-        hits = (strong[local, clipped] & counted).sum(axis=0)
-        seen = counted.sum(axis=0)
-        share = np.where(seen >= 0.3 * len(rows), hits / np.maximum(seen, 1), 0.0)
-        better = share > best
-        best[better] = share[better]
-        best_slope[better] = slope
     edges: list[Edge] = []
     for x in np.argsort(-best):
         if best[x] < EDGE_SHARE:
@@ -146,6 +125,61 @@ def band_edges(contrast, mask, top: int, bottom: int, min_gap: float) -> list[Ed
         if all(apart(edge, other, top, bottom, middle, min_gap) for other in edges):
             edges.append(edge)
     return sorted(edges, key=lambda e: e.x)
+
+
+def edge_shares(contrast, mask, top: int, bottom: int):
+    """For every column at the band's middle row, the largest share of the band's unmasked rows (every
+    ROW_STEP-th) that show strong contrast along a line through it at one of the TILTS, and that line's slope;
+    None for a band too short or wholly masked. A line leaving the image counts only the rows it is inside, and
+    counts at all only when enough of them are."""
+    import numpy as np
+
+    rows = np.arange(top, bottom, ROW_STEP)
+    if len(rows) < 4:
+        return None
+    width = contrast.shape[1]
+    middle = (top + bottom) / 2
+    band = contrast[top:bottom:ROW_STEP]
+    free = ~mask[top:bottom:ROW_STEP]
+    if not free.any():
+        return None
+    strong = band > max(np.percentile(band[free], EDGE_CONTRAST), 1.0)
+    slopes = [math.tan(math.radians(degrees)) for degrees in TILTS]
+    shifts = [np.round((rows - middle) * slope).astype(int) for slope in slopes]
+    reach = max(int(np.abs(shift).max()) for shift in shifts)
+    seen_above, hits_above = (_rows_above(counted, reach) for counted in (free, strong & free))
+    best = np.zeros(width)
+    best_slope = np.zeros(width)
+    for slope, shift in zip(slopes, shifts, strict=True):
+        seen = np.zeros(width, dtype=np.int32)
+        hits = np.zeros(width, dtype=np.int32)
+        starts = np.flatnonzero(np.diff(shift, prepend=shift[0] - 1)).tolist()
+        for start, end in zip(starts, [*starts[1:], len(rows)], strict=True):
+            columns = slice(reach + int(shift[start]), reach + int(shift[start]) + width)
+            seen += seen_above[end, columns] - seen_above[start, columns]
+            hits += hits_above[end, columns] - hits_above[start, columns]
+        share = np.where(seen >= 0.3 * len(rows), hits / np.maximum(seen, 1), 0.0)
+        better = share > best
+        best[better] = share[better]
+        best_slope[better] = slope
+    return best, best_slope
+
+
+def _rows_above(counted, reach: int):
+    """Per row and column, how many of the rows above it count (a running total down the band), with `reach`
+    columns of nothing on either side.
+
+    A leaning line through the band moves one column over only every few rows, so its count is a sum over runs
+    of rows in one column each: a difference of two running totals per run, rather than a look-up per row and
+    column for each of the tilts."""
+    import numpy as np
+
+    height, width = counted.shape
+    padded = np.zeros((height, width + 2 * reach), dtype=np.int32)
+    padded[:, reach:reach + width] = counted
+    above = np.zeros((height + 1, width + 2 * reach), dtype=np.int32)
+    np.cumsum(padded, axis=0, out=above[1:])
+    return above
 
 
 def apart(edge: Edge, other: Edge, top: float, bottom: float, middle: float, min_gap: float) -> bool:
