@@ -114,3 +114,19 @@ def test_spines_read_only_at_one_end_keep_their_place_on_the_shelf_and_the_overl
     books = merge_sequences([left, right], ["p0", "p1"])
     assert titles(books) == ["a", "b", "c", "d", "e", "f"]
     assert [photos_seen(b) for b in books] == [[0], [0], [0], [0, 1], [0, 1], [1]]
+
+
+def test_two_neighbours_read_in_opposite_order_at_a_photos_edge_are_still_listed_once_each():
+    # Given a photo whose last two spines, cut by its edge, came out the wrong way round, and the next photo
+    # that shows them whole, in their order
+    left, right = shelf("a", "b", "c", "e", "d"), shelf("b", "c", "d", "e", "f")
+    books = merge_sequences([left, right], ["p0", "p1"])
+    # Then each book is listed once, seen in both photos where both show it
+    assert sorted(titles(books)) == ["a", "b", "c", "d", "e", "f"]
+    assert {b.title: photos_seen(b) for b in books} == {"a": [0], "b": [0, 1], "c": [0, 1], "d": [0, 1],
+                                                         "e": [0, 1], "f": [1]}
+
+
+def test_two_copies_of_one_book_side_by_side_in_the_overlap_stay_two():
+    left, right = shelf("a", "b", "x", "x"), shelf("x", "x", "c")
+    assert titles(merge_sequences([left, right], ["p0", "p1"])) == ["a", "b", "x", "x", "c"]

@@ -22,6 +22,10 @@ from workers.common.shelf_rows import shelf_rows
 
 MATCH, MISMATCH, GAP = 2, -1, -1
 """Alignment scores: a pair of the same book, a pair of two different ones, a spine only one side names."""
+SWAP = 2 * MATCH + MISMATCH
+"""Two neighbours the photos read in opposite order, paired crosswise: less than two pairs in order, more than
+one pair and two gaps. At a photo's edge a spine is cut, its box is a sliver, and its place beside its neighbour
+comes out either way round."""
 MIN_SHARED = 2
 
 
@@ -70,16 +74,25 @@ def align(merged: list[tuple[str, ...]], photo: list[tuple[str, ...]]) -> Overla
     score = [[0] * (cols + 1) for _ in range(rows + 1)]
     for j in range(1, cols + 1):
         score[0][j] = j * GAP
+    def swapped(i: int, j: int) -> bool:
+        return (i > 1 and j > 1 and merged[i - 1] != merged[i - 2]
+                and merged[i - 2] == photo[j - 1] and merged[i - 1] == photo[j - 2])
+
     for i in range(1, rows + 1):
         for j in range(1, cols + 1):
             pair = MATCH if merged[i - 1] == photo[j - 1] else MISMATCH
             score[i][j] = max(score[i - 1][j - 1] + pair, score[i - 1][j] + GAP, score[i][j - 1] + GAP)
+            if swapped(i, j):
+                score[i][j] = max(score[i][j], score[i - 2][j - 2] + SWAP)
     end = max(range(cols + 1), key=lambda j: (score[rows][j], -j))
     pairs: list[tuple[int, int]] = []
     i, j = rows, end
     while i > 0 and j > 0:
         pair = MATCH if merged[i - 1] == photo[j - 1] else MISMATCH
-        if score[i][j] == score[i - 1][j - 1] + pair:
+        if swapped(i, j) and score[i][j] == score[i - 2][j - 2] + SWAP:
+            pairs += [(i - 1, j - 2), (i - 2, j - 1)]
+            i, j = i - 2, j - 2
+        elif score[i][j] == score[i - 1][j - 1] + pair:
             if pair == MATCH:
                 pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
@@ -87,24 +100,29 @@ def align(merged: list[tuple[str, ...]], photo: list[tuple[str, ...]]) -> Overla
             i -= 1
         else:
             j -= 1
-    return Overlap(pairs=pairs[::-1], score=score[rows][end])
+    return Overlap(pairs=pairs[::-1], score=score[rows][end])  # by merged index; a swap's photo indices cross
 
 
 def _splice(merged: list[SeenBook], photo: list[SeenBook], pairs: list[tuple[int, int]]) -> list[SeenBook]:
     """`merged` with `photo` laid over its end: paired books become one, unpaired ones keep their place."""
     paired = dict(pairs)
+    paired_in_photo = set(paired.values())
+
+    def unpaired(start: int, stop: int | None = None) -> list[SeenBook]:
+        return [book for k, book in enumerate(photo[start:stop], start) if k not in paired_in_photo]
+
     result = list(merged[: pairs[0][0]])
     next_photo = 0
     for index in range(pairs[0][0], len(merged)):
         if index in paired:
             j = paired[index]
-            result += photo[next_photo:j]  # the photo's books between two pairs, which the list did not name
+            result += unpaired(next_photo, j)  # the photo's books between two pairs, which the list did not name
             merged[index].sightings += photo[j].sightings
             if photo[j].book.confidence > merged[index].book.confidence:
                 merged[index].book = photo[j].book
-            next_photo = j + 1
+            next_photo = max(next_photo, j + 1)  # a swapped pair's second book was taken with its first
         result.append(merged[index])
-    return result + photo[next_photo:]
+    return result + unpaired(next_photo)
 
 
 def merge_sequences(photos: list[list[Book]], job_ids: list[str], *, min_shared: int = MIN_SHARED) -> list[Book]:
