@@ -544,6 +544,28 @@ def test_a_bookcase_is_deleted_with_its_photos_jobs_and_its_token_opens_each_pho
     assert call("GET /jobs/{id}", d, params={"id": photos[0]}, headers=token)[0] == 404
 
 
+def test_a_bookcase_delete_cut_short_is_finished_by_asking_again():
+    jobs = FakeJobs()
+    d = deps(jobs)
+    created = call("POST /bookcases", d, body={"name": "Hall", "photos": [{"content_type": "image/jpeg"}] * 2})[1]
+    bookcase, token = created["bookcase_id"], {"x-job-token": created["token"]}
+    last_photo = created["photos"][-1]["job_id"]
+    delete = jobs.delete
+
+    def crash_on_the_last_photo(job_id, **kwargs):
+        if job_id == last_photo:
+            raise ConnectionError("the function was stopped")
+        delete(job_id, **kwargs)
+
+    jobs.delete = crash_on_the_last_photo
+    with pytest.raises(ConnectionError):
+        call("DELETE /jobs/{id}", d, params={"id": bookcase}, headers=token)
+    # the bookcase is still there, so asking again finds it and finishes the job
+    jobs.delete = delete
+    assert call("DELETE /jobs/{id}", d, params={"id": bookcase}, headers=token)[0] == 200
+    assert jobs.records == {}
+
+
 def test_a_bookcase_body_larger_than_its_limit_is_refused_as_too_large():
     photos = [{"filename": "x" * 250 + ".jpg", "content_type": "image/jpeg"}] * 20
     assert call("POST /bookcases", deps(FakeJobs()), body={"name": "Hall", "photos": photos})[0] == 201

@@ -376,9 +376,12 @@ def delete_job(request: ApiRequest, deps: ApiDeps) -> ApiResponse:
     job = deps.reader.guarded(job_id)
     if job is not None:
         _check_access(caller, token, job.token_hash, job.owner, deps.settings)
+        # a bookcase's photos before the bookcase: a delete cut short leaves the bookcase, whose retry finds
+        # its photos again (a photo finishing meanwhile finds no job to complete, and no bookcase to count on)
+        for photo_id in job.record.photo_job_ids:
+            if deps.reader.guarded(photo_id) is not None:
+                deps.deleter.delete(photo_id, owner=job.owner, token_hash=job.token_hash)
         deps.deleter.delete(job_id, owner=job.owner, token_hash=job.token_hash)
-        for photo_id in job.record.photo_job_ids:  # the bookcase first: no photo of it completes it meanwhile
-            deps.deleter.delete(photo_id, owner=job.owner, token_hash=job.token_hash)
     elif (tombstone := deps.deleter.tombstone(job_id)) is not None:
         _check_access(caller, token, tombstone.get("token_hash"), tombstone.get("owner"), deps.settings)
     else:
