@@ -13,10 +13,13 @@ structure, hence this parser.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from workers.catalog.base import CatalogBook
 from workers.catalog.matcher import normalise
 
 _COLLECTION = re.compile(r"^[A-Z]{1,3}\*{0,3}$|^\*{1,3}$")
@@ -118,3 +121,55 @@ def sort_key(call_number: CallNumber, title: str = "", rules: CollationRules = D
     """Where a book files: collection, class, mark, then (by the rules) title."""
     return (call_number.collection, call_number.class_key, call_number.mark,
             normalise(title) if rules.title_breaks_ties else "")
+
+
+def longest_ordered_run(keys: Sequence[tuple[str, ...]]) -> list[int]:
+    """Indices of a longest non-decreasing subsequence of `keys`: what stays when the fewest books are taken out."""
+    tails: list[tuple[str, ...]] = []
+    tail_index: list[int] = []
+    previous = [-1] * len(keys)
+    for index, key in enumerate(keys):
+        at = bisect.bisect_right(tails, key)
+        if at == len(tails):
+            tails.append(key)
+            tail_index.append(index)
+        else:
+            tails[at] = key
+            tail_index[at] = index
+        previous[index] = tail_index[at - 1] if at else -1
+    run, index = [], tail_index[-1] if tail_index else -1
+    while index >= 0:
+        run.append(index)
+        index = previous[index]
+    return run[::-1]
+
+
+@dataclass(frozen=True)
+class FilingIndex:
+    """The catalog's books in filing order: what stands between two call numbers on a shelf."""
+
+    keys: list[tuple[str, ...]]
+    entries: list[tuple[str, CatalogBook]]
+    """(section, book), in the order of `keys`."""
+
+    def between(self, low: tuple[str, ...], high: tuple[str, ...], sections: Collection[str]) -> list[CatalogBook]:
+        """The books of these sections filed from `low` to `high`, both ends included: a copy sharing an end's
+        call number may stand on either side of it."""
+        start, stop = bisect.bisect_left(self.keys, low), bisect.bisect_right(self.keys, high)
+        return [book for sec, book in self.entries[start:stop] if sec in sections]
+
+
+_index_cache: list[tuple[Sequence[CatalogBook], CollationRules, FilingIndex]] = []
+
+
+def filing_index(shelved: Sequence[CatalogBook], rules: CollationRules = DEFAULT_RULES) -> FilingIndex:
+    """The catalog in filing order, built once per catalog: a warm worker reads every job against the same one.
+    The cache holds the catalog itself, so its identity cannot be reused by another."""
+    for cached, cached_rules, index in _index_cache:
+        if cached is shelved and cached_rules == rules:
+            return index
+    filed = sorted(((sort_key(cn, c.title, rules), section(cn, rules), c) for c in shelved
+                    if c.tag and (cn := parse_call_number(c.tag, rules)) is not None), key=lambda item: item[0])
+    index = FilingIndex([key for key, _, _ in filed], [(sec, book) for _, sec, book in filed])
+    _index_cache[:] = [(shelved, rules, index)]
+    return index

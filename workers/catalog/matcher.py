@@ -728,14 +728,19 @@ def identify_books(
     context = Shelf.of(chosen) if shelf else None
     by_shelf: set[int] = set()
     if context is not None:
-        ranked = [context.reweigh(i, candidates[i], h).posteriors() for i, h in enumerate(found)]
+        found = [context.reweigh(i, candidates[i], h) for i, h in enumerate(found)]
+        ranked = [h.posteriors() for h in found]
         first = chosen
         chosen = _assign(ranked, min_posterior)
         by_shelf = {i for i, s in chosen.items() if i not in first or first[i].book.book_id != s.book.book_id}
     if shelf:
+        from workers.catalog.shelf_order import by_shelf_order  # here: that module builds on this one
+
         joint = _jointly(ranked, chosen, min_posterior)
         chosen |= joint
-        by_shelf |= set(joint)
+        order = by_shelf_order(candidates, found, chosen, catalog, min_posterior)
+        chosen |= order
+        by_shelf |= set(joint) | set(order)
     taken = {s.book.book_id for s in chosen.values()}
     outcome = IdentifyOutcome()
     for index, candidate in enumerate(candidates):

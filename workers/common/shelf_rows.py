@@ -7,35 +7,38 @@ The shelf audit keeps each row in call-number order; a bookcase's merge aligns p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from models import Book, BoundingBox
+from models import BoundingBox
+
+Placed = TypeVar("Placed")
 
 SAME_ROW_OVERLAP = 0.5
 """Two vertical extents stand on one shelf row when they share at least this part of the shorter one: a title
 read at one end of a spine lies within the spine's row, two shelves one over the other share little or none."""
 
 
-def shelf_rows(books: Sequence[Book]) -> list[list[Book]]:
+def shelf_rows(books: Sequence[Placed], box_of: Callable[[Placed], BoundingBox | None] = lambda b: b.box,
+               ) -> list[list[Placed]]:
     """Books grouped into shelf rows, top first, each left to right: a book joins the first row its vertical
     extent overlaps enough (`SAME_ROW_OVERLAP`). A book without a box has no place to judge and is left out,
-    unless none has one: then the result's order is the one row."""
-    boxed = sorted((b for b in books if b.box is not None), key=lambda b: _middle(b.box)[1])
-    rows: list[tuple[list[Book], float, float]] = []
-    for book in boxed:
-        box = book.box
-        assert box is not None
+    unless none has one: then the result's order is the one row. `box_of` reads the box of another kind of
+    item than a result's `Book` (a candidate spine)."""
+    boxed = sorted(((b, box) for b in books if (box := box_of(b)) is not None), key=lambda item: _middle(item[1])[1])
+    rows: list[tuple[list[tuple[Placed, BoundingBox]], float, float]] = []
+    for book, box in boxed:
         top, bottom = box.top, box.top + box.height
         for index, (members, row_top, row_bottom) in enumerate(rows):
             shared = min(bottom, row_bottom) - max(top, row_top)
             if shared > 0 and shared >= SAME_ROW_OVERLAP * min(bottom - top, row_bottom - row_top):
-                rows[index] = (members + [book], min(row_top, top), max(row_bottom, bottom))
+                rows[index] = (members + [(book, box)], min(row_top, top), max(row_bottom, bottom))
                 break
         else:
-            rows.append(([book], top, bottom))
+            rows.append(([(book, box)], top, bottom))
     if not rows:
         return [list(books)] if books else []
-    return [sorted(members, key=lambda b: _middle(b.box)[0]) for members, _, _ in rows]  # type: ignore[arg-type]
+    return [[b for b, _ in sorted(members, key=lambda item: _middle(item[1])[0])] for members, _, _ in rows]
 
 
 def _middle(box: BoundingBox) -> tuple[float, float]:

@@ -20,7 +20,17 @@ from dataclasses import dataclass
 
 from models import Book, NotOnShelf, OtherSection, OutOfOrder, ShelfAudit
 from workers.catalog.base import CatalogBook
-from workers.catalog.call_numbers import DEFAULT_RULES, CallNumber, CollationRules, parse_call_number, section, sort_key
+from workers.catalog.call_numbers import (
+    DEFAULT_RULES,
+    CallNumber,
+    CollationRules,
+    FilingIndex,
+    filing_index,
+    longest_ordered_run,
+    parse_call_number,
+    section,
+    sort_key,
+)
 from workers.catalog.matcher import normalise
 from workers.common.shelf_rows import shelf_rows
 
@@ -43,27 +53,6 @@ class _Placed:
         return f"'{self.book.title}' ({self.book.tag})"
 
 
-def longest_ordered_run(keys: Sequence[tuple[str, ...]]) -> list[int]:
-    """Indices of a longest non-decreasing subsequence of `keys`: what stays when the fewest books are taken out."""
-    tails: list[tuple[str, ...]] = []
-    tail_index: list[int] = []
-    previous = [-1] * len(keys)
-    for index, key in enumerate(keys):
-        at = bisect.bisect_right(tails, key)
-        if at == len(tails):
-            tails.append(key)
-            tail_index.append(index)
-        else:
-            tails[at] = key
-            tail_index[at] = index
-        previous[index] = tail_index[at - 1] if at else -1
-    run, index = [], tail_index[-1] if tail_index else -1
-    while index >= 0:
-        run.append(index)
-        index = previous[index]
-    return run[::-1]
-
-
 def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
                 rules: CollationRules = DEFAULT_RULES) -> ShelfAudit | None:
     """The audit of the photo's shelf, or None when the spines show no call numbers to keep in order."""
@@ -71,7 +60,7 @@ def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
         return None
     audit = ShelfAudit()
     seen = Counter(_identity(b.title, b.tag or "") for b in books)
-    filed = shelf_index(shelved, rules)
+    filed = filing_index(shelved, rules)
     for row_index, row in enumerate(shelf_rows(books)):
         placed = [_Placed(b, cn, sort_key(cn, b.title, rules), row_index, position)
                   for position, b in enumerate(row, 1)
@@ -114,32 +103,7 @@ def _belongs(item: _Placed, kept: list[_Placed]) -> dict[str, str | None]:
             "belongs": words}
 
 
-@dataclass(frozen=True)
-class _ShelfIndex:
-    """The catalog's books in filing order, for the range of a row."""
-
-    keys: list[tuple[str, ...]]
-    entries: list[tuple[str, CatalogBook]]
-    """(section, book), in the order of `keys`."""
-
-
-_index_cache: list[tuple[Sequence[CatalogBook], CollationRules, _ShelfIndex]] = []
-
-
-def shelf_index(shelved: Sequence[CatalogBook], rules: CollationRules) -> _ShelfIndex:
-    """The catalog in filing order, built once per catalog: a warm worker audits every job against the same
-    one. The cache holds the catalog itself, so its identity cannot be reused by another."""
-    for cached, cached_rules, index in _index_cache:
-        if cached is shelved and cached_rules == rules:
-            return index
-    filed = sorted(((sort_key(cn, c.title, rules), section(cn, rules), c) for c in shelved
-                    if c.tag and (cn := parse_call_number(c.tag, rules)) is not None), key=lambda item: item[0])
-    index = _ShelfIndex([key for key, _, _ in filed], [(sec, book) for _, sec, book in filed])
-    _index_cache[:] = [(shelved, rules, index)]
-    return index
-
-
-def _not_on_shelf(kept: list[_Placed], sections: list[str], index: _ShelfIndex,
+def _not_on_shelf(kept: list[_Placed], sections: list[str], index: FilingIndex,
                   seen: Counter[tuple[str, str]], row: int) -> list[NotOnShelf]:
     # strictly inside: a copy filed with either end may stand on the next row
     start, stop = bisect.bisect_right(index.keys, kept[0].key), bisect.bisect_left(index.keys, kept[-1].key)

@@ -1,0 +1,109 @@
+"""The shelf's order as evidence: a spine between two books named for sure stands between their call numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import BoundingBox, Candidate
+from workers.bedrock.offline import candidate_from_text
+from workers.catalog.base import CatalogBook
+from workers.catalog.local import LocalCatalog
+from workers.catalog.matcher import SHELF_SURE, identify_books, to_result_books
+
+_BOOKS = [
+    ("Camins de sal", "Abad, Marta", "N Aba"),
+    ("La casa del riu", "Bosch, Pere", "N Bos"),
+    ("Quadern de viatge", "Casas, Joan", "N Cas"),
+    ("El far apagat", "Duran, Laia", "N Dur"),
+    ("Les hores lentes", "Espinàs, Oriol", "N Esp"),
+    ("Futbol", "Ferrer, Anna", "N Fer"),
+    ("Germans de pluja", "Garcia, Miquel", "N Gar"),
+    ("Hivern a Lisboa", "Homs, Clara", "N Hom"),
+    ("Futbol", "Riera, Pau", "796.332 Rie"),
+]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> LocalCatalog:
+    filler = [CatalogBook(book_id=f"f{i}", title=f"Llibre {i} de prova", author=f"Autor{i}, X", tag=f"{100 + i} Aut")
+              for i in range(60)]
+    books = [CatalogBook(book_id=str(i), title=t, author=a, tag=g) for i, (t, a, g) in enumerate(_BOOKS)]
+    return LocalCatalog([*books, *filler])
+
+
+def _spine(text: str, position: int, row: int = 0) -> Candidate:
+    """A spine standing at `position` on shelf row `row` of the photo."""
+    box = BoundingBox(left=0.02 + 0.1 * position, top=0.05 + 0.5 * row, width=0.08, height=0.4)
+    return candidate_from_text(text).model_copy(update={"box": box})
+
+
+def _sure(index: int, position: int, row: int = 0) -> Candidate:
+    title, author, tag = _BOOKS[index]
+    return _spine(f"{title} {author.split(',')[0].upper()} {tag}", position, row)
+
+
+def _unread(position: int, row: int = 0) -> Candidate:
+    return _spine("", position, row)
+
+
+def _named(outcome) -> dict[int, str]:
+    return {item.candidate_index: item.book.title for item in outcome.identified}
+
+
+def test_an_unread_spine_between_two_sure_books_names_the_one_book_filed_between_them(catalog):
+    # Given a fiction shelf in order, and a spine nothing could be read on between 'N Aba' and 'N Cas'
+    spines = [_sure(0, 0), _unread(1), _sure(2, 2), _sure(3, 3), _sure(4, 4)]
+    outcome = identify_books(spines, catalog)
+    # Then it is the one book the catalog files between them, named with less than a sure book's confidence
+    assert _named(outcome)[1] == "La casa del riu"
+    books, _ = to_result_books(outcome)
+    assert books[1].signals == ["shelf"]
+    assert 0.5 <= books[1].confidence < SHELF_SURE
+    assert books[1].box == spines[1].box
+
+
+def test_an_unread_spine_stays_unnamed_where_the_catalog_files_more_books_than_spines_stand(catalog):
+    # Given two books filed between 'N Aba' and 'N Dur' (one of them on loan) and one unread spine there
+    outcome = identify_books([_sure(0, 0), _unread(1), _sure(3, 2), _sure(4, 3), _sure(6, 4)], catalog)
+    # Then nothing says which of the two it is
+    assert 1 not in _named(outcome)
+    assert any(item.candidate_index == 1 for item in outcome.unidentified)
+
+
+def test_a_row_that_shows_no_call_numbers_gives_no_order(catalog):
+    # Given a home shelf: the same books, titles and authors read, no stickers
+    def no_sticker(index: int, position: int) -> Candidate:
+        title, author, _ = _BOOKS[index]
+        return _spine(f"{title} {author.split(',')[0].upper()}", position)
+
+    outcome = identify_books([no_sticker(0, 0), _unread(1), no_sticker(2, 2), no_sticker(3, 3), no_sticker(4, 4)],
+                             catalog)
+    # Then the unread spine is not guessed from an order the shelf does not keep
+    assert 1 not in _named(outcome)
+
+
+def test_a_title_two_classes_share_is_named_as_the_book_filed_where_it_stands(catalog):
+    # Given a spine reading only 'FUTBOL', which a novel ('N Fer') and a sports book ('796.332 Rie') are both called
+    alone = identify_books([candidate_from_text("FUTBOL")], catalog)
+    outcome = identify_books([_sure(3, 0), _sure(4, 1), _spine("FUTBOL", 2), _sure(6, 3), _sure(7, 4)], catalog)
+    # Then alone it is either; between 'N Esp' and 'N Gar' it is the novel
+    assert alone.identified == []
+    named = {item.candidate_index: item.book for item in outcome.identified}
+    assert named[2].tag == "N Fer"
+
+
+def test_a_spine_at_the_end_of_a_row_is_placed_by_the_first_book_of_the_row_below(catalog):
+    # Given a shelf of two rows whose call numbers follow on, an unread spine last on the top row
+    spines = [_sure(0, 0), _sure(1, 1), _sure(2, 2), _unread(3),
+              _sure(4, 0, row=1), _sure(5, 1, row=1), _sure(6, 2, row=1)]
+    outcome = identify_books(spines, catalog)
+    # Then it is the book filed between the top row's last book and the next row's first
+    assert _named(outcome)[3] == "El far apagat"
+
+
+def test_a_spine_whose_words_point_elsewhere_says_the_count_is_off(catalog):
+    # Given a spine between 'N Aba' and 'N Cas' whose words fit many books filed elsewhere, none of them enough
+    spines = [_sure(0, 0), _spine("Llibre de prova", 1), _sure(2, 2), _sure(3, 3), _sure(4, 4)]
+    outcome = identify_books(spines, catalog)
+    # Then the book filed between them is not forced on it: the spine is likelier one the catalog lacks
+    assert 1 not in _named(outcome)

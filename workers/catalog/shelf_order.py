@@ -1,0 +1,161 @@
+"""The shelf's order as evidence: a library files its books by call number, so a spine standing between two
+books named for sure stands between their call numbers in the catalog's filing order.
+
+Two uses, both only on a row whose sure books show their stickers (a home shelf or a stack keeps no order,
+and gets no prior at all):
+- a spine still unnamed pays, for each book it may be that is filed outside its neighbours' range, the odds
+  that this row holds a book out of order. The odds are the row's own, by the rule of succession over its
+  sure books (those the longest run in filing order leaves out are out of order); a book whose call number
+  the spine itself shows pays nothing, since its sticker outranks the order;
+- spines side by side that nothing named (unread, or read without a match) where the catalog files exactly as
+  many books between the neighbours, none named elsewhere on the photo: those are the books, in filing order,
+  named with the odds that the row keeps its order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from models import Candidate
+from workers.catalog.base import Catalog, CatalogBook
+from workers.catalog.call_numbers import (
+    filing_index,
+    longest_ordered_run,
+    parse_call_number,
+    section,
+    sort_key,
+)
+from workers.catalog.matcher import SHELF_MIN_BOOKS, SHELF_SURE, Evidence, Hypotheses, Scored, profile
+from workers.common.shelf_rows import shelf_rows
+
+MAX_UNREAD_RUN = 3
+"""Spines side by side named from the order alone: a longer run of spines with nothing named on them is more
+likely a part of the photo misread as spines than that many worn books."""
+
+
+@dataclass(frozen=True)
+class _Sure:
+    index: int
+    key: tuple[str, ...]
+    section: str
+
+
+@dataclass(frozen=True)
+class _Row:
+    order: list[int]
+    """Candidate indices, left to right."""
+    anchors: list[_Sure]
+    """The sure books that stand in filing order, left to right."""
+    odds_out_of_order: float
+
+
+def by_shelf_order(
+    candidates: Sequence[Candidate], found: Sequence[Hypotheses], chosen: dict[int, Scored], catalog: Catalog,
+    min_posterior: float,
+) -> dict[int, Scored]:
+    """Candidate index -> the book the shelf's order names there, for candidates `chosen` left unnamed."""
+    shelved = catalog.shelved_books()
+    if not shelved:
+        return {}
+    index = filing_index(shelved)
+    named: dict[int, Scored] = {}
+    taken = {s.book.book_id for s in chosen.values()}
+    for left, right, between, odds in _brackets(_rows(candidates, chosen)):
+        filed = index.between(left.key, right.key, {left.section, right.section})
+        for i in between:
+            if i in chosen:
+                continue
+            claim = _first_free(_in_order(found[i], filed, odds), taken, min_posterior)
+            if claim is not None:
+                named[i] = claim
+                taken.add(claim.book.book_id)
+        named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
+        taken |= {s.book.book_id for s in named.values()}
+    return named
+
+
+def _brackets(rows: list[_Row | None]) -> list[tuple[_Sure, _Sure, list[int], float]]:
+    """(left, right, the spines between them, the odds of a book out of order there) for every two sure books
+    next to each other in filing order: within a row, and from the end of a row to the start of the next,
+    which a library fills on from the row above when the two rows' call numbers follow on."""
+    found = []
+    for row in rows:
+        if row is None:
+            continue
+        at = {i: p for p, i in enumerate(row.order)}
+        for left, right in zip(row.anchors, row.anchors[1:], strict=False):
+            found.append((left, right, row.order[at[left.index] + 1:at[right.index]], row.odds_out_of_order))
+    for upper, lower in zip(rows, rows[1:], strict=False):
+        if upper is None or lower is None or upper.anchors[-1].key > lower.anchors[0].key:
+            continue
+        tail = upper.order[upper.order.index(upper.anchors[-1].index) + 1:]
+        head = lower.order[:lower.order.index(lower.anchors[0].index)]
+        found.append((upper.anchors[-1], lower.anchors[0], tail + head,
+                      max(upper.odds_out_of_order, lower.odds_out_of_order)))
+    return [bracket for bracket in found if bracket[2]]
+
+
+def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored]) -> list[_Row | None]:
+    """The photo's shelf rows, top first; None for a row that keeps no filing order we can see (fewer than
+    `SHELF_MIN_BOOKS` sure books showing their call numbers)."""
+    boxed = [i for i, candidate in enumerate(candidates) if candidate.box is not None]
+    rows: list[_Row | None] = []
+    for order in shelf_rows(boxed, lambda i: candidates[i].box):
+        sure = [_Sure(i, sort_key(cn), section(cn)) for i in order
+                if i in chosen and chosen[i].posterior >= SHELF_SURE and chosen[i].book.tag
+                and (cn := parse_call_number(chosen[i].book.tag)) is not None]
+        if sum(chosen[s.index].evidence.tag > 0 for s in sure) < SHELF_MIN_BOOKS:
+            rows.append(None)
+            continue
+        run = longest_ordered_run([s.key for s in sure])
+        odds = (len(sure) - len(run) + 1) / (len(sure) + 2)
+        rows.append(_Row(order, [sure[k] for k in run], odds))
+    return rows
+
+
+def _in_order(found: Hypotheses, filed: list[CatalogBook], odds_out_of_order: float) -> list[Scored]:
+    """A spine's hypotheses once its place is known: a work filed outside its neighbours' range pays the
+    row's odds of a book out of order, unless the spine shows that work's call number."""
+    if not found.scores:
+        return []
+    inside = {profile(book).work for book in filed}
+    cost = -math.log(odds_out_of_order)
+    scores = [(book, ev if profile(book).work in inside or ev.tag > 0 else replace(ev, shelf=ev.shelf - cost))
+              for book, ev in found.scores]
+    return Hypotheses(scores, found.none).posteriors()
+
+
+def _first_free(scored: list[Scored], taken: set[str], min_posterior: float) -> Scored | None:
+    if not scored or scored[0].posterior < min_posterior:
+        return None
+    work = profile(scored[0].book).work
+    for option in scored:
+        if profile(option.book).work == work and option.book.book_id not in taken:
+            return option
+    return None
+
+
+def _unread_run(between: list[int], chosen: dict[int, Scored], filed: list[CatalogBook],
+                found: Sequence[Hypotheses], taken: set[str], confidence: float,
+                min_posterior: float) -> dict[int, Scored]:
+    """The books filed between two sure neighbours, given in filing order to the spines between them that nothing
+    named, when there are exactly as many of each. A spine whose words point at other books than the one its
+    place gives it says the count is off (a piece of a neighbour, a book the catalog lacks): nothing is named."""
+    if confidence < min_posterior:
+        return {}
+    free = [book for book in filed if book.book_id not in taken]
+    placed = {chosen[i].book.book_id for i in between if i in chosen}
+    if any(book_id not in {b.book_id for b in filed} for book_id in placed):
+        return {}
+    free = [book for book in free if book.book_id not in placed]
+    unnamed = [i for i in between if i not in chosen]
+    if not unnamed or len(unnamed) > MAX_UNREAD_RUN or len(free) != len(unnamed):
+        return {}
+    for i, book in zip(unnamed, free, strict=True):
+        works = {profile(b).work for b, _ in found[i].scores}
+        if works and profile(book).work not in works:
+            return {}
+    return {i: Scored(book, Evidence(title=0.0, author=0.0, tag=0.0, isbn=0.0), round(confidence, 4))
+            for i, book in zip(unnamed, free, strict=True)}
