@@ -59,6 +59,6 @@ class Catalog(Protocol):
         ...
 
     def shelved_books(self) -> Sequence[CatalogBook]:
-        """Every book the catalog holds, for the shelf audit's books not on the shelf; none for a remote catalog,
-        which cannot list a shelf's range."""
+        """Every book the catalog holds, for what a shelf holds between two call numbers (the audit's books not
+        on the shelf, the spines the shelf's order names); none for a remote catalog, which cannot list a range."""
         ...

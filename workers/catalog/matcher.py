@@ -719,8 +719,9 @@ def identify_books(
     itself be certain enough. Two spines can both be one title only when the catalog holds two copies.
     With `shelf`, the books named for sure then become context for the others (`Shelf.reweigh`), and the
     photo is resolved again: a spine whose call number several books carry names the one the shelf has not
-    shown yet; a book of a class far from the shelf's needs more evidence. Last, spines still torn between
-    the same few works are resolved as a set (`_jointly`).
+    shown yet; a book of a class far from the shelf's needs more evidence. Then spines still torn between
+    the same few works are resolved as a set (`_jointly`), and last the shelf's filing order places what is
+    left between its sure neighbours (`workers.catalog.shelf_order`).
     """
     found = [hypotheses(candidate, catalog) for candidate in candidates]
     ranked = first_ranked = [h.posteriors() for h in found]
