@@ -107,3 +107,13 @@ def test_a_spine_whose_words_point_elsewhere_says_the_count_is_off(catalog):
     outcome = identify_books(spines, catalog)
     # Then the book filed between them is not forced on it: the spine is likelier one the catalog lacks
     assert 1 not in _named(outcome)
+
+
+def test_an_unread_spine_left_unnamed_says_which_books_the_catalog_files_between_its_neighbours(catalog):
+    # Given one unread spine between 'N Aba' and 'N Dur', where two books are filed
+    outcome = identify_books([_sure(0, 0), _unread(1), _sure(3, 2), _sure(4, 3), _sure(6, 4)], catalog)
+    # Then its reason names the two, so a reader can look for them
+    _, unidentified = to_result_books(outcome)
+    assert unidentified[0].reason == (
+        "a spine was found here, but none of its text could be read; the catalog files 2 books between its "
+        "neighbours that are not on the photo: 'La casa del riu' (N Bos), 'Quadern de viatge' (N Cas)")

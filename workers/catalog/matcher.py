@@ -640,6 +640,13 @@ def _explain(scored: list[Scored], candidate: Candidate) -> str:
     return f"too uncertain: best match '{best.book.title}' at {best.posterior:.2f}"
 
 
+def _filed_between(books: list[CatalogBook]) -> str:
+    titles = ", ".join(f"'{book.title}' ({book.tag})" for book in books)
+    if len(books) == 1:
+        return f"; the catalog files one book between its neighbours that is not on the photo: {titles}"
+    return f"; the catalog files {len(books)} books between its neighbours that are not on the photo: {titles}"
+
+
 def _shows_only_its_label(candidate: Candidate) -> bool:
     """Whether the spine's only legible words are its call number ('N Pal'): stray letters do not count."""
     label = set(tokens(candidate.tag or ""))
@@ -728,6 +735,7 @@ def identify_books(
     chosen = _assign(ranked, min_posterior)
     context = Shelf.of(chosen) if shelf else None
     by_shelf: set[int] = set()
+    filed_between: dict[int, list[CatalogBook]] = {}
     if context is not None:
         found = [context.reweigh(i, candidates[i], h) for i, h in enumerate(found)]
         ranked = [h.posteriors() for h in found]
@@ -740,8 +748,9 @@ def identify_books(
         joint = _jointly(ranked, chosen, min_posterior)
         chosen |= joint
         order = by_shelf_order(candidates, found, chosen, catalog, min_posterior)
-        chosen |= order
-        by_shelf |= set(joint) | set(order)
+        chosen |= order.named
+        by_shelf |= set(joint) | set(order.named)
+        filed_between = order.filed_between
     taken = {s.book.book_id for s in chosen.values()}
     outcome = IdentifyOutcome()
     for index, candidate in enumerate(candidates):
@@ -754,6 +763,8 @@ def identify_books(
             reason = _explain(first_ranked[index], candidate)
             if ranked[index] and ranked[index][0].posterior >= min_posterior:
                 reason = f"its best match '{ranked[index][0].book.title}' is taken by a likelier spine"
+            if index in filed_between:
+                reason += _filed_between(filed_between[index])
             outcome.unidentified.append(NotIdentified(index, candidate, reason))
     further, left_over = _further_books(outcome, catalog, taken, max(min_posterior, FURTHER_BOOK_MIN_POSTERIOR))
     outcome.identified.extend(further)

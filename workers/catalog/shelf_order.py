@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from models import Candidate
 from workers.catalog.base import Catalog, CatalogBook
@@ -51,18 +51,33 @@ class _Row:
     odds_out_of_order: float
 
 
+@dataclass
+class ShelfOrder:
+    named: dict[int, Scored] = field(default_factory=dict)
+    """Candidate index -> the book the shelf's order names there."""
+    filed_between: dict[int, list[CatalogBook]] = field(default_factory=dict)
+    """Candidate index of an unread spine left unnamed -> the few books the catalog files between its neighbours,
+    not named elsewhere on the photo: one of them is likely there (or it is a book the catalog lacks)."""
+
+
+MAX_LISTED = 5
+"""Books filed between an unread spine's neighbours listed in its reason; more say little about it."""
+
+
 def by_shelf_order(
     candidates: Sequence[Candidate], found: Sequence[Hypotheses], chosen: dict[int, Scored], catalog: Catalog,
     min_posterior: float,
-) -> dict[int, Scored]:
-    """Candidate index -> the book the shelf's order names there, for candidates `chosen` left unnamed."""
+) -> ShelfOrder:
+    """What the shelf's order says about the candidates `chosen` left unnamed."""
     shelved = catalog.shelved_books()
+    order = ShelfOrder()
     if not shelved:
-        return {}
+        return order
     index = filing_index(shelved)
-    named: dict[int, Scored] = {}
+    named = order.named
     taken = {s.book.book_id for s in chosen.values()}
-    for left, right, between, odds in _brackets(_rows(candidates, chosen)):
+    brackets = _brackets(_rows(candidates, chosen))
+    for left, right, between, odds in brackets:
         filed = index.between(left.key, right.key, {left.section, right.section})
         for i in between:
             if i in chosen:
@@ -73,7 +88,13 @@ def by_shelf_order(
                 taken.add(claim.book.book_id)
         named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
         taken |= {s.book.book_id for s in named.values()}
-    return named
+    for left, right, between, _ in brackets:
+        free = [book for book in index.between(left.key, right.key, {left.section, right.section})
+                if book.book_id not in taken]
+        for i in between:
+            if i not in chosen and i not in named and not candidates[i].text.strip() and 0 < len(free) <= MAX_LISTED:
+                order.filed_between[i] = free
+    return order
 
 
 def _brackets(rows: list[_Row | None]) -> list[tuple[_Sure, _Sure, list[int], float]]:
