@@ -76,9 +76,9 @@ def by_shelf_order(
     index = filing_index(shelved)
     named = order.named
     taken = {s.book.book_id for s in chosen.values()}
-    brackets = _brackets(_rows(candidates, chosen))
-    for left, right, between, odds in brackets:
-        filed = index.between(left.key, right.key, {left.section, right.section})
+    brackets = [(between, odds, index.between(left.key, right.key, {left.section, right.section}))
+                for left, right, between, odds in _brackets(_rows(candidates, chosen))]
+    for between, odds, filed in brackets:
         for i in between:
             if i in chosen:
                 continue
@@ -88,9 +88,8 @@ def by_shelf_order(
                 taken.add(claim.book.book_id)
         named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
         taken |= {s.book.book_id for s in named.values()}
-    for left, right, between, _ in brackets:
-        free = [book for book in index.between(left.key, right.key, {left.section, right.section})
-                if book.book_id not in taken]
+    for between, _, filed in brackets:
+        free = [book for book in filed if book.book_id not in taken]
         for i in between:
             if i not in chosen and i not in named and not candidates[i].text.strip() and 0 < len(free) <= MAX_LISTED:
                 order.filed_between[i] = free
@@ -166,11 +165,10 @@ def _unread_run(between: list[int], chosen: dict[int, Scored], filed: list[Catal
     place gives it says the count is off (a piece of a neighbour, a book the catalog lacks): nothing is named."""
     if confidence < min_posterior:
         return {}
+    filed_ids = {book.book_id for book in filed}
+    if any(chosen[i].book.book_id not in filed_ids for i in between if i in chosen):
+        return {}  # a book named between them that is filed elsewhere: this stretch is not in order
     free = [book for book in filed if book.book_id not in taken]
-    placed = {chosen[i].book.book_id for i in between if i in chosen}
-    if any(book_id not in {b.book_id for b in filed} for book_id in placed):
-        return {}
-    free = [book for book in free if book.book_id not in placed]
     unnamed = [i for i in between if i not in chosen]
     if not unnamed or len(unnamed) > MAX_UNREAD_RUN or len(free) != len(unnamed):
         return {}
