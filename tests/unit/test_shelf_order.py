@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import BoundingBox, Candidate
+from models import BoundingBox, Candidate, Point
 from workers.bedrock.offline import candidate_from_text
 from workers.catalog.base import CatalogBook
 from workers.catalog.local import LocalCatalog
@@ -20,6 +20,8 @@ _BOOKS = [
     ("Germans de pluja", "Garcia, Miquel", "N Gar"),
     ("Hivern a Lisboa", "Homs, Clara", "N Hom"),
     ("Futbol", "Riera, Pau", "796.332 Rie"),
+    ("Illes perdudes", "Ivars, Jordi", "N Iva"),
+    ("Jardins de nit", "Homs, Clara", "N Hom"),
 ]
 
 
@@ -117,3 +119,14 @@ def test_an_unread_spine_left_unnamed_says_which_books_the_catalog_files_between
     assert unidentified[0].reason == (
         "a spine was found here, but none of its text could be read; the catalog files 2 books between its "
         "neighbours that are not on the photo: 'La casa del riu' (N Bos), 'Quadern de viatge' (N Cas)")
+
+
+def test_a_word_read_apart_from_its_named_spine_takes_no_place_of_its_own(catalog):
+    # Given the author's forename read apart from the spine it is printed on (one spine region outlines both), and
+    # a second book of hers filed under the same call number that is not on the photo
+    outline = [Point(x=0.32, y=0.05), Point(x=0.40, y=0.05), Point(x=0.40, y=0.45), Point(x=0.32, y=0.45)]
+    spine, word = (candidate.model_copy(update={"polygon": outline}) for candidate in (_sure(7, 3), _spine("CLARA", 3)))
+    outcome = identify_books([_sure(4, 0), _sure(5, 1), _sure(6, 2), spine, word, _sure(9, 4)], catalog)
+    # Then the word is not taken for that second book's spine
+    assert _named(outcome)[3] == "Hivern a Lisboa"
+    assert 4 not in _named(outcome)

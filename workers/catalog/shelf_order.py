@@ -9,7 +9,8 @@ and gets no prior at all):
   the spine itself shows pays nothing, since its sticker outranks the order;
 - spines side by side that nothing named (unread, or read without a match) where the catalog files exactly as
   many books between the neighbours, none named elsewhere on the photo: those are the books, in filing order,
-  named with the odds that the row keeps its order.
+  named with the odds that the row keeps its order. Lines read apart on a named spine (its sticker, a word),
+  outlined by the same spine region, are that spine's and take no place of their own.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def by_shelf_order(
     index = filing_index(shelved)
     named = order.named
     taken = {s.book.book_id for s in chosen.values()}
-    brackets = [(between, odds, index.between(left.key, right.key, {left.section, right.section}))
+    pieces = _pieces(candidates, chosen)
+    brackets = [([i for i in between if i not in pieces], odds,
+                 index.between(left.key, right.key, {left.section, right.section}))
                 for left, right, between, odds in _brackets(_rows(candidates, chosen))]
     for between, odds, filed in brackets:
         for i in between:
@@ -94,6 +97,14 @@ def by_shelf_order(
             if i not in chosen and i not in named and not candidates[i].text.strip() and 0 < len(free) <= MAX_LISTED:
                 order.filed_between[i] = free
     return order
+
+
+def _pieces(candidates: Sequence[Candidate], chosen: dict[int, Scored]) -> set[int]:
+    """Unnamed candidates outlined by the same spine region as a named one: lines of that spine read apart (its
+    sticker, a word), not spines of their own, so they take no place in the shelf's order."""
+    named = {tuple((p.x, p.y) for p in candidates[i].polygon) for i in chosen if candidates[i].polygon}
+    return {i for i, candidate in enumerate(candidates)
+            if i not in chosen and candidate.polygon and tuple((p.x, p.y) for p in candidate.polygon) in named}
 
 
 def _brackets(rows: list[_Row | None]) -> list[tuple[_Sure, _Sure, list[int], float]]:
