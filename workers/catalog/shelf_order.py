@@ -70,8 +70,9 @@ def by_shelf_order(
     min_posterior: float,
 ) -> ShelfOrder:
     """What the shelf's order says about the candidates `chosen` left unnamed."""
-    shelved = catalog.shelved_books()
     order = ShelfOrder()
+    stretches = _brackets(_rows(candidates, chosen))
+    shelved = catalog.shelved_books() if stretches else ()
     if not shelved:
         return order
     index = filing_index(shelved)
@@ -80,7 +81,7 @@ def by_shelf_order(
     pieces = _pieces(candidates, chosen)
     brackets = [([i for i in between if i not in pieces], odds,
                  index.between(left.key, right.key, {left.section, right.section}))
-                for left, right, between, odds in _brackets(_rows(candidates, chosen))]
+                for left, right, between, odds in stretches]
     for between, odds, filed in brackets:
         for i in between:
             if i in chosen:
