@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from models import BoundingBox, Candidate, Point
+from tests.fakes.catalogs import small_library
 from workers.bedrock.offline import candidate_from_text
-from workers.catalog.base import CatalogBook
 from workers.catalog.local import LocalCatalog
 from workers.catalog.matcher import SHELF_SURE, identify_books, to_result_books
 
@@ -27,10 +27,7 @@ _BOOKS = [
 
 @pytest.fixture(scope="module")
 def catalog() -> LocalCatalog:
-    filler = [CatalogBook(book_id=f"f{i}", title=f"Llibre {i} de prova", author=f"Autor{i}, X", tag=f"{100 + i} Aut")
-              for i in range(60)]
-    books = [CatalogBook(book_id=str(i), title=t, author=a, tag=g) for i, (t, a, g) in enumerate(_BOOKS)]
-    return LocalCatalog([*books, *filler])
+    return small_library(_BOOKS)
 
 
 def _spine(text: str, position: int, row: int = 0) -> Candidate:
