@@ -152,10 +152,14 @@ class FilingIndex:
     entries: list[tuple[str, CatalogBook]]
     """(section, book), in the order of `keys`."""
 
-    def between(self, low: tuple[str, ...], high: tuple[str, ...], sections: Collection[str]) -> list[CatalogBook]:
-        """The books of these sections filed from `low` to `high`, both ends included: a copy sharing an end's
-        call number may stand on either side of it."""
-        start, stop = bisect.bisect_left(self.keys, low), bisect.bisect_right(self.keys, high)
+    def between(self, low: tuple[str, ...], high: tuple[str, ...], sections: Collection[str], *,
+                ends: bool = True) -> list[CatalogBook]:
+        """The books of these sections filed from `low` to `high`. With `ends`, the books filed at either end's
+        call number too: a copy sharing an end's call number may stand on either side of it."""
+        if ends:
+            start, stop = bisect.bisect_left(self.keys, low), bisect.bisect_right(self.keys, high)
+        else:
+            start, stop = bisect.bisect_right(self.keys, low), bisect.bisect_left(self.keys, high)
         return [book for sec, book in self.entries[start:stop] if sec in sections]
 
 

@@ -642,9 +642,8 @@ def _explain(scored: list[Scored], candidate: Candidate) -> str:
 
 def _filed_between(books: list[CatalogBook]) -> str:
     titles = ", ".join(f"'{book.title}' ({book.tag})" for book in books)
-    if len(books) == 1:
-        return f"; the catalog files one book between its neighbours that is not on the photo: {titles}"
-    return f"; the catalog files {len(books)} books between its neighbours that are not on the photo: {titles}"
+    count = "one book" if len(books) == 1 else f"{len(books)} books"
+    return f"; the catalog files {count} between its neighbours that are not on the photo: {titles}"
 
 
 def _shows_only_its_label(candidate: Candidate) -> bool:
@@ -696,7 +695,7 @@ def _further_books(
             continue
         scored = score_candidate(rest, catalog)
         best = scored[0] if scored else None
-        copy = _free_copy(best, scored, taken) if best is not None and best.posterior >= min_posterior else None
+        copy = free_copy(best, scored, taken) if best is not None and best.posterior >= min_posterior else None
         named = {profile(other.book).work for other in [*outcome.identified, *found]
                  if other.candidate_index == item.candidate_index}
         if copy is None or profile(copy).work in named:
@@ -849,7 +848,7 @@ def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Score
         scored = ranked[index][rank]
         if index in chosen:
             continue
-        copy = _free_copy(scored, ranked[index], taken)
+        copy = free_copy(scored, ranked[index], taken)
         if copy is None:
             continue
         taken.add(copy.book_id)
@@ -857,7 +856,7 @@ def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Score
     return chosen
 
 
-def _free_copy(scored: Scored, alternatives: list[Scored], taken: set[str]) -> CatalogBook | None:
+def free_copy(scored: Scored, alternatives: list[Scored], taken: set[str]) -> CatalogBook | None:
     """This book, or another copy of the same work among the candidate's hypotheses, not yet claimed."""
     work = profile(scored.book).work
     for option in [scored, *alternatives]:

@@ -28,7 +28,15 @@ from workers.catalog.call_numbers import (
     section,
     sort_key,
 )
-from workers.catalog.matcher import SHELF_MIN_BOOKS, SHELF_SURE, Evidence, Hypotheses, Scored, profile
+from workers.catalog.matcher import (
+    SHELF_MIN_BOOKS,
+    SHELF_SURE,
+    Evidence,
+    Hypotheses,
+    Scored,
+    free_copy,
+    profile,
+)
 from workers.common.shelf_rows import shelf_rows
 
 MAX_UNREAD_RUN = 3
@@ -160,13 +168,11 @@ def _in_order(found: Hypotheses, filed: list[CatalogBook], odds_out_of_order: fl
 
 
 def _first_free(scored: list[Scored], taken: set[str], min_posterior: float) -> Scored | None:
+    """The likeliest work, on a copy no other spine holds, when it is likely enough."""
     if not scored or scored[0].posterior < min_posterior:
         return None
-    work = profile(scored[0].book).work
-    for option in scored:
-        if profile(option.book).work == work and option.book.book_id not in taken:
-            return option
-    return None
+    copy = free_copy(scored[0], scored, taken)
+    return Scored(copy, scored[0].evidence, scored[0].posterior) if copy is not None else None
 
 
 def _unread_run(between: list[int], chosen: dict[int, Scored], filed: list[CatalogBook],

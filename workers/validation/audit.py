@@ -106,8 +106,7 @@ def _belongs(item: _Placed, kept: list[_Placed]) -> dict[str, str | None]:
 def _not_on_shelf(kept: list[_Placed], sections: list[str], index: FilingIndex,
                   seen: Counter[tuple[str, str]], row: int) -> list[NotOnShelf]:
     # strictly inside: a copy filed with either end may stand on the next row
-    start, stop = bisect.bisect_right(index.keys, kept[0].key), bisect.bisect_left(index.keys, kept[-1].key)
-    inside = [book for sec, book in index.entries[start:stop] if sec in sections]
+    inside = index.between(kept[0].key, kept[-1].key, sections, ends=False)
     if len(inside) > MAX_NOT_ON_SHELF:
         return []
     missing = []
