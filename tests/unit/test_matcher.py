@@ -324,6 +324,17 @@ def test_a_segment_holding_two_spines_names_both_books(catalog):
     assert "TORTUGAS" not in books[1].evidence and "GENER DE SANG" in books[1].evidence and missing == []
 
 
+def test_two_spines_of_one_author_joined_in_one_segment_name_both_books(catalog):
+    # Given one candidate holding two neighbouring spines by one author, each printing the name, one sticker read
+    outcome = _identify(catalog, "Katherine Pancol EL VALS LENTO DE LAS TORTUGAS "
+                                 "Katherine Pancol ELS ULLS GROCS DELS COCODRILS N Pan")
+    # Then the further book keeps its own printing of the author's name, and both are named
+    assert sorted(i.book.title.strip() for i in outcome.identified) == [
+        "El Vals lento de las tortugas", "Els Ulls grocs dels cocodrils"]
+    [further] = [i for i in outcome.identified if i.part == 1]
+    assert further.evidence.author > 0 and outcome.unidentified == []
+
+
 def test_words_a_book_leaves_unexplained_that_name_no_book_add_nothing(catalog):
     outcome = _identify(catalog, "Eckhart Tolle EL PODER DEL AHORA 155 Tol EDITORIAL GAIA BOLSILLO")
     assert [(i.part, i.book.author) for i in outcome.identified] == [(0, "Tolle, Eckhart")]

@@ -136,6 +136,19 @@ def test_a_point_is_in_the_region_whose_edges_it_lies_between_reaching_down_to_t
     assert regions.of(0.15, 0.95) is None
 
 
+def test_a_point_inside_the_shelf_below_is_that_shelfs_though_the_shelf_above_reaches_it():
+    # Given two shelves standing close: the upper shelf's reach down to its stickers runs into the lower shelf
+    upper = SpineRegion(polygon=[Point(x=0.1, y=0.1), Point(x=0.2, y=0.1), Point(x=0.2, y=0.5),
+                                 Point(x=0.1, y=0.5)], shelf=0)
+    lower = SpineRegion(polygon=[Point(x=0.1, y=0.55), Point(x=0.2, y=0.55), Point(x=0.2, y=0.9),
+                                 Point(x=0.1, y=0.9)], shelf=1)
+    regions = Regions([upper, lower])
+    # Then a line at the top of a lower spine is the lower spine's, and the gap between goes to the nearer one
+    assert regions.of(0.15, 0.6) == 1
+    assert regions.of(0.15, 0.52) == 0
+    assert regions.of(0.15, 0.54) == 1
+
+
 def test_a_title_and_its_author_far_apart_across_one_spine_are_one_book():
     # Given a thick spine: the title in display type near one edge, the author in small print near the other
     title = _vertical_line(0, "NAVARRA", 330, thickness_px=40)

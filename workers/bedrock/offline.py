@@ -234,16 +234,25 @@ class Regions:
         return self._of_line[line.id]
 
     def of(self, x: float, y: float) -> int | None:
-        """Index of the region holding the point (normalised to the photo), or None."""
+        """Index of the region holding the point (normalised to the photo), or None.
+
+        A region's reach below runs into the shelf under it where shelves stand close (or the photo is tilted):
+        a point inside one region's own extent is that region's, whatever another region reaches; a point only
+        within reach goes to the region it lies nearest outside of."""
+        reached: list[tuple[float, int]] = []
         for index, spine in enumerate(self.spines):
             top_left, _, _, bottom_left = spine.polygon
             height = max(bottom_left.y - top_left.y, 1e-6)
             if not top_left.y - self.REACH_ABOVE * height <= y <= bottom_left.y + self.REACH_BELOW * height:
                 continue
             left, right = self._sides(index, y)
-            if left <= x < right:
+            if not left <= x < right:
+                continue
+            outside = max(top_left.y - y, y - bottom_left.y, 0.0) / height
+            if outside == 0.0:
                 return index
-        return None
+            reached.append((outside, index))
+        return min(reached)[1] if reached else None
 
     def across(self, index: int, x: float, y: float) -> float:
         """Where a point lies across a region at its own height: 0 on its left edge, 1 on its right (a leaning

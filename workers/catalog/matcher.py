@@ -663,11 +663,22 @@ MAX_BOOKS_PER_CANDIDATE = 3
 
 def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weigh: Weigh) -> Candidate | None:
     """The candidate's text without the words its book explains, as a candidate of its own, when a real word
-    is left: the rest of a segment that held two books."""
+    is left: the rest of a segment that held two books.
+
+    A word the book explains that the segment shows again stays in the rest, once per further showing: two
+    spines side by side are often by one author (a shelf files an author's books together), and each spine
+    prints the name."""
     explained = evidence.explained.keys()
-    words = [word for word in candidate.text.split() if not explained & set(tokens(word))]
-    if not any(_is_known_word(word, weigh) for word in tokens(" ".join(words))):
+    every = candidate.text.split()
+    if not any(_is_known_word(word, weigh) for word in tokens(" ".join(
+            word for word in every if not explained & set(tokens(word))))):
         return None
+    words, shown = [], set()
+    for word in every:
+        mine = explained & set(tokens(word))
+        if not mine or mine <= shown:
+            words.append(word)
+        shown |= mine
     tag = candidate.tag if candidate.tag and tag_key(candidate.tag) != tag_key(book.tag) else None
     isbn = candidate.isbn if candidate.isbn and isbn_digits(candidate.isbn) != book.isbn else None
     return candidate.model_copy(update={"text": " ".join(words), "tag": tag, "isbn": isbn, "title": None,
