@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from models import AnalysisProfile, BoundingBox, OcrLine, Point, SpineRegion
 from workers.bedrock.offline import OfflineCandidateBuilder, Regions
-from workers.textract.spines import find_spines
+from workers.textract.spines import edges_go_on, find_spines
 
 WIDTH, HEIGHT = 1600, 1000
 SPINES = [(100, 160), (160, 260), (260, 300), (300, 420), (420, 470), (470, 560), (560, 640)]
@@ -191,6 +191,18 @@ def test_two_shelves_of_other_books_stay_two_shelves():
     regions = find_spines(buffer.getvalue(), lines)
     # Then each keeps its own regions
     assert {r.shelf for r in regions} == {0, 1}
+
+
+def test_two_shelves_of_thin_spines_whose_edges_meet_by_chance_stay_two_shelves():
+    # Given a shelf of thin spines, an edge every 10 px, and the shelf below with an edge every 13 px:
+    # two thirds of the lower edges fall within 3 px of an upper one, as chance alone makes them
+    upper = [10.0 * i for i in range(31)]
+    lower = [13.0 * i + 5 for i in range(23)]
+    assert 0.6 <= sum(any(abs(x - y) <= 3 for y in upper) for x in lower) / len(lower) < 0.8
+    # Then they are not one shelf; the same edges a pixel off, or a few edges most of which meet, are
+    assert not edges_go_on(upper, lower, 3.0)
+    assert edges_go_on(upper, [x + 1 for x in upper[:-2]], 3.0)
+    assert edges_go_on([0.0, 80.0, 150.0, 230.0, 300.0], [1.0, 79.0, 152.0, 260.0, 299.0], 3.0)
 
 
 def _region(x0: float, x1: float) -> SpineRegion:

@@ -665,18 +665,20 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
     """The candidate's text without the words its book explains, as a candidate of its own, when a real word
     is left: the rest of a segment that held two books.
 
-    A word the book explains that the segment shows again stays in the rest, once per further showing: two
-    spines side by side are often by one author (a shelf files an author's books together), and each spine
-    prints the name."""
+    The book's author's name, shown again, stays in the rest once per further showing: two spines side by side
+    are often by one author (a shelf files an author's books together), and each spine prints the name. Its
+    title shown again is the same spine read twice, and goes."""
     explained = evidence.explained.keys()
     every = candidate.text.split()
     if not any(_is_known_word(word, weigh) for word in tokens(" ".join(
             word for word in every if not explained & set(tokens(word))))):
         return None
+    p = profile(book)
+    name = set(p.surnames) | set(p.forenames)
     words, shown = [], set()
     for word in every:
         mine = explained & set(tokens(word))
-        if not mine or mine <= shown:
+        if not mine or (mine <= shown and mine <= name):
             words.append(word)
         shown |= mine
     tag = candidate.tag if candidate.tag and tag_key(candidate.tag) != tag_key(book.tag) else None

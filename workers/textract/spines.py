@@ -233,13 +233,33 @@ class _Band:
         reach = MIN_SPINE * min(self.thickness, lower.thickness) / 2
         ours = [e.at(seam, self.middle) for e in self.edges]
         theirs = [e.at(seam, lower.middle) for e in lower.edges]
-        fewer, more = sorted((ours, theirs), key=len)
-        matched = sum(any(abs(x - y) <= reach for y in more) for x in fewer)
-        return matched >= SAME_SHELF_EDGES * len(fewer)
+        return edges_go_on(ours, theirs, reach)
 
 
 SAME_SHELF_EDGES = 0.6
-"""Share of a band's edges that must go on in the band below for the two to be one shelf."""
+"""Share of a band's edges that must go on in the band below for the two to be one shelf, beyond the share that
+would meet an edge below by chance (`_chance_of_meeting`)."""
+
+
+def edges_go_on(ours: Sequence[float], theirs: Sequence[float], reach: float) -> bool:
+    """Whether two bands' edges (their places at the seam between them) stand where one shelf's spines would:
+    enough of the fewer meet one of the others within `reach`, beyond what chance alone meets."""
+    fewer, more = sorted((ours, theirs), key=len)
+    if not fewer:
+        return False
+    matched = sum(any(abs(x - y) <= reach for y in more) for x in fewer) / len(fewer)
+    chance = _chance_of_meeting(more, reach)
+    return matched >= chance + SAME_SHELF_EDGES * (1.0 - chance)
+
+
+def _chance_of_meeting(edges: Sequence[float], reach: float) -> float:
+    """The share of places across a band's span that lie within `reach` of one of its edges: how often an edge of
+    another shelf, standing anywhere, meets one of them. Where spines are thin and edges many, two shelves of
+    other books share much of their edges' places by chance alone."""
+    if len(edges) < 2:
+        return 0.0
+    span = max(edges) - min(edges)
+    return min(1.0, (len(edges) - 1) * 2 * reach / span) if span > 0 else 1.0
 
 
 def _shelves(bands: list[_Band], contrast, mask) -> list[_Band]:
