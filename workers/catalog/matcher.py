@@ -669,18 +669,18 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
     are often by one author (a shelf files an author's books together), and each spine prints the name. Its
     title shown again is the same spine read twice, and goes."""
     explained = evidence.explained.keys()
-    every = candidate.text.split()
-    if not any(_is_known_word(word, weigh) for word in tokens(" ".join(
-            word for word in every if not explained & set(tokens(word))))):
-        return None
     p = profile(book)
-    name = set(p.surnames) | set(p.forenames)
-    words, shown = [], set()
-    for word in every:
+    name = {*p.surnames, *p.forenames}
+    unexplained, words, shown = [], [], set()
+    for word in candidate.text.split():
         mine = explained & set(tokens(word))
+        if not mine:
+            unexplained.append(word)
         if not mine or (mine <= shown and mine <= name):
             words.append(word)
         shown |= mine
+    if not any(_is_known_word(word, weigh) for word in tokens(" ".join(unexplained))):
+        return None
     tag = candidate.tag if candidate.tag and tag_key(candidate.tag) != tag_key(book.tag) else None
     isbn = candidate.isbn if candidate.isbn and isbn_digits(candidate.isbn) != book.isbn else None
     return candidate.model_copy(update={"text": " ".join(words), "tag": tag, "isbn": isbn, "title": None,
