@@ -309,3 +309,21 @@ def test_edge_shares_are_what_counting_each_tilted_line_row_by_row_gives():
             if share > expected:
                 expected, expected_slope = share, slope
         assert (best[column], best_slope[column]) == (expected, expected_slope), column
+
+
+def test_an_unread_sliver_that_its_neighbours_text_leans_into_is_that_spine_not_a_book_of_its_own():
+    # Given a spine the image cut in two by a false edge at 360 px: its title stands centred on the whole spine
+    # (300-420 px), so off centre in the left piece, and the right piece has no text of its own
+    title = _vertical_line(0, "Lo que la marea esconde", 355, thickness_px=30)
+    cut = [_region(200, 300), _region(300, 380), _region(380, 420), _region(420, 520)]
+    centred = [_vertical_line(1, "Bioko", 250), _vertical_line(2, "Farishta", 470)]
+    builder = OfflineCandidateBuilder()
+    found = builder.build([title, *centred], profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=cut)
+    # Then the piece is no unread spine; a spine beside centred text, with nothing read on it, still is one
+    assert [c.text for c in found.candidates] == ["Bioko", "Lo que la marea esconde", "Farishta"]
+    whole = [_region(200, 300), _region(300, 420), _region(420, 470), _region(470, 560)]
+    found = builder.build([centred[0], _vertical_line(0, "Lo que la marea esconde", 360, thickness_px=30),
+                           _vertical_line(2, "Farishta", 515)],
+                          profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=whole)
+    assert [c.text for c in found.candidates] == ["Bioko", "Lo que la marea esconde", "", "Farishta"]
+    assert found.candidates[2].polygon == whole[2].polygon

@@ -260,6 +260,18 @@ class Regions:
         left, right = self._sides(index, y)
         return (x - left) / max(right - left, 1e-6)
 
+    def text_extent(self, index: int, lines: Sequence[OcrLine]) -> tuple[float, float]:
+        """How far across the region its lines' text runs, leftmost to rightmost (`across`: 0 and 1 are its edges;
+        text past an edge lies outside 0..1)."""
+        low, high = math.inf, -math.inf
+        for line in lines:
+            stroke = segment(line, self.aspect)
+            half = (abs(stroke.ux) * stroke.length + abs(stroke.uy) * stroke.thickness) / 2 / self.aspect
+            x, y = stroke.cx / self.aspect, stroke.cy
+            low = min(low, self.across(index, x - half, y))
+            high = max(high, self.across(index, x + half, y))
+        return low, high
+
     def _sides(self, index: int, y: float) -> tuple[float, float]:
         top_left, top_right, bottom_right, bottom_left = self.spines[index].polygon
         share = (y - top_left.y) / max(bottom_left.y - top_left.y, 1e-6)
@@ -496,9 +508,38 @@ def _bounds(points: Sequence[Point]) -> BoundingBox:
     return BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys))
 
 
+PIECE_OFFSET = 0.15
+"""Spine text is printed centred across its spine: text whose middle lies this share of its region's width off
+centre, toward an unread region beside it, says the two regions are one spine the image showed a false edge in
+(a crease, a shadow, a dark cover's grain)."""
+PIECE_OVERFLOW = 1.25
+"""Text reaching past its region's edge by a quarter of the region's width says the same of the region beyond."""
+
+
 def unread_spines(regions: Regions, lines: Sequence[OcrLine]) -> list[Candidate]:
     """A candidate with no text for every spine region no line of text falls in: a book is there, and the result
-    says so (with its outline), even though nothing on it could be read."""
-    used = {regions.of_line(line) for line in lines}
+    says so (with its outline), even though nothing on it could be read. A region that is a piece of the read
+    spine beside it (`_piece_of_neighbour`) is no book of its own."""
+    read: dict[int, list[OcrLine]] = {}
+    for line in lines:
+        index = regions.of_line(line)
+        if index is not None:
+            read.setdefault(index, []).append(line)
     return [Candidate(text="", box=_bounds(spine.polygon), polygon=list(spine.polygon), confidence=0.0)
-            for index, spine in enumerate(regions.spines) if index not in used]
+            for index, spine in enumerate(regions.spines)
+            if index not in read and not _piece_of_neighbour(regions, index, read)]
+
+
+def _piece_of_neighbour(regions: Regions, index: int, read: dict[int, list[OcrLine]]) -> bool:
+    """Whether the text of a read region beside this one (same shelf, next in order) leans into it: off centre
+    toward it, or running past the edge between them."""
+    shelf = regions.spines[index].shelf
+    for side, other in ((1, index - 1), (-1, index + 1)):  # side: +1 when this region lies right of `other`
+        if not 0 <= other < len(regions.spines) or regions.spines[other].shelf != shelf or other not in read:
+            continue
+        near, far = regions.text_extent(other, read[other])
+        if side < 0:
+            near, far = 1.0 - far, 1.0 - near
+        if (near + far) / 2 - 0.5 >= PIECE_OFFSET or far >= PIECE_OVERFLOW:
+            return True
+    return False
