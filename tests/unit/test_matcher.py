@@ -372,3 +372,19 @@ def test_a_spine_with_nothing_read_is_reported_as_such_and_looked_up_nowhere():
     assert CountingCatalog.searches == 0
     [unread] = outcome.unidentified
     assert unread.reason == matcher.UNREAD_SPINE
+
+
+def test_a_childrens_call_number_read_with_a_one_for_its_i_is_that_call_number(catalog):
+    # Given a children's shelf whose stickers read 'I59.51 Gra' as '159.51 Gra', and two spines joined in one
+    # segment: Gravel's 'El Cuc' with its sticker, Algarra's 'Descobreix les aranyes' without one
+    books = [("1", "El Cuc", "Gravel, Elise", "I59.51 Gra"), ("2", "El Poll", "Gravel, Elise", "I59.57 Gra"),
+             ("3", "Descobreix les aranyes", "Algarra, Alejandro", "I59.52 Alg"),
+             ("4", "Descobreix les formigues", "Algarra, Alejandro", "I59.57 Alg"),
+             ("5", "Psicologia de la memòria", "Graus, Joan", "159.9 Gra")]
+    shelf = LocalCatalog([*catalog.books, *(CatalogBook(f"children-{book_id}", title, author, tag=tag)
+                                          for book_id, title, author, tag in books)])
+    outcome = _identify(shelf, "El Cuc DESCOBREIX LES ARANYES Elise Gravel ALGARRA 159.51 Gra")
+    # Then the sticker is El Cuc's, whole, and the rest of the segment is Algarra's book, not held to that sticker
+    [first] = [i for i in outcome.identified if i.part == 0]
+    assert first.book.title == "El Cuc" and first.evidence.tag > matcher.CODE_AGREES
+    assert sorted(i.book.title for i in outcome.identified) == ["Descobreix les aranyes", "El Cuc"]
