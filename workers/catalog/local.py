@@ -18,7 +18,16 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from workers.catalog.base import CatalogBook, CatalogQuery
-from workers.catalog.matcher import STOPWORDS, code_tokens, isbn_digits, normalise, split_tag, tag_key, tokens
+from workers.catalog.matcher import (
+    STOPWORDS,
+    code_tokens,
+    fold_class,
+    isbn_digits,
+    normalise,
+    split_tag,
+    tag_key,
+    tokens,
+)
 
 DEFAULT_COLUMNS: dict[str, str] = {
     "title": "title",
@@ -166,7 +175,7 @@ class LocalCatalog:
 
         The label is the surest text on a spine, and the only one when the title is worn or cut."""
         text = " ".join(filter(None, (query.text, query.tag)))
-        classes = {c for c in (split_tag(query.tag)[0] if query.tag else "", *self._class_runs(text)) if c}
+        classes = {fold_class(c) for c in (split_tag(query.tag)[0] if query.tag else "", *self._class_runs(text)) if c}
         rows: list[int] = []
         for code in code_tokens(text):
             shelf = self._by_code.get(code, ())

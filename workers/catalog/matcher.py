@@ -330,21 +330,15 @@ def split_tag(tag: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=65536)
 def tag_key(tag: str) -> tuple[str, str]:
-    """(class, folded code): the form in which two readings of one call number compare equal."""
+    """(folded class, folded code): the form in which two readings of one call number compare equal."""
     book_class, code = split_tag(tag)
-    return book_class, canon_code(code)
+    return fold_class(book_class), canon_code(code)
 
 
-def classes_read_alike(spine_class: str, book_class: str) -> bool:
-    """Whether a class read on a sticker is the book's up to the letters OCR confuses: a children's 'I59.51' is
-    read '159.51', the sans-serif I and the digit one being one stroke."""
-    return spine_class.translate(_OCR_CODE) == book_class.translate(_OCR_CODE)
-
-
-def same_call_number(spine_tag: str, book_tag: str) -> bool:
-    """Whether the call number read on a spine is the book's, OCR slips in its class or code folded."""
-    (spine_class, spine_code), (book_class, book_code) = tag_key(spine_tag), tag_key(book_tag)
-    return spine_code == book_code and classes_read_alike(spine_class, book_class)
+def fold_class(book_class: str) -> str:
+    """A compacted class with the characters OCR confuses folded together: a children's 'I59.51' is read
+    '159.51', the sans-serif I and the digit one being one stroke."""
+    return book_class.translate(_OCR_CODE)
 
 
 def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_weigh: Weigh) -> float:
@@ -368,7 +362,7 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
                 score += CODE_CONTRADICTS
         if spine_class and book_class and not (class_seen and numbered):
             # a collection letter alone ('N') is seen in 'N 842 Wal' too: the label read decides
-            class_seen = classes_read_alike(spine_class, book_class)
+            class_seen = fold_class(spine_class) == fold_class(book_class)
             if class_seen:
                 pass
             elif spine_class.endswith(book_class) or book_class.startswith(spine_class):
@@ -693,7 +687,7 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
         shown |= mine
     if not any(_is_known_word(word, weigh) for word in tokens(" ".join(unexplained))):
         return None
-    tag = candidate.tag if candidate.tag and not same_call_number(candidate.tag, book.tag) else None
+    tag = candidate.tag if candidate.tag and tag_key(candidate.tag) != tag_key(book.tag) else None
     isbn = candidate.isbn if candidate.isbn and isbn_digits(candidate.isbn) != book.isbn else None
     return candidate.model_copy(update={"text": " ".join(words), "tag": tag, "isbn": isbn, "title": None,
                                         "author": None})
