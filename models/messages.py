@@ -174,6 +174,12 @@ class SpineRegion(StrictModel):
 
     polygon: list[Point] = Field(description="Corners, normalised, clockwise from the top left")
     shelf: Annotated[int, Field(ge=0)] = Field(default=0, description="Which shelf of the photo, top first")
+    upright_turn: Literal[0, 90, 270] = Field(
+        default=0,
+        description="Degrees the photo turns counter-clockwise to stand this spine upright: 0 on an upright shelf, "
+                    "90 or 270 where the spines lie (a shelf photographed sideways, a stack). Shelves are counted, "
+                    "top first, in the photo turned so",
+    )
 
 
 class OcrResult(PipelineMessage):
@@ -221,6 +227,11 @@ class Candidates(PipelineMessage):
     provider: str
     model: str | None = None
     candidates: list[Candidate]
+    upright_turn: Literal[0, 90, 270] = Field(
+        default=0,
+        description="Degrees the photo turns counter-clockwise to stand its spines upright (its spine regions'): "
+                    "the shelf's rows and their order are read in the photo turned so; outlines stay in the photo's",
+    )
     unassigned_lines: list[str] = Field(default_factory=list)
     usage: TokenUsage = Field(default_factory=TokenUsage)
     ocr_pages: Annotated[int, Field(ge=0)] = 1

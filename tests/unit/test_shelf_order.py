@@ -9,6 +9,7 @@ from tests.fakes.catalogs import small_library
 from workers.bedrock.offline import candidate_from_text
 from workers.catalog.local import LocalCatalog
 from workers.catalog.matcher import SHELF_SURE, identify_books, to_result_books
+from workers.common.quarter_turn import turn_box
 
 _BOOKS = [
     ("Camins de sal", "Abad, Marta", "N Aba"),
@@ -127,3 +128,13 @@ def test_a_word_read_apart_from_its_named_spine_takes_no_place_of_its_own(catalo
     # Then the word is not taken for that second book's spine
     assert _named(outcome)[3] == "Hivern a Lisboa"
     assert 4 not in _named(outcome)
+
+
+def test_a_shelf_photographed_on_its_side_keeps_its_order_read_turned_upright(catalog):
+    # Given the same shelf photographed lying on its side: left to right becomes bottom to top
+    upright = [_sure(0, 0), _unread(1), _sure(2, 2), _sure(3, 3), _sure(4, 4)]
+    lying = [spine.model_copy(update={"box": turn_box(spine.box, 270, back=True)}) for spine in upright]
+    # Then, told how the photo stands upright, the unread spine is the book filed between its neighbours
+    assert _named(identify_books(lying, catalog, upright_turn=270))[1] == "La casa del riu"
+    # And read as it lies, each spine is a row of its own, which keeps no order
+    assert 1 not in _named(identify_books(lying, catalog))

@@ -327,3 +327,87 @@ def test_an_unread_sliver_that_its_neighbours_text_leans_into_is_that_spine_not_
                           profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT, spines=whole)
     assert [c.text for c in found.candidates] == ["Bioko", "Lo que la marea esconde", "", "Farishta"]
     assert found.candidates[2].polygon == whole[2].polygon
+
+
+def _sideways(image: bytes) -> bytes:
+    """The shelf photographed lying on its side: the photo turned a quarter counter-clockwise."""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(image)).rotate(90, expand=True).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _sideways_line(line: OcrLine) -> OcrLine:
+    """A line of the upright photo where the photo turned a quarter counter-clockwise shows it: the pixel (x, y)
+    of the upright photo is (y, WIDTH - x) of the turned one, which is HEIGHT wide and WIDTH tall."""
+    corners = [(p.y, 1.0 - p.x) for p in line.polygon]
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    return line.model_copy(update={
+        "box": BoundingBox(left=min(xs), top=min(ys), width=max(xs) - min(xs), height=max(ys) - min(ys)),
+        "polygon": [Point(x=x, y=y) for x, y in corners],
+    })
+
+
+def _sticker(index: int, centre_px: float) -> OcrLine:
+    left, top, width, height = (centre_px - 20) / WIDTH, 840 / HEIGHT, 40 / WIDTH, 22 / HEIGHT
+    corners = [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
+    return OcrLine(id=index, text="N Pal", confidence=0.95,
+                   box=BoundingBox(left=left, top=top, width=width, height=height),
+                   polygon=[Point(x=x, y=y) for x, y in corners])
+
+
+def test_a_shelf_photographed_on_its_side_has_the_spines_it_has_upright():
+    # Given the shelf turned a quarter, its titles and stickers read where the turned photo shows them
+    upright = _lines_on(SPINES) + [_sticker(10 + i, (left + right) / 2) for i, (left, right) in enumerate(SPINES)]
+    lines = [_sideways_line(line) for line in upright]
+    regions = find_spines(_sideways(_shelf()), lines)
+    # Then each inner spine is found, lying across the photo where the upright one stands, and says how it lies
+    assert len(regions) >= len(SPINES) - 2
+    assert {r.upright_turn for r in regions} == {270}
+    found = sorted({round((1.0 - p.y) * WIDTH) for r in regions for p in r.polygon})
+    for left, right in SPINES[1:-1]:
+        assert any(abs(y - left) <= 6 for y in found) and any(abs(y - right) <= 6 for y in found)
+    # And grouped in the photo stood upright, each title is one book with its sticker, outlined lying down
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=HEIGHT / WIDTH,
+                                             spines=regions)
+    books = {c.text for c in result.candidates if c.text}
+    assert books == {f"Title {i} N Pal" for i in range(len(SPINES))}
+    outlined = [c for c in result.candidates if c.text and len(c.polygon) == 4]
+    assert len(outlined) >= len(SPINES) - 2
+    for candidate in outlined:
+        xs, ys = [p.x * HEIGHT for p in candidate.polygon], [p.y * WIDTH for p in candidate.polygon]
+        assert max(xs) - min(xs) > max(ys) - min(ys)
+
+
+def _cover() -> tuple[bytes, list[OcrLine]]:
+    """A cover photographed face on: a picture, and its title, author and publisher across it."""
+    width, height = 1000, 1400
+    canvas = Image.new("RGB", (width, height), (200, 60, 50))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([120, 420, 880, 1050], fill=(30, 40, 90))
+    draw.ellipse([300, 550, 700, 950], fill=(240, 200, 60))
+    rows = [("EL NOM DEL VENT", 150, 180, 90), ("Crònica de l'assassí de reis", 220, 300, 40),
+            ("PATRICK ROTHFUSS", 200, 1110, 60), ("fanbooks", 420, 1280, 30)]
+    lines = []
+    for index, (text, left, top, size) in enumerate(rows):
+        right = width - left
+        for x in range(left, right, size // 2):  # the letters
+            draw.rectangle([x, top, x + size // 3, top + size], fill=(250, 250, 240))
+        corners = [(left / width, top / height), (right / width, top / height),
+                   (right / width, (top + size) / height), (left / width, (top + size) / height)]
+        lines.append(OcrLine(id=index, text=text, confidence=0.95, polygon=[Point(x=x, y=y) for x, y in corners],
+                             box=BoundingBox(left=left / width, top=top / height, width=(right - left) / width,
+                                             height=size / height)))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue(), lines
+
+
+def test_a_cover_is_not_taken_for_a_stack_of_lying_spines():
+    # Given a cover, all of its text lying across it, and no sticker standing on it
+    image, lines = _cover()
+    # Then it is not turned: no spine is found on it, and every line it shows is a book's text
+    assert find_spines(image, lines) == []
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.AUTO, aspect=1000 / 1400, spines=[])
+    assert all(c.text for c in result.candidates)
+    words = sorted(" ".join(c.text for c in result.candidates).split())
+    assert words == sorted(" ".join(line.text for line in lines).split())

@@ -16,6 +16,8 @@ from models import (
     JobStatus,
     OcrRequest,
     OcrResult,
+    Point,
+    SpineRegion,
     Stage,
     parse_message,
     utc_now,
@@ -190,6 +192,15 @@ def test_candidates_of_a_redelivered_ocr_result_are_not_built_again():
     find_candidates(_ocr_result(), OfflineCandidateBuilder(), ctx)
     assert find_candidates(_ocr_result(), OfflineCandidateBuilder(), ctx) is None
     assert len(ctx.sender.sent) == 1
+
+
+def test_candidates_of_a_photo_whose_spines_lie_say_how_it_stands_upright_for_the_shelfs_order():
+    ctx = _ctx()
+    ctx.jobs.create(JOB, image_key=KEY, status=JobStatus.OCR)
+    lying = SpineRegion(polygon=[Point(x=0.1, y=0.4), Point(x=0.9, y=0.4), Point(x=0.9, y=0.5), Point(x=0.1, y=0.5)],
+                        upright_turn=270)
+    ocr = _ocr_result().model_copy(update={"spines": [lying]})
+    assert find_candidates(ocr, OfflineCandidateBuilder(), ctx).upright_turn == 270
 
 
 # --- validation ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from models import Candidates, OcrResult, Stage
 from workers.bedrock.builder import CandidateBuilder
 from workers.common.context import WorkerContext
 from workers.common.job_store import JobSnapshot
+from workers.common.quarter_turn import lying_turn
 from workers.common.stage import Handover, run_stage
 
 BILLED_OCR_ENGINES = {"textract"}
@@ -43,6 +44,7 @@ def candidates_for(ocr: OcrResult, builder: CandidateBuilder, *, photo: Callable
         provider=found.provider or builder.name,
         model=found.model,
         candidates=found.candidates,
+        upright_turn=lying_turn(ocr.spines),
         unassigned_lines=found.unassigned_lines,
         usage=found.usage,
         ocr_pages=ocr.pages if ocr.engine in BILLED_OCR_ENGINES else 0,

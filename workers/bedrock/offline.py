@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from models import AnalysisProfile, BoundingBox, Candidate, OcrLine, Point, SpineRegion
 from workers.bedrock.builder import CandidateSet, PhotoReader
 from workers.common.groups import DisjointSets
+from workers.common.quarter_turn import Turn, lying_turn, turn_box, turn_line, turn_polygon, turned_aspect
 
 _CODE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2}[.,;:]?$")
 _COLLECTION = re.compile(r"^(?:[IJ]?N[EFDIP]?|I[EFDPN]?|P|T|L|D|E|I\*{2,3})$")
@@ -482,7 +483,15 @@ class OfflineCandidateBuilder:
         spines: Sequence[SpineRegion] = (),
         photo: PhotoReader | None = None,
     ) -> CandidateSet:
-        """Lines grouped by geometry and the spine regions; the photo itself is not needed."""
+        """Lines grouped by geometry and the spine regions; the photo itself is not needed. Where the spines lie
+        (their regions' `upright_turn`), the lines are grouped in the photo turned to stand them upright, and
+        each book's outline is turned back onto the photo."""
+        turn = lying_turn(spines)
+        if turn:
+            lines = [turn_line(line, turn) for line in lines]
+            spines = [spine.model_copy(update={"polygon": turn_polygon(spine.polygon, turn), "upright_turn": 0})
+                      for spine in spines if spine.upright_turn == turn]
+            aspect = turned_aspect(aspect, turn)
         regions = Regions(spines, aspect)
         groups = group_lines(lines, aspect, regions)
         kept = [group for group in groups if not _is_noise(group)]
@@ -490,6 +499,8 @@ class OfflineCandidateBuilder:
         candidates = [self._outlined(candidate_from_lines(group, aspect), group, regions) for group in kept]
         candidates += unread_spines(regions, lines)
         candidates.sort(key=lambda c: (c.box.top if c.box else 0.0, c.box.left if c.box else 0.0))
+        if turn:
+            candidates = [_turned_back(candidate, turn) for candidate in candidates]
         return CandidateSet(candidates=candidates, unassigned_lines=dropped, provider=self.name, model=None)
 
     @staticmethod
@@ -501,6 +512,13 @@ class OfflineCandidateBuilder:
             if candidate.box is not None:
                 candidate.box = union_box([candidate.box, _bounds(candidate.polygon)])
         return candidate
+
+
+def _turned_back(candidate: Candidate, turn: Turn) -> Candidate:
+    return candidate.model_copy(update={
+        "box": turn_box(candidate.box, turn, back=True) if candidate.box else None,
+        "polygon": turn_polygon(candidate.polygon, turn, back=True),
+    })
 
 
 def _bounds(points: Sequence[Point]) -> BoundingBox:

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 from models import Book, Candidate, Unidentified
 from workers.catalog.base import Catalog, CatalogBook, CatalogQuery
 from workers.common.groups import DisjointSets
+from workers.common.quarter_turn import Turn
 
 _STOPWORD_TEXT = """a al als amb an and as at d de del dels des di du e el els en et for from i in l la las le les
 lo los o of on per por que s the to un una uno y con para sus su se na no n"""
@@ -735,7 +736,8 @@ def _left_over_reason(book: CatalogBook, scored: list[Scored]) -> str:
 
 
 def identify_books(
-    candidates: list[Candidate], catalog: Catalog, *, min_posterior: float = MIN_POSTERIOR, shelf: bool = True
+    candidates: list[Candidate], catalog: Catalog, *, min_posterior: float = MIN_POSTERIOR, shelf: bool = True,
+    upright_turn: Turn = 0,
 ) -> IdentifyOutcome:
     """Name the catalog book behind each candidate, or leave it unidentified with the reason.
 
@@ -765,7 +767,7 @@ def identify_books(
 
         joint = _jointly(ranked, chosen, min_posterior)
         chosen |= joint
-        order = by_shelf_order(candidates, found, chosen, catalog, min_posterior)
+        order = by_shelf_order(candidates, found, chosen, catalog, min_posterior, upright_turn)
         chosen |= order.named
         by_shelf |= set(joint) | set(order.named)
         filed_between = order.filed_between

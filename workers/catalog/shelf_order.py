@@ -37,6 +37,7 @@ from workers.catalog.matcher import (
     free_copy,
     profile,
 )
+from workers.common.quarter_turn import Turn, turn_box
 from workers.common.shelf_rows import shelf_rows
 
 MAX_UNREAD_RUN = 3
@@ -75,11 +76,12 @@ MAX_LISTED = 5
 
 def by_shelf_order(
     candidates: Sequence[Candidate], found: Sequence[Hypotheses], chosen: dict[int, Scored], catalog: Catalog,
-    min_posterior: float,
+    min_posterior: float, upright_turn: Turn = 0,
 ) -> ShelfOrder:
-    """What the shelf's order says about the candidates `chosen` left unnamed."""
+    """What the shelf's order says about the candidates `chosen` left unnamed; the rows run across the photo
+    turned by `upright_turn` (where its spines lie, as in `Candidates.upright_turn`)."""
     order = ShelfOrder()
-    stretches = _brackets(_rows(candidates, chosen))
+    stretches = _brackets(_rows(candidates, chosen, upright_turn))
     shelved = catalog.shelved_books() if stretches else ()
     if not shelved:
         return order
@@ -137,12 +139,12 @@ def _brackets(rows: list[_Row | None]) -> list[tuple[_Sure, _Sure, list[int], fl
     return [bracket for bracket in found if bracket[2]]
 
 
-def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored]) -> list[_Row | None]:
+def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored], upright_turn: Turn) -> list[_Row | None]:
     """The photo's shelf rows, top first; None for a row that keeps no filing order we can see (fewer than
     `SHELF_MIN_BOOKS` sure books showing their call numbers)."""
     boxed = [i for i, candidate in enumerate(candidates) if candidate.box is not None]
     rows: list[_Row | None] = []
-    for order in shelf_rows(boxed, lambda i: candidates[i].box):
+    for order in shelf_rows(boxed, lambda i: turn_box(candidates[i].box, upright_turn)):
         sure = [_Sure(i, sort_key(cn), section(cn)) for i in order
                 if i in chosen and chosen[i].posterior >= SHELF_SURE and chosen[i].book.tag
                 and (cn := parse_call_number(chosen[i].book.tag)) is not None]

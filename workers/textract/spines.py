@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import OcrLine, Point, SpineRegion
+from workers.common.quarter_turn import turn_line, turn_polygon, upright_turn
 
 WORK_SIDE = 1200
 """Longer side of the image the edges are measured on: a thin spine is still several pixels wide there."""
@@ -274,10 +275,10 @@ def _shelves(bands: list[_Band], contrast, mask) -> list[_Band]:
 
 
 def find_spines(image: bytes, lines: Sequence[OcrLine]) -> list[SpineRegion]:
-    """The spine regions of a shelf photo (upright, EXIF applied), each bounded by two edges, per shelf band.
+    """The spine regions of a shelf photo (EXIF applied), each bounded by two edges, per shelf band.
 
-    A photo without vertical spine text (a cover, a stack lying flat) has no bands and no regions."""
-    import numpy as np
+    A photo whose spines lie (`upright_turn`) is searched turned upright, and its regions, turned back, say
+    so (`SpineRegion.upright_turn`). A photo without spine text (a cover) has no bands and no regions."""
     from PIL import Image, ImageOps
 
     picture = Image.open(io.BytesIO(image))
@@ -286,6 +287,18 @@ def find_spines(image: bytes, lines: Sequence[OcrLine]) -> list[SpineRegion]:
     scale = WORK_SIDE / max(picture.size)
     if scale < 1:
         picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.BILINEAR)
+    turn = upright_turn(lines, picture.width / picture.height)
+    if not turn:
+        return _regions(picture, lines)
+    standing = _regions(picture.rotate(turn, expand=True), [turn_line(line, turn) for line in lines])
+    return [SpineRegion(polygon=turn_polygon(region.polygon, turn, back=True), shelf=region.shelf, upright_turn=turn)
+            for region in standing]
+
+
+def _regions(picture, lines: Sequence[OcrLine]) -> list[SpineRegion]:
+    """The regions of an upright greyscale work image."""
+    import numpy as np
+
     width, height = picture.size
     strokes = _strokes(lines, width, height)
     bands = _bands(strokes)

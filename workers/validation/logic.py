@@ -30,7 +30,7 @@ def result_for(candidates: Candidates, catalog: Catalog, job: JobSnapshot, setti
     """The job's result: each candidate matched against the catalog, the shelf audited when it is a library's
     (`workers.validation.audit`), and the job priced."""
     calls_before = catalog.calls
-    outcome = identify_books(candidates.candidates, catalog)
+    outcome = identify_books(candidates.candidates, catalog, upright_turn=candidates.upright_turn)
     books, unidentified = to_result_books(outcome)
     return JobResult(
         job_id=candidates.job_id,
