@@ -16,7 +16,7 @@ import io
 import math
 import random
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -485,6 +485,8 @@ class ShelfPlan:
     home: bool
     shelves: int
     books: int
+    turn: int = 0
+    """Degrees the photo was turned counter-clockwise after drawing: a shelf photographed on its side."""
 
 
 def plan_shelf(seed: str, rng: random.Random, *, home_share: float, two_shelf_share: float) -> ShelfPlan:
@@ -495,15 +497,37 @@ def plan_shelf(seed: str, rng: random.Random, *, home_share: float, two_shelf_sh
 
 
 def make_shelf_photo(catalog: list[ShelfBook], seed: str, *, home_share: float = 0.1,
-                     two_shelf_share: float = 0.3, books: int | None = None,
+                     two_shelf_share: float = 0.3, sideways_share: float = 0.0, books: int | None = None,
                      width: int | None = None) -> tuple[ShelfPlan, ShelfPhoto]:
-    """One photo drawn from `seed` alone, so any shelf of a run can be drawn again."""
+    """One photo drawn from `seed` alone, so any shelf of a run can be drawn again. Whether it is turned on its
+    side is drawn apart (`sideways_share`), so a seed draws the same shelves whatever that share."""
     rng = random.Random(seed)
     plan = plan_shelf(seed, rng, home_share=home_share, two_shelf_share=two_shelf_share)
     if books is not None:
         plan = ShelfPlan(seed=seed, home=plan.home, shelves=plan.shelves, books=books)
     chosen = pick_books(catalog, plan.books, rng, home=plan.home)
-    return plan, render_shelf(chosen, rng, width=width, shelves=plan.shelves, home=plan.home)
+    photo = render_shelf(chosen, rng, width=width, shelves=plan.shelves, home=plan.home)
+    sideways = random.Random(f"{seed}-sideways")
+    if sideways.random() < sideways_share:
+        plan = replace(plan, turn=sideways.choice((90, 270)))
+        photo = turned_photo(photo, plan.turn)
+    return plan, photo
+
+
+def turned_photo(photo: ShelfPhoto, turn: int) -> ShelfPhoto:
+    """The photo turned `turn` degrees counter-clockwise (90 or 270), its truth boxes with it."""
+    with Image.open(io.BytesIO(photo.jpeg)) as picture:
+        width, height = picture.size
+        out = io.BytesIO()
+        picture.rotate(turn, expand=True).save(out, "JPEG", quality=92)
+    truth = []
+    for row in photo.truth:
+        if turn == 90:  # the pixel (x, y) goes to (y, width - x)
+            left, top = row.top, width - row.left - row.width
+        else:  # (x, y) goes to (height - y, x)
+            left, top = height - row.top - row.height, row.left
+        truth.append(replace(row, left=left, top=top, width=row.height, height=row.width))
+    return ShelfPhoto(out.getvalue(), truth)
 
 
 def inside(point: tuple[float, float], corners: list[tuple[float, float]]) -> bool:

@@ -176,7 +176,7 @@ def bench_quality(args: argparse.Namespace) -> int:
 
 
 def _draw_shelves(catalog_csv: Path, seed: int, count: int, out_dir: Path, *, home_share: float,
-                  two_shelf_share: float) -> list[dict]:
+                  two_shelf_share: float, sideways_share: float = 0.0) -> list[dict]:
     """Write each synthetic shelf's JPEG and its truth CSV side by side; what each one holds."""
     from bench.shelves import make_shelf_photo, read_catalog, write_truth
 
@@ -184,12 +184,12 @@ def _draw_shelves(catalog_csv: Path, seed: int, count: int, out_dir: Path, *, ho
     drawn = []
     for index in range(count):
         plan, photo = make_shelf_photo(catalog, f"{seed}-{index}", home_share=home_share,
-                                       two_shelf_share=two_shelf_share)
+                                       two_shelf_share=two_shelf_share, sideways_share=sideways_share)
         jpeg, truth_csv = out_dir / f"shelf-{seed}-{index:03d}.jpg", out_dir / f"shelf-{seed}-{index:03d}.csv"
         jpeg.write_bytes(photo.jpeg)
         write_truth(photo.truth, truth_csv)
         drawn.append({"photo": jpeg, "truth_csv": truth_csv, "shelf_seed": plan.seed, "home": plan.home,
-                      "shelves": plan.shelves, "books": plan.books,
+                      "shelves": plan.shelves, "books": plan.books, "turn": plan.turn,
                       "worn": sum(row.worn for row in photo.truth),
                       "covers": sum(row.kind == "cover" for row in photo.truth)})
     return drawn
@@ -240,7 +240,7 @@ def bench_shelves(args: argparse.Namespace) -> int:
     catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
     if args.count < 1:
         return refuse(f"--count must be at least 1 (got {args.count})")
-    for name in ("home_share", "two_shelf_share"):
+    for name in ("home_share", "two_shelf_share", "sideways_share"):
         if not 0 <= getattr(args, name) <= 1:
             return refuse(f"--{name.replace('_', '-')} is a share between 0 and 1 (got {getattr(args, name)})")
     if not catalog.is_file():
@@ -251,7 +251,7 @@ def bench_shelves(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         drawn = _draw_shelves(catalog, seed, args.count, out_dir, home_share=args.home_share,
-                              two_shelf_share=args.two_shelf_share)
+                              two_shelf_share=args.two_shelf_share, sideways_share=args.sideways_share)
         print(f"bookimg bench shelves: {len(drawn)} shelf photo(s) and their truth in {out_dir}", file=sys.stderr)
         scored = photo_benchmark([d["photo"] for d in drawn], [d["truth_csv"] for d in drawn], catalog,
                                  timeout_s=max(600.0, 60.0 * len(drawn)))
@@ -290,6 +290,8 @@ def bench_shelves(args: argparse.Namespace) -> int:
         for shelf in per_shelf:
             kind = "home" if shelf["home"] else "library"
             shelves = "1 shelf" if shelf["shelves"] == 1 else f"{shelf['shelves']} shelves"
+            if shelf["turn"]:
+                shelves += f", turned {shelf['turn']}°"
             print(f"  {Path(shelf['photo']).name} ({kind}, {shelves}, {shelf['truth']} books, {shelf['worn']} worn): "
                   f"precision {shelf['precision']:.1%} recall {shelf['recall']:.1%}")
     return 0

@@ -244,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="share of home shelves: random books, no call-number stickers (default 0.1)")
     shelves.add_argument("--two-shelf-share", type=float, default=0.3,
                          help="share of photos holding two shelves, one over the other (default 0.3)")
+    shelves.add_argument("--sideways-share", type=float, default=0.0,
+                         help="share of photos turned a quarter, as a shelf photographed on its side (default 0)")
     shelves.add_argument("--json", action="store_true")
     bookcase = bench_kinds.add_parser(
         "bookcase", help="synthetic shelves in one piece and as bookcases of overlapping parts: merged vs whole"

@@ -379,35 +379,41 @@ def test_a_shelf_photographed_on_its_side_has_the_spines_it_has_upright():
 
 
 def _cover() -> tuple[bytes, list[OcrLine]]:
-    """A cover photographed face on: a picture, and its title, author and publisher across it."""
+    """A cover photographed face on, on a table: a picture, and its title, author and publisher across it, each
+    line's box a little larger than its letters, as OCR's are."""
+    from PIL import ImageFont
+
     width, height = 1000, 1400
-    canvas = Image.new("RGB", (width, height), (200, 60, 50))
+    canvas = Image.new("RGB", (width, height), (90, 80, 70))
     draw = ImageDraw.Draw(canvas)
-    draw.rectangle([120, 420, 880, 1050], fill=(30, 40, 90))
-    draw.ellipse([300, 550, 700, 950], fill=(240, 200, 60))
-    rows = [("EL NOM DEL VENT", 150, 180, 90), ("Crònica de l'assassí de reis", 220, 300, 40),
-            ("PATRICK ROTHFUSS", 200, 1110, 60), ("fanbooks", 420, 1280, 30)]
+    draw.rectangle([80, 60, 920, 1340], fill=(200, 60, 50))
+    draw.rectangle([160, 480, 840, 1000], fill=(30, 40, 90))
+    draw.ellipse([330, 560, 670, 900], fill=(240, 200, 60))
+    rows = [("EL NOM DEL VENT", 200, 80), ("Crònica de l'assassí de reis", 330, 40),
+            ("PATRICK ROTHFUSS", 1100, 56), ("fanbooks", 1250, 30)]
     lines = []
-    for index, (text, left, top, size) in enumerate(rows):
-        right = width - left
-        for x in range(left, right, size // 2):  # the letters
-            draw.rectangle([x, top, x + size // 3, top + size], fill=(250, 250, 240))
-        corners = [(left / width, top / height), (right / width, top / height),
-                   (right / width, (top + size) / height), (left / width, (top + size) / height)]
-        lines.append(OcrLine(id=index, text=text, confidence=0.95, polygon=[Point(x=x, y=y) for x, y in corners],
-                             box=BoundingBox(left=left / width, top=top / height, width=(right - left) / width,
-                                             height=size / height)))
+    for index, (text, top, size) in enumerate(rows):
+        font = ImageFont.load_default(size=size)
+        left, upper, right, lower = draw.textbbox((width / 2, top), text, font=font, anchor="mt")
+        draw.text((width / 2, top), text, font=font, fill=(250, 250, 240), anchor="mt")
+        pad = 0.15 * size
+        left, upper, right, lower = left - pad, upper - pad, right + pad, lower + pad
+        corners = [(left, upper), (right, upper), (right, lower), (left, lower)]
+        lines.append(OcrLine(id=index, text=text, confidence=0.95,
+                             polygon=[Point(x=x / width, y=y / height) for x, y in corners],
+                             box=BoundingBox(left=left / width, top=upper / height, width=(right - left) / width,
+                                             height=(lower - upper) / height)))
     buffer = io.BytesIO()
     canvas.save(buffer, format="JPEG", quality=92)
     return buffer.getvalue(), lines
 
 
-def test_a_cover_is_not_taken_for_a_stack_of_lying_spines():
-    # Given a cover, all of its text lying across it, and no sticker standing on it
+def test_a_cover_searched_as_a_stack_reads_its_title_lines_as_one_text():
+    # Given a cover, all of its text lying across it, its title and subtitle on lines of different sizes
     image, lines = _cover()
-    # Then it is not turned: no spine is found on it, and every line it shows is a book's text
-    assert find_spines(image, lines) == []
-    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.AUTO, aspect=1000 / 1400, spines=[])
-    assert all(c.text for c in result.candidates)
-    words = sorted(" ".join(c.text for c in result.candidates).split())
-    assert words == sorted(" ".join(line.text for line in lines).split())
+    regions = find_spines(image, lines)
+    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.AUTO, aspect=1000 / 1400,
+                                             spines=regions)
+    # Then the title's lines are one text, grouped within the edges the cover's own borders and picture make
+    assert {region.upright_turn for region in regions} == {270}
+    assert "EL NOM DEL VENT Crònica de l'assassí de reis" in [c.text for c in result.candidates]

@@ -87,6 +87,29 @@ def test_the_photo_has_the_requested_size_and_the_truth_boxes_lie_inside_it():
         assert row.width > 0 and row.height > 0
 
 
+def test_a_shelf_photographed_on_its_side_is_the_same_shelf_turned_its_truth_boxes_turned_with_it():
+    # Given one seed drawn upright and drawn turned on its side
+    catalog = read_catalog(CATALOG)
+    plan, upright = make_shelf_photo(catalog, "side", books=8, width=SMALL)
+    turned_plan, turned = make_shelf_photo(catalog, "side", books=8, width=SMALL, sideways_share=1.0)
+    # Then the books are the same, and the photo is the upright one turned a quarter
+    assert plan.turn == 0 and turned_plan.turn in (90, 270)
+    assert [row.title for row in turned.truth] == [row.title for row in upright.truth]
+    flat = Image.open(io.BytesIO(upright.jpeg))
+    assert Image.open(io.BytesIO(turned.jpeg)).size == (flat.height, flat.width)
+    # And each truth box holds, in the turned photo, what it held upright
+    for before, after in zip(upright.truth, turned.truth, strict=True):
+        assert (after.width, after.height) == (before.height, before.width)
+        box = (before.left, before.top, before.left + before.width, before.top + before.height)
+        corners = [(after.left, after.top), (after.left + after.width, after.top + after.height)]
+        if turned_plan.turn == 90:  # the turned photo's (x, y) is the upright photo's (width - y, x)
+            back = [(flat.width - y, x) for x, y in corners]
+        else:  # (y, height - x)
+            back = [(y, flat.height - x) for x, y in corners]
+        xs, ys = sorted(x for x, _ in back), sorted(y for _, y in back)
+        assert (xs[0], ys[0], xs[1], ys[1]) == box
+
+
 def test_a_home_shelf_holds_books_from_anywhere_in_the_catalog():
     # Given the fixture catalog, when home shelves are picked from many seeds
     catalog = read_catalog(CATALOG)
@@ -131,6 +154,7 @@ def test_a_catalog_without_call_numbers_is_refused_with_its_columns(tmp_path: Pa
         (["--count", "0"], "--count must be at least 1"),
         (["--catalog", "/nonexistent/catalog.csv"], "no such catalog"),
         (["--home-share", "1.5"], "--home-share is a share between 0 and 1"),
+        (["--sideways-share", "-0.1"], "--sideways-share is a share between 0 and 1"),
     ],
 )
 def test_bench_shelves_refuses_bad_input_with_exit_2(arguments, message, capsys, tmp_path: Path):

@@ -24,9 +24,6 @@ LYING_SHARE = 0.5
 on an upright shelf nearly all of it runs along the standing spines, and on its side nearly none."""
 MIN_LYING_LINES = 4
 """Lines across the photo it needs before its spines can be said to lie (a label or a sign is not a stack)."""
-MIN_STICKERS = 2
-"""Standing stickers a photo of lying spines shows: what tells a library's lying spines from a cover, whose text
-lies across it too (the photo of a cover or of a home stack is not turned, and is grouped as it lies)."""
 STICKER_CHARS = 12
 """A call-number sticker's line is short ('N Pal', '833.3 Pan')."""
 STANDING = 1.5
@@ -38,7 +35,11 @@ def upright_turn(lines: Sequence[OcrLine], aspect: float) -> Turn:
     they lie.
 
     A library's call-number stickers are read across the spine, so on a lying spine they stand, at the spine's
-    foot: the photo is turned so that the end they sit at goes down."""
+    foot: the photo is turned so that the end they sit at goes down. Without stickers (a home stack, a cover)
+    either way stands the text, and the text on a lying spine mostly reads left to right, which a clockwise turn
+    makes read top to bottom, as an English spine does. A cover's text lies too, so a cover is turned and searched
+    as a stack is: the edges found on it are its own (its borders, a picture), and its lines are grouped within
+    them."""
     lying_chars = standing_chars = 0
     lying_x: list[float] = []
     sticker_x: list[float] = []
@@ -53,10 +54,9 @@ def upright_turn(lines: Sequence[OcrLine], aspect: float) -> Turn:
             standing_chars += chars
             if chars <= STICKER_CHARS:
                 sticker_x.append(middle)
-    if (len(lying_x) < MIN_LYING_LINES or len(sticker_x) < MIN_STICKERS
-            or lying_chars <= LYING_SHARE * (lying_chars + standing_chars)):
+    if len(lying_x) < MIN_LYING_LINES or lying_chars <= LYING_SHARE * (lying_chars + standing_chars):
         return 0
-    return 90 if _mean(sticker_x) < _mean(lying_x) else 270
+    return 90 if sticker_x and _mean(sticker_x) < _mean(lying_x) else 270
 
 
 def lying_turn(spines: Sequence[SpineRegion]) -> Turn:
