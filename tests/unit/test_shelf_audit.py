@@ -7,6 +7,7 @@ import pytest
 from models import Book, BoundingBox
 from workers.catalog.base import CatalogBook
 from workers.catalog.call_numbers import DEFAULT_RULES, CollationRules, parse_call_number, section, sort_key
+from workers.common.quarter_turn import turn_box
 from workers.common.shelf_rows import shelf_rows
 from workers.validation.audit import audit_shelf, longest_ordered_run
 
@@ -90,6 +91,15 @@ def test_one_book_moved_is_the_only_one_flagged_and_told_where_it_belongs():
     assert (moved.title, moved.tag, moved.position) == ("Atletismo", "796.4 Ali", 1)
     assert moved.belongs == "between 'Golf' (796.352 Gol) and 'Ciclismo' (796.6 Cic)"
     assert audit.other_section == [] and audit.audited == 6 and audit.rows == 1
+
+
+def test_a_shelf_photographed_on_its_side_is_audited_as_the_row_it_is():
+    # Given the same row photographed lying on its side: left to right in the photo stood upright
+    books = [spine(title, tag, 0.05 + 0.1 * i) for i, (title, tag) in enumerate(ROW)]
+    lying = [b.model_copy(update={"box": turn_box(b.box, 270, back=True)}) for b in books]
+    audit = audit_shelf(lying, [], upright_turn=270)
+    # Then it is one row, and the same book is out of order
+    assert audit.rows == 1 and [b.title for b in audit.out_of_order] == ["Atletismo"]
 
 
 def test_a_book_from_another_section_is_reported_as_such_not_as_out_of_order():

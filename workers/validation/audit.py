@@ -32,6 +32,7 @@ from workers.catalog.call_numbers import (
     sort_key,
 )
 from workers.catalog.matcher import normalise
+from workers.common.quarter_turn import Turn, turn_box
 from workers.common.shelf_rows import shelf_rows
 
 MIN_STICKERS = 3
@@ -54,14 +55,16 @@ class _Placed:
 
 
 def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
-                rules: CollationRules = DEFAULT_RULES) -> ShelfAudit | None:
-    """The audit of the photo's shelf, or None when the spines show no call numbers to keep in order."""
+                rules: CollationRules = DEFAULT_RULES, *, upright_turn: Turn = 0) -> ShelfAudit | None:
+    """The audit of the photo's shelf, or None when the spines show no call numbers to keep in order. Its rows
+    run across the photo turned by `upright_turn` (a shelf photographed on its side)."""
     if sum("call_number" in b.signals for b in books) < MIN_STICKERS:
         return None
     audit = ShelfAudit()
     seen = Counter(_identity(b.title, b.tag or "") for b in books)
     filed = filing_index(shelved, rules)
-    for row_index, row in enumerate(shelf_rows(books)):
+    rows = shelf_rows(books, lambda b: turn_box(b.box, upright_turn) if b.box else None)
+    for row_index, row in enumerate(rows):
         placed = [_Placed(b, cn, sort_key(cn, b.title, rules), row_index, position)
                   for position, b in enumerate(row, 1)
                   if b.tag and (cn := parse_call_number(b.tag, rules)) is not None]

@@ -38,7 +38,7 @@ def result_for(candidates: Candidates, catalog: Catalog, job: JobSnapshot, setti
         image=candidates.image,
         books=books,
         unidentified=unidentified,
-        audit=audit_shelf(books, catalog.shelved_books()),
+        audit=audit_shelf(books, catalog.shelved_books(), upright_turn=candidates.upright_turn),
         cost=job_cost(
             ocr_pages=candidates.ocr_pages,
             usage=candidates.usage,
