@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from models import Book, BoundingBox, Unidentified
+from tests.fakes.catalogs import small_library
 from workers.bedrock.offline import candidate_from_text
 from workers.catalog import matcher
 from workers.catalog.base import CatalogBook, CatalogQuery
@@ -388,3 +389,16 @@ def test_a_childrens_call_number_read_with_a_one_for_its_i_is_that_call_number(c
     [first] = [i for i in outcome.identified if i.part == 0]
     assert first.book.title == "El Cuc" and first.evidence.tag > matcher.CODE_AGREES
     assert sorted(i.book.title for i in outcome.identified) == ["Descobreix les aranyes", "El Cuc"]
+
+
+def test_a_title_the_library_holds_in_several_copies_is_likelier_than_a_namesake_it_holds_once():
+    # Given a class set: three copies of 'Història de Catalunya', and once a namesake with a subtitle
+    namesake = ("Història de Catalunya : per a joves", "", "I9(46.71) His")
+    class_set = small_library([("Història de Catalunya", "", "I9(46.71) His")] * 3 + [namesake])
+    one_each = small_library([("Història de Catalunya", "", "I9(46.71) His"), namesake])
+    # When a spine shows the title and the call number they share (a spine seldom shows the subtitle)
+    spine = candidate_from_text("HISTÒRIA DE CATALUNYA I9(46.71) His")
+    # Then it is one of the three copies, likely enough to be named; held once each, the two stay a toss-up
+    best = score_candidate(spine, class_set)[0]
+    assert best.book.title == "Història de Catalunya" and best.posterior >= matcher.MIN_POSTERIOR
+    assert score_candidate(spine, one_each)[0].posterior < matcher.MIN_POSTERIOR

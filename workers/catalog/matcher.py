@@ -479,15 +479,19 @@ def not_in_catalog_score(catalog: Catalog) -> float:
 def _posteriors(scores: list[tuple[CatalogBook, Evidence]], none: float = NOT_IN_CATALOG) -> list[Scored]:
     """Posterior of each distinct work against the others and against 'not in the catalog'.
 
-    Copies of one work (same title and author) are one hypothesis, so duplicates do not split the mass.
+    Copies of one work (same title and author) are one hypothesis, so duplicates do not split the mass; but each
+    copy is a book that may stand on the shelf, so a work the library holds five copies of is five times as
+    likely a priori as one it holds once (the copies counted among the books the search returned).
     """
     best: dict[tuple[str, str], tuple[CatalogBook, Evidence]] = {}
+    copies: dict[tuple[str, str], set[str]] = {}
     for book, ev in scores:
         work = profile(book).work
+        copies.setdefault(work, set()).add(book.book_id)
         if work not in best or ev.total > best[work][1].total:
             best[work] = (book, ev)
     top = max([none, *(ev.total for _, ev in best.values())])
-    mass = {work: math.exp((ev.total - top) / TEMPERATURE) for work, (_, ev) in best.items()}
+    mass = {work: len(copies[work]) * math.exp((ev.total - top) / TEMPERATURE) for work, (_, ev) in best.items()}
     norm = math.exp((none - top) / TEMPERATURE) + sum(mass.values())
     ranked = [Scored(book, ev, mass[profile(book).work] / norm) for book, ev in scores]
     return sorted(ranked, key=lambda s: -s.evidence.total)
