@@ -106,6 +106,10 @@ COLLINEAR = 0.5
 """Lines whose axes are closer than this many text heights are pieces of one line of text on one spine."""
 ALONG_GAP = 1.0
 """Lines further apart along the spine than this share of the longer line belong to different books."""
+SHARED_STRIP = 0.5
+"""Two lines along one region whose strips across the shelf overlap by this share of the thinner line's thickness
+stand on one spine, however far apart along it: spines side by side hold disjoint strips, and text does not cross
+from one spine to the next."""
 LABEL_REACH = 12.0
 """A call-number label sits at the foot of the spine, at most this many text heights below its text."""
 LABEL_OFFSET = 2.0
@@ -289,8 +293,8 @@ def group_lines(
     the stickers read in a region say how many spines it holds, whether or not the image shows the edges
     between them: each line running along the region goes to the sticker nearest across it, however far from
     its other lines (a title in display type and its author's name in small print at the other end). A region
-    without a sticker (a home shelf) is one spine when it is narrow; otherwise its lines join by their own
-    geometry."""
+    without a sticker (a home shelf) is one spine when it is narrow; otherwise its lines join where their strips
+    across the shelf overlap (`SHARED_STRIP`), or by their own geometry."""
     segments = [segment(line, aspect) for line in lines]
     region = [regions.of_line(line) if regions else None for line in lines]
 
@@ -305,8 +309,10 @@ def group_lines(
         for j in bodies[n + 1:]:
             if i in placed and j in placed:
                 continue
-            together = (region[i] is not None and region[i] == region[j] and regions.narrow[region[i]]
-                        and segments[i].vertical == segments[j].vertical)
+            same_region = region[i] is not None and region[i] == region[j]
+            together = same_region and (
+                (regions.narrow[region[i]] and segments[i].vertical == segments[j].vertical)
+                or _one_strip(segments[i], segments[j]))
             if together or (not apart(i, j) and _same_book(segments[i], segments[j])):
                 groups.union(i, j)
     for i in labels - placed:
@@ -320,6 +326,14 @@ def group_lines(
             groups.union(i, owner)
     split = [part for members in groups.members() for part in _one_sticker_each(members, segments)]
     return [_reading_order([segments[i] for i in members]) for members in split]
+
+
+def _one_strip(a: Segment, b: Segment) -> bool:
+    """Two lines along the spines whose strips across the shelf overlap (`SHARED_STRIP`)."""
+    if not (a.vertical and b.vertical):
+        return False
+    between = a.across(b.cx, b.cy) - (a.thickness + b.thickness) / 2
+    return between < -SHARED_STRIP * min(a.thickness, b.thickness)
 
 
 STICKER_LINES = 2.0
