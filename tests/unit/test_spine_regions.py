@@ -232,29 +232,33 @@ def test_a_wide_region_with_one_sticker_is_one_spine_its_title_and_author_at_eit
     assert book.text == "Joe Larry Brown N Bro" and book.tag == "N Bro"
 
 
-def test_a_wide_home_spine_is_one_book_its_title_at_the_foot_and_its_author_at_the_top_across_from_it():
-    # Given a region far wider than the shelf's others and no sticker (a home shelf): the author's name near the
-    # top, the title on two lines near the foot, the name lying across the title's strip but far from it
-    lines = [_vertical_line(0, "M. Moore", 355, top_px=220, length_px=120, thickness_px=26),
-             _vertical_line(1, "Todos a", 340, top_px=520, length_px=160, thickness_px=44),
-             _vertical_line(2, "la calle", 386, top_px=530, length_px=150, thickness_px=44)]
+def _books_in_a_wide_region(lines: list[OcrLine]) -> list[str]:
+    """The books' texts of lines read in the third of four regions, far wider than the shelf's others."""
     spines = [_region(200, 240), _region(240, 280), _region(280, 440), _region(440, 480)]
     result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT,
                                              spines=spines)
+    return [c.text for c in result.candidates if c.text]
+
+
+def test_a_wide_home_spine_is_one_book_its_title_at_the_foot_and_its_author_at_the_top_across_from_it():
+    # Given a region far wider than the shelf's others and no sticker (a home shelf): the author's name near the
+    # top, the title on two lines near the foot, the name lying across the title's strip but far from it
+    books = _books_in_a_wide_region([_vertical_line(0, "M. Moore", 355, top_px=220, length_px=120, thickness_px=26),
+                                     _vertical_line(1, "Todos a", 340, top_px=520, length_px=160, thickness_px=44),
+                                     _vertical_line(2, "la calle", 386, top_px=530, length_px=150, thickness_px=44)])
     # Then the three lines are one book: spines side by side hold strips of the shelf that do not overlap
-    assert [c.text for c in result.candidates if c.text] == ["Todos a la calle M. Moore"]
+    assert books == ["Todos a la calle M. Moore"]
 
 
 def test_a_wide_home_region_over_two_spines_keeps_their_lines_apart():
     # Given the same wide region holding two spines whose edge the image did not show, their strips apart
-    lines = [_vertical_line(0, "Romeo i Julieta", 320, top_px=300, length_px=300, thickness_px=40),
-             _vertical_line(1, "Antes de Hiroshima", 400, top_px=260, length_px=260, thickness_px=30),
-             _vertical_line(2, "PRESTON", 402, top_px=700, length_px=80, thickness_px=20)]
-    spines = [_region(200, 240), _region(240, 280), _region(280, 440), _region(440, 480)]
-    result = OfflineCandidateBuilder().build(lines, profile=AnalysisProfile.SPINES, aspect=WIDTH / HEIGHT,
-                                             spines=spines)
+    books = _books_in_a_wide_region([_vertical_line(0, "Romeo i Julieta", 320, top_px=300, length_px=300,
+                                                    thickness_px=40),
+                                     _vertical_line(1, "Antes de Hiroshima", 400, top_px=260, length_px=260,
+                                                    thickness_px=30),
+                                     _vertical_line(2, "PRESTON", 402, top_px=700, length_px=80, thickness_px=20)])
     # Then each spine's lines are its own book: the author at the far foot of the second goes with its title
-    assert sorted(c.text for c in result.candidates if c.text) == ["Antes de Hiroshima PRESTON", "Romeo i Julieta"]
+    assert sorted(books) == ["Antes de Hiroshima PRESTON", "Romeo i Julieta"]
 
 
 def test_a_region_holding_two_stickers_is_two_spines_split_where_the_stickers_are():
