@@ -37,7 +37,7 @@ from workers.catalog.matcher import (
     free_copy,
     profile,
 )
-from workers.common.quarter_turn import Turn, turn_box
+from workers.common.quarter_turn import Turn
 from workers.common.shelf_rows import shelf_rows
 
 MAX_UNREAD_RUN = 3
@@ -144,7 +144,7 @@ def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored], upright_tu
     `SHELF_MIN_BOOKS` sure books showing their call numbers)."""
     boxed = [i for i, candidate in enumerate(candidates) if candidate.box is not None]
     rows: list[_Row | None] = []
-    for order in shelf_rows(boxed, lambda i: turn_box(candidates[i].box, upright_turn)):
+    for order in shelf_rows(boxed, lambda i: candidates[i].box, upright_turn=upright_turn):
         sure = [_Sure(i, sort_key(cn), section(cn)) for i in order
                 if i in chosen and chosen[i].posterior >= SHELF_SURE and chosen[i].book.tag
                 and (cn := parse_call_number(chosen[i].book.tag)) is not None]

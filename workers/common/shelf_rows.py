@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from models import BoundingBox
+from workers.common.quarter_turn import Turn, turn_box
 
 Placed = TypeVar("Placed")
 
@@ -19,13 +20,15 @@ SAME_ROW_OVERLAP = 0.5
 read at one end of a spine lies within the spine's row, two shelves one over the other share little or none."""
 
 
-def shelf_rows(books: Sequence[Placed], box_of: Callable[[Placed], BoundingBox | None] = lambda b: b.box,
-               ) -> list[list[Placed]]:
+def shelf_rows(books: Sequence[Placed], box_of: Callable[[Placed], BoundingBox | None] = lambda b: b.box, *,
+               upright_turn: Turn = 0) -> list[list[Placed]]:
     """Books grouped into shelf rows, top first, each left to right: a book joins the first row its vertical
     extent overlaps enough (`SAME_ROW_OVERLAP`). A book without a box has no place to judge and is left out,
     unless none has one: then the result's order is the one row. `box_of` reads the box of another kind of
-    item than a result's `Book` (a candidate spine)."""
-    boxed = sorted(((b, box) for b in books if (box := box_of(b)) is not None), key=lambda item: _middle(item[1])[1])
+    item than a result's `Book` (a candidate spine). Top and left are those of the photo turned by
+    `upright_turn`, where its spines lie (`workers.common.quarter_turn`)."""
+    boxed = sorted(((b, turn_box(box, upright_turn)) for b in books if (box := box_of(b)) is not None),
+                   key=lambda item: _middle(item[1])[1])
     rows: list[tuple[list[tuple[Placed, BoundingBox]], float, float]] = []
     for book, box in boxed:
         top, bottom = box.top, box.top + box.height

@@ -32,7 +32,7 @@ from workers.catalog.call_numbers import (
     sort_key,
 )
 from workers.catalog.matcher import normalise
-from workers.common.quarter_turn import Turn, turn_box
+from workers.common.quarter_turn import Turn
 from workers.common.shelf_rows import shelf_rows
 
 MIN_STICKERS = 3
@@ -63,8 +63,7 @@ def audit_shelf(books: Sequence[Book], shelved: Sequence[CatalogBook],
     audit = ShelfAudit()
     seen = Counter(_identity(b.title, b.tag or "") for b in books)
     filed = filing_index(shelved, rules)
-    rows = shelf_rows(books, lambda b: turn_box(b.box, upright_turn) if b.box else None)
-    for row_index, row in enumerate(rows):
+    for row_index, row in enumerate(shelf_rows(books, upright_turn=upright_turn)):
         placed = [_Placed(b, cn, sort_key(cn, b.title, rules), row_index, position)
                   for position, b in enumerate(row, 1)
                   if b.tag and (cn := parse_call_number(b.tag, rules)) is not None]
