@@ -476,6 +476,14 @@ def not_in_catalog_score(catalog: Catalog) -> float:
     return NOT_IN_CATALOG * math.log(size + 1) / math.log(REFERENCE_CATALOG_SIZE + 1)
 
 
+def _copies_of_works(books: Iterable[CatalogBook]) -> dict[tuple[str, str], set[str]]:
+    """Work (title and author) -> the ids of its copies among these books."""
+    copies: dict[tuple[str, str], set[str]] = {}
+    for book in books:
+        copies.setdefault(profile(book).work, set()).add(book.book_id)
+    return copies
+
+
 def _posteriors(scores: list[tuple[CatalogBook, Evidence]], none: float = NOT_IN_CATALOG) -> list[Scored]:
     """Posterior of each distinct work against the others and against 'not in the catalog'.
 
@@ -484,10 +492,9 @@ def _posteriors(scores: list[tuple[CatalogBook, Evidence]], none: float = NOT_IN
     likely a priori as one it holds once (the copies counted among the books the search returned).
     """
     best: dict[tuple[str, str], tuple[CatalogBook, Evidence]] = {}
-    copies: dict[tuple[str, str], set[str]] = {}
+    copies = _copies_of_works(book for book, _ in scores)
     for book, ev in scores:
         work = profile(book).work
-        copies.setdefault(work, set()).add(book.book_id)
         if work not in best or ev.total > best[work][1].total:
             best[work] = (book, ev)
     top = max([none, *(ev.total for _, ev in best.values())])
@@ -584,12 +591,10 @@ class Shelf:
         if index in self.taken.values():
             return found
         label = tag_key(candidate.tag) if candidate.tag else None
-        copies: dict[tuple[str, str], list[CatalogBook]] = {}
-        for book, _ in found.scores:
-            copies.setdefault(profile(book).work, []).append(book)
+        copies = _copies_of_works(book for book, _ in found.scores)
         kept = []
         for book, ev in found.scores:
-            shown_elsewhere = all(self.taken.get(copy.book_id, index) != index for copy in copies[profile(book).work])
+            shown_elsewhere = all(self.taken.get(copy, index) != index for copy in copies[profile(book).work])
             if shown_elsewhere and label is not None and tag_key(book.tag) == label:
                 continue
             top = class_top(book.tag) if book.tag else ""
@@ -835,11 +840,7 @@ def _resolve_set(
     indices: list[int], options: list[list[Scored]], ranked: list[list[Scored]], taken: set[str], min_posterior: float
 ) -> dict[int, Scored]:
     """The works a set of spines holds (see `_jointly`), each on the spine the likeliest assignment gives it."""
-    copies: dict[tuple[str, str], set[str]] = {}
-    for index in indices:
-        for s in ranked[index]:
-            if s.book.book_id not in taken:
-                copies.setdefault(profile(s.book).work, set()).add(s.book.book_id)
+    copies = _copies_of_works(s.book for index in indices for s in ranked[index] if s.book.book_id not in taken)
     rest = [max(1.0 - sum(s.posterior for s in works), 1e-9) for works in options]
     weighed: list[tuple[float, tuple[Scored | None, ...]]] = []
     for assignment in itertools.product(*([*works, None] for works in options)):
