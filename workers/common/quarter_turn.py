@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from statistics import fmean
 from typing import Literal
 
 from models import BoundingBox, OcrLine, Point, SpineRegion
@@ -56,17 +57,13 @@ def upright_turn(lines: Sequence[OcrLine], aspect: float) -> Turn:
                 sticker_x.append(middle)
     if len(lying_x) < MIN_LYING_LINES or lying_chars <= LYING_SHARE * (lying_chars + standing_chars):
         return 0
-    return 90 if sticker_x and _mean(sticker_x) < _mean(lying_x) else 270
+    return 90 if sticker_x and fmean(sticker_x) < fmean(lying_x) else 270
 
 
 def lying_turn(spines: Sequence[SpineRegion]) -> Turn:
     """The turn that stands most of the photo's spine regions upright (0 without regions)."""
     turns = Counter(spine.upright_turn for spine in spines)
     return turns.most_common(1)[0][0] if turns else 0
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
 
 
 def turn_point(point: Point, turn: Turn) -> Point:
@@ -79,8 +76,10 @@ def turn_point(point: Point, turn: Turn) -> Point:
 
 
 def unturn_point(point: Point, turn: Turn) -> Point:
-    """Where a point of the turned photo lies in the photo itself."""
-    return turn_point(point, 360 - turn if turn else 0)  # type: ignore[arg-type]
+    """Where a point of the turned photo lies in the photo itself: the other quarter turn."""
+    if not turn:
+        return point
+    return turn_point(point, 270 if turn == 90 else 90)
 
 
 def turn_polygon(polygon: Sequence[Point], turn: Turn, *, back: bool = False) -> list[Point]:

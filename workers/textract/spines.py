@@ -277,8 +277,9 @@ def _shelves(bands: list[_Band], contrast, mask) -> list[_Band]:
 def find_spines(image: bytes, lines: Sequence[OcrLine]) -> list[SpineRegion]:
     """The spine regions of a shelf photo (EXIF applied), each bounded by two edges, per shelf band.
 
-    A photo whose spines lie (`upright_turn`) is searched turned upright, and its regions, turned back, say
-    so (`SpineRegion.upright_turn`). A photo without spine text (a cover) has no bands and no regions."""
+    A photo whose spines lie (`upright_turn`: a shelf on its side, a stack, a cover) is searched turned upright,
+    and its regions, turned back, say so (`SpineRegion.upright_turn`). A photo with no lines along its spines
+    either way has no bands and no regions."""
     from PIL import Image, ImageOps
 
     picture = Image.open(io.BytesIO(image))
