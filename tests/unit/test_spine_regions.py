@@ -446,3 +446,32 @@ def test_a_cover_searched_as_a_stack_reads_its_title_lines_as_one_text():
     # Then the title's lines are one text, grouped within the edges the cover's own borders and picture make
     assert {region.upright_turn for region in regions} == {270}
     assert "EL NOM DEL VENT Crònica de l'assassí de reis" in [c.text for c in result.candidates]
+
+
+def test_an_edge_seen_only_on_a_row_of_stickers_keeps_its_place_and_leans_with_its_neighbours():
+    import math
+
+    import numpy as np
+
+    from workers.textract.spines import _Band, _Stroke
+
+    # Given a shelf whose titles stand over rows 0..300 and whose stickers sit on rows 320..360, upright edges at
+    # columns 40, 100 and 160 down the whole shelf, and one more edge at 130 that shows on the stickers' rows
+    # only, where its few rows measure it leaning 10 degrees
+    rows, columns = 380, 200
+    contrast = np.random.default_rng(5).uniform(0, 1, (rows, columns)).astype(np.float32)
+    contrast[:, [40, 100, 160]] = 50.0
+    lean = math.tan(math.radians(10))
+    for row in range(320, 360):
+        contrast[row, round(130 + (row - 340) * lean)] = 50.0
+    mask = np.zeros((rows, columns), dtype=bool)
+    titles = _Band([_Stroke(70, 150, 0, 300, 10), _Stroke(115, 150, 0, 300, 10)], contrast, mask)
+    stickers = _Band([_Stroke(70, 340, 320, 360, 10), _Stroke(145, 340, 320, 360, 10)], contrast, mask)
+    assert any(abs(edge.x - 130) <= 2 for edge in stickers.edges)
+    # When the two bands are joined into one shelf
+    shelf = _Band.joined(titles, stickers, contrast, mask)
+    # Then the sticker row's edge is kept where it was seen, and no two edges cross anywhere down the shelf
+    assert any(abs(edge.at(340, shelf.middle) - 130) <= 2 for edge in shelf.edges)
+    for y in (shelf.top, shelf.bottom):
+        places = [edge.at(y, shelf.middle) for edge in shelf.edges]
+        assert places == sorted(places)

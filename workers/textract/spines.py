@@ -216,10 +216,11 @@ class _Band:
         that the whole does not (a short book's edge runs over too few of the taller band's rows) is kept too."""
         band = cls(upper.strokes + lower.strokes, contrast, mask)
         reach = MIN_SPINE * band.thickness
+        measured = list(band.edges)
         for part in (upper, lower):
             for edge in part.edges:
-                moved = Edge(edge.at(band.middle, part.middle), edge.slope, edge.share)
-                if all(apart(moved, other, part.top, part.bottom, band.middle, reach) for other in band.edges):
+                moved = _carried(edge, part.middle, band.middle, measured)
+                if all(apart(moved, other, band.top, band.bottom, band.middle, reach) for other in band.edges):
                     band.edges.append(moved)
         band.edges.sort(key=lambda e: e.x)
         return band
@@ -235,6 +236,16 @@ class _Band:
         ours = [e.at(seam, self.middle) for e in self.edges]
         theirs = [e.at(seam, lower.middle) for e in lower.edges]
         return edges_go_on(ours, theirs, reach)
+
+
+def _carried(edge: Edge, part_middle: float, middle: float, measured: Sequence[Edge]) -> Edge:
+    """A part's edge carried over the joined band: it stays where the part showed it, and leans as the nearest edge
+    measured over the whole band does. A lean read over a short band's few rows (a row of stickers) is barely
+    measured, and drawn over the whole shelf it would cross its neighbours; neighbouring spines lean alike."""
+    if not measured:
+        return Edge(edge.at(middle, part_middle), edge.slope, edge.share)
+    nearest = min(measured, key=lambda other: abs(other.at(part_middle, middle) - edge.x))
+    return Edge(edge.x + (middle - part_middle) * nearest.slope, nearest.slope, edge.share)
 
 
 SAME_SHELF_EDGES = 0.6
