@@ -402,3 +402,42 @@ def test_a_title_the_library_holds_in_several_copies_is_likelier_than_a_namesake
     best = score_candidate(spine, class_set)[0]
     assert best.book.title == "Història de Catalunya" and best.posterior >= matcher.MIN_POSTERIOR
     assert score_candidate(spine, one_each)[0].posterior < matcher.MIN_POSTERIOR
+
+
+def _puig_library() -> LocalCatalog:
+    """Four children's books by one author under one call number, two titles of short words."""
+    return small_library([("La Pau i en Pol", "Puig, Marta", "I** Pui"), ("Els Ossets de la platja", "Puig, Marta",
+                          "I** Pui"), ("El Far del nord", "Puig, Marta", "I** Pui"), ("Un Cel de nit", "Puig, Marta",
+                          "I** Pui")], filler=400)
+
+
+def test_a_title_of_short_words_read_with_its_spaces_lost_names_its_book():
+    # Given a spine whose tight display type OCR read without its spaces: 'LA PAUIENPOL'
+    [found] = _identify(_puig_library(), "LA PAUIENPOL Marta Puig I** Pui").identified
+    # Then the title is read in the run-together word, and no other book of the author's shelf is a rival
+    assert found.book.title == "La Pau i en Pol" and found.confidence >= 0.9
+
+
+def test_a_run_together_title_needs_its_whole_phrase_from_one_spine_word_boundary_to_another():
+    # 'aupauienpo' holds the title's letters, but not from the start of one spine word to the end of another
+    ranked = score_candidate(candidate_from_text("AUPAUIENPOL Marta Puig I** Pui"), _puig_library())
+    assert all(s.evidence.title <= 0 for s in ranked)
+
+
+def test_a_segment_of_two_spines_names_the_second_whose_title_was_run_together():
+    # Given one candidate holding two spines of one author: a title read word by word, then one read without
+    # its spaces, the sticker read once
+    outcome = _identify(_puig_library(), "Els Ossets de la platja LA PAUIENPOL M. Puig PUIG I** Pui")
+    # Then both are named: the first title's function words ('Els', 'de la') are not read into the rest
+    assert [(i.part, i.book.title) for i in outcome.identified] == [(0, "Els Ossets de la platja"),
+                                                                     (1, "La Pau i en Pol")]
+    assert "Els" not in outcome.identified[1].candidate.text.split()
+
+
+def test_a_title_of_function_words_before_the_label_stays_in_the_rest_of_a_segment():
+    # Given a segment of two spines whose second title is all function words ('La por'), read before its label
+    library = small_library([("La por", "Roca, Pere", "N Roc"), ("Criatures del bosc", "Rocamora, Anna", "N Roc")],
+                            filler=400)
+    outcome = _identify(library, "PERE ROCA LA POR N Roc Anna Rocamora Criatures del bosc N Roc")
+    # Then the words that lead into the label, not into a title word, are the other book's
+    assert sorted(i.book.title for i in outcome.identified) == ["Criatures del bosc", "La por"]

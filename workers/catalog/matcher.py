@@ -12,7 +12,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -93,6 +93,8 @@ class BookProfile:
     tag: str = ""
     function_words: tuple[str, ...] = ()
     title_pairs: frozenset[tuple[str, str]] = frozenset()
+    main_phrase: tuple[str, ...] = ()
+    """Every word of the main title in order, function words too: what a spine printing it shows."""
 
 
 def _content(words: Iterable[str]) -> tuple[str, ...]:
@@ -121,6 +123,7 @@ def profile(book: CatalogBook) -> BookProfile:
             dict.fromkeys(w for w in tokens(f"{main} {book.series}") if w in STOPWORDS and len(w) >= 3)
         ),
         title_pairs=_word_pairs(main, names) | _word_pairs(book.series, names),
+        main_phrase=tuple(tokens(main)),
     )
 
 
@@ -146,6 +149,7 @@ class Reading:
     numbers: frozenset[str] = frozenset()
     starts: frozenset[int] = frozenset()
     pairs: frozenset[tuple[str, str]] = frozenset()
+    sequence: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, candidate: Candidate) -> Reading:
@@ -162,6 +166,7 @@ class Reading:
             numbers=frozenset(w for w in words if w.isdigit() and len(w) <= 2),
             starts=frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0)),
             pairs=frozenset(itertools.pairwise(_content(words))),
+            sequence=tuple(words),
         )
 
     def shows_class(self, book_class: str) -> bool:
@@ -183,12 +188,31 @@ class Reading:
         if len(word) < 4:
             return 0.0, ""
         if len(word) >= 5 and word in self.compact:
-            return 0.9, word
+            return GLUED_HIT, word
         best = process.extractOne(word, self.word_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
         return (best[1] / 100.0, best[0]) if best else (0.0, "")
 
     def has(self, word: str) -> float:
         return self.match(word)[0]
+
+    def run_together(self, phrase: Sequence[str]) -> tuple[str, ...]:
+        """The spine words that hold a phrase of several words with the spaces between some of them lost
+        ('LA SOLIENPOL' for 'la sol i en pol'), from the start of one spine word to the end of another; () when
+        the spine does not show it so. Display type set tight loses its spaces to OCR, and short words then
+        are not read one by one."""
+        glued = "".join(phrase)
+        if len(phrase) < 2 or len(glued) < GLUED_PHRASE_MIN or glued not in self.compact:
+            return ()
+        for start, word in enumerate(self.sequence):
+            if not glued.startswith(word):
+                continue
+            held, end = word, start + 1
+            while len(held) < len(glued) and end < len(self.sequence) and glued.startswith(held + self.sequence[end]):
+                held += self.sequence[end]
+                end += 1
+            if held == glued and end - start < len(phrase):
+                return self.sequence[start:end]
+        return ()
 
 
 # --- evidence, in nats ----------------------------------------------------------------------------
@@ -199,6 +223,11 @@ class Reading:
 
 Weigh = Callable[[str], float]
 
+GLUED_HIT = 0.9
+"""Credit for a catalog word read inside a longer spine word (OCR ran it together with its neighbour)."""
+GLUED_PHRASE_MIN = 6
+"""Letters a main title run together must have to be looked for inside the spine's words: shorter strings
+occur inside other words by chance."""
 MISSING_TITLE_COST = 0.25
 """Share of a main-title word's weight lost when it is not read: spines are cut, glare hides words."""
 MISSING_TITLE_CAP = 0.0
@@ -266,12 +295,16 @@ class Evidence:
 
 
 def _weighted(
-    words: Iterable[str], reading: Reading, weigh: Weigh, explained: dict[str, float] | None = None
+    words: Iterable[str], reading: Reading, weigh: Weigh, explained: dict[str, float] | None = None,
+    run_together: Sequence[str] = (),
 ) -> tuple[float, float]:
-    """(weight read, weight missed) of a word list; notes in `explained` which spine words it read."""
+    """(weight read, weight missed) of a word list; notes in `explained` which spine words it read. Words of a
+    phrase the spine shows run together (`run_together`: those spine words) are read as a run-together word is."""
     read = missed = 0.0
     for word in words:
         hit, spine_word = reading.match(word)
+        if run_together and hit < GLUED_HIT:
+            hit, spine_word = GLUED_HIT, max(run_together, key=len)
         read += weigh(word) * hit
         missed += weigh(word) * (1.0 - hit)
         if explained is not None and hit >= 0.8:
@@ -287,7 +320,10 @@ def _title_evidence(
     Nicolás; 'Biblioteca Amos Oz') were counted as the author's and are not counted twice. What the missed
     words cost depends on what else the spine shows (`missing_title_cost`)."""
     name = set(p.surnames) | set(p.forenames)
-    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained)
+    glued = reading.run_together(p.main_phrase)
+    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained, glued)
+    for spine_word in glued:
+        explained.setdefault(spine_word, 0.0)
     rest_read, _ = _weighted((w for w in p.title if w not in p.main_title and w not in name), reading, weigh, explained)
     volumes = [w for w in p.main_title if w.isdigit() and len(w) <= 2]
     other_volume = bool(volumes) and not any(w in reading.words for w in volumes) and bool(reading.numbers)
@@ -423,6 +459,12 @@ def _explain_code(p: BookProfile, reading: Reading, weigh: Weigh, explained: dic
 def _is_known_word(word: str, weigh: Weigh) -> bool:
     """A real word the catalog uses somewhere (not OCR debris, not a stopword, not a number or a code)."""
     return len(word) >= 4 and word.isalpha() and word not in STOPWORDS and weigh(word) < weigh("\x00")
+
+
+def _may_be_run_together(word: str, weigh: Weigh) -> bool:
+    """An unknown word long enough to be a title's words with the spaces lost ('SOLIENPOL'): worth a search of
+    its own, as `Reading.run_together` may find the title in it."""
+    return len(word) >= GLUED_PHRASE_MIN and word.isalpha() and not _is_known_word(word, weigh)
 
 
 def with_competition(evidences: list[Evidence]) -> tuple[list[Evidence], float]:
@@ -683,24 +725,40 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
 
     The book's author's name, shown again, stays in the rest once per further showing: two spines side by side
     are often by one author (a shelf files an author's books together), and each spine prints the name. Its
-    title shown again is the same spine read twice, and goes."""
+    title shown again is the same spine read twice, and goes, with the function words that lead into its words
+    ('Els', 'de la' of 'Els Xiquets de la gorra'), which would otherwise read as the start of another title."""
     explained = evidence.explained.keys()
     p = profile(book)
     name = {*p.surnames, *p.forenames}
     unexplained, words, shown = [], [], set()
-    for word in candidate.text.split():
+    spine_words = candidate.text.split()
+    for index, word in enumerate(spine_words):
         mine = explained & set(tokens(word))
+        if not mine and _leads_into(spine_words[index:], explained - name - {p.tag_code}):
+            continue
         if not mine:
             unexplained.append(word)
         if not mine or (mine <= shown and mine <= name):
             words.append(word)
         shown |= mine
-    if not any(_is_known_word(word, weigh) for word in tokens(" ".join(unexplained))):
+    if not any(_is_known_word(word, weigh) or _may_be_run_together(word, weigh)
+               for word in tokens(" ".join(unexplained))):
         return None
     tag = candidate.tag if candidate.tag and tag_key(candidate.tag) != tag_key(book.tag) else None
     isbn = candidate.isbn if candidate.isbn and isbn_digits(candidate.isbn) != book.isbn else None
     return candidate.model_copy(update={"text": " ".join(words), "tag": tag, "isbn": isbn, "title": None,
                                         "author": None})
+
+
+def _leads_into(words: Sequence[str], title_words: Iterable[str]) -> bool:
+    """Whether the first of these spine words is a function word leading, over other function words only,
+    into a word the book explains as its title ('la' of 'la gorra'; not 'La' of 'La por N Che', a title of
+    function words before the book's label)."""
+    for word in words:
+        read = tokens(word)
+        if not read or not all(w in STOPWORDS for w in read):
+            return bool(read) and bool(set(read) & set(title_words))
+    return False
 
 
 def _further_books(
