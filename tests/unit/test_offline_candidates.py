@@ -27,6 +27,8 @@ from workers.bedrock.offline import (
         ("NICOLÁS GUILLÉN P 834B Gui", "P 834B Gui"),
         ("Lobo 325.1(46) Paj", "325.1(46) Paj"),
         ("Les bruixes I** Dah", "I** Dah"),
+        # the sans-serif I of a children's mark read as a bar
+        ("Gemma Lienas Carlota |*** Lie", "I*** Lie"),
     ],
 )
 def test_call_numbers_are_read_from_spine_text(text: str, expected: str):
@@ -41,6 +43,7 @@ def test_call_numbers_are_read_from_spine_text(text: str, expected: str):
         "Hygge",
         # 'El Día del Ajuste' with its 'l' lost: poetry's 'P' or a bare 'E' heads a label only before a class
         "PALAHNIUK E Día del Ajuste",
+        "ORT | Iva",
     ],
 )
 def test_text_without_a_call_number_gives_none(text: str):

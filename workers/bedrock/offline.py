@@ -38,7 +38,7 @@ def find_call_number(text: str) -> str | None:
     rarely is, and they always follow a class number or a collection letter; the last such pair wins
     because labels sit at the foot of the spine, after the title has been read.
     """
-    words = text.split()
+    words = [_as_printed(word) for word in text.split()]
     found = None
     for index, word in enumerate(words):
         if not _CODE.match(word) or index == 0:
@@ -52,6 +52,14 @@ def find_call_number(text: str) -> str | None:
         if start < index:
             found = " ".join([*words[start:index], word.rstrip(".,;:")])
     return found
+
+
+_BAR_FOR_I = re.compile(r"^\|(?=\*{2,3}$)")
+
+
+def _as_printed(word: str) -> str:
+    """A children's collection mark as printed: OCR reads the sans-serif capital I of 'I***' as a bar."""
+    return _BAR_FOR_I.sub("I", word)
 
 
 def _is_class(word: str) -> bool:
@@ -195,7 +203,7 @@ def _is_label(s: Segment) -> bool:
     text = s.line.text.strip()
     if len(text) <= 16 and find_call_number(f"x {text}") is not None:
         return True
-    if len(text) <= 16 and all(_COLLECTION.match(word) or _is_class(word) for word in text.split()):
+    if len(text) <= 16 and all(_COLLECTION.match(_as_printed(word)) or _is_class(word) for word in text.split()):
         return True  # a sticker's first line read apart ('N' or '91(026)(52)' over its code)
     return not s.vertical and len(text) <= 8
 
