@@ -203,15 +203,13 @@ class Reading:
         glued = "".join(phrase)
         if len(phrase) < 2 or len(glued) < GLUED_PHRASE_MIN or glued not in self.compact:
             return ()
-        for start, word in enumerate(self.sequence):
-            if not glued.startswith(word):
-                continue
-            held, end = word, start + 1
-            while len(held) < len(glued) and end < len(self.sequence) and glued.startswith(held + self.sequence[end]):
-                held += self.sequence[end]
-                end += 1
-            if held == glued and end - start < len(phrase):
-                return self.sequence[start:end]
+        ends = list(itertools.accumulate(len(word) for word in self.sequence))
+        for first, (end, word) in enumerate(zip(ends, self.sequence, strict=True)):
+            start = end - len(word)
+            if self.compact.startswith(glued, start) and start + len(glued) in ends:
+                last = ends.index(start + len(glued))
+                if last - first + 1 < len(phrase):
+                    return self.sequence[first:last + 1]
         return ()
 
 
@@ -461,10 +459,10 @@ def _is_known_word(word: str, weigh: Weigh) -> bool:
     return len(word) >= 4 and word.isalpha() and word not in STOPWORDS and weigh(word) < weigh("\x00")
 
 
-def _may_be_run_together(word: str, weigh: Weigh) -> bool:
-    """An unknown word long enough to be a title's words with the spaces lost ('SOLIENPOL'): worth a search of
-    its own, as `Reading.run_together` may find the title in it."""
-    return len(word) >= GLUED_PHRASE_MIN and word.isalpha() and not _is_known_word(word, weigh)
+def _may_be_run_together(word: str) -> bool:
+    """A word long enough to be a title's words with the spaces lost ('SOLIENPOL'), known to the catalog or not:
+    worth a search of its own, as `Reading.run_together` may find the title in it."""
+    return len(word) >= GLUED_PHRASE_MIN and word.isalpha()
 
 
 def with_competition(evidences: list[Evidence]) -> tuple[list[Evidence], float]:
@@ -730,18 +728,19 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
     explained = evidence.explained.keys()
     p = profile(book)
     name = {*p.surnames, *p.forenames}
+    title_words = explained - name - {p.tag_code}
     unexplained, words, shown = [], [], set()
     spine_words = candidate.text.split()
     for index, word in enumerate(spine_words):
         mine = explained & set(tokens(word))
-        if not mine and _leads_into(spine_words[index:], explained - name - {p.tag_code}):
+        if not mine and _leads_into(spine_words[index:], title_words):
             continue
         if not mine:
             unexplained.append(word)
         if not mine or (mine <= shown and mine <= name):
             words.append(word)
         shown |= mine
-    if not any(_is_known_word(word, weigh) or _may_be_run_together(word, weigh)
+    if not any(_is_known_word(word, weigh) or _may_be_run_together(word)
                for word in tokens(" ".join(unexplained))):
         return None
     tag = candidate.tag if candidate.tag and tag_key(candidate.tag) != tag_key(book.tag) else None
@@ -750,14 +749,14 @@ def _remainder(candidate: Candidate, book: CatalogBook, evidence: Evidence, weig
                                         "author": None})
 
 
-def _leads_into(words: Sequence[str], title_words: Iterable[str]) -> bool:
+def _leads_into(words: Sequence[str], title_words: set[str]) -> bool:
     """Whether the first of these spine words is a function word leading, over other function words only,
     into a word the book explains as its title ('la' of 'la gorra'; not 'La' of 'La por N Che', a title of
     function words before the book's label)."""
     for word in words:
         read = tokens(word)
         if not read or not all(w in STOPWORDS for w in read):
-            return bool(read) and bool(set(read) & set(title_words))
+            return not title_words.isdisjoint(read)
     return False
 
 
