@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.catalog.base import CatalogQuery
+from workers.catalog.base import CatalogBook, CatalogQuery
 from workers.catalog.local import CatalogFormatError, LocalCatalog, check_catalog_csv, read_books
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -129,3 +129,20 @@ def test_rare_call_numbers_weigh_more_than_shared_ones(catalog: LocalCatalog):
     common = max(set(shared), key=shared.count)
     rare = min(set(shared), key=shared.count)
     assert catalog.tag_idf(rare) >= catalog.tag_idf(common) > 0
+
+
+def test_a_misread_rare_name_still_finds_its_book_among_many_sharing_the_common_name():
+    # Given many books by authors named González, and one by González Zúñiga, whose spine OCR read 'Zúfiga'
+    books = [CatalogBook(book_id=str(i), title=f"Obra {i}", author=f"González, Autor{i}", tag=f"{100 + i} Gon")
+             for i in range(120)]
+    books.append(CatalogBook(book_id="z", title="Introducción a la ingeniería industrial : contexto occidental",
+                             author="González Zúñiga, José F.", tag="62 Gon"))
+    library = LocalCatalog(books)
+    # When the spine's text is searched
+    found = library.search(CatalogQuery(text="González Zúfiga"), limit=10)
+    # Then the catalog word nearest the misread one is searched too
+    assert found[0].book_id == "z"
+
+
+def test_an_unknown_short_word_is_not_searched_as_its_near_catalog_words(catalog):
+    assert catalog._near_words("zufa") == []

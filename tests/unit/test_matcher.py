@@ -441,3 +441,51 @@ def test_a_title_of_function_words_before_the_label_stays_in_the_rest_of_a_segme
     outcome = _identify(library, "PERE ROCA LA POR N Roc Anna Rocamora Criatures del bosc N Roc")
     # Then the words that lead into the label, not into a title word, are the other book's
     assert sorted(i.book.title for i in outcome.identified) == ["Criatures del bosc", "La por"]
+
+
+def _photography_library() -> LocalCatalog:
+    return small_library([("Fotografía de viaje : la guía para conseguir las mejores imágenes", "L'Anson, Richard",
+                           "77 Ans"), ("Fotografía de moda", "Mas, Joan", "77 Mas"),
+                          ("Fotografía de paisaje", "Roig, Pere", "77 Roi"),
+                          ("Reportajes de la historia", "Riquer, Martí de", "9(100) Rep"),
+                          ("Cuentos de la historia", "Pla, Anna", "9(100) Pla")], filler=400)
+
+
+def test_a_title_word_cut_short_right_after_the_word_before_it_names_the_book():
+    # Given a spine whose last title word the spine's edge cut short: 'FOTOGRAFÍA DE VIA' (viaje)
+    [found] = _identify(_photography_library(), "FOTOGRAFÍA DE VIA").identified
+    # Then the head of the word, read right after 'de', tells the book from its rivals 'de moda' and 'de paisaje'
+    assert found.book.title.startswith("Fotografía de viaje")
+
+
+def test_a_title_word_whose_head_is_hidden_is_read_from_its_tail_before_the_next_word():
+    # Given a spine whose first title word a bookend hides but for its tail: 'TAJES DE LA HISTORIA' (reportajes)
+    [found] = _identify(_photography_library(), "TAJES DE LA HISTORIA").identified
+    assert found.book.title == "Reportajes de la historia"
+
+
+def test_a_few_letters_count_as_a_cut_word_only_beside_the_title_word_next_to_it():
+    phrase = ("fotografia", "de", "viaje")
+    assert matcher.Reading.of(candidate_from_text("FOTOGRAFÍA DE VIA")).cut_short(phrase) == {"viaje": "via"}
+    # the same letters elsewhere on the spine begin many words, and say nothing
+    assert matcher.Reading.of(candidate_from_text("VIA FOTOGRAFÍA DE")).cut_short(phrase) == {}
+    assert matcher.Reading.of(candidate_from_text("FOTOGRAFÍA DE VI")).cut_short(phrase) == {}
+
+
+def test_a_forename_read_as_a_label_code_beside_its_surname_does_not_count_against_the_book():
+    # Given a spine printing 'Guy Kawasaki' after digits, which read like a call number 'I 8 99 Guy'
+    library = small_library([("El Arte de empezar 2.0", "Kawasaki, Guy", "658.1 Kaw"),
+                             ("El Arte de la guerra", "Sunzi", "355 Sun")], filler=400)
+    [found] = _identify(library, "EL ARTE DE EMPEZA I 8 99 Guy Kawasaki").identified
+    # Then the forename is the author's name, not a label disagreeing with the book's '658.1 Kaw'
+    assert found.book.title == "El Arte de empezar 2.0" and found.confidence >= 0.9
+
+
+def test_a_label_code_that_is_some_authors_forename_still_counts_against_that_authors_books():
+    # Given a real label '784 Deu' (Deulonder), and an author whose forenames hold 'Déu' but who is not printed here
+    library = small_library([("Cremat de rom", "Deulonder, Xavier", "784 Deu"),
+                             ("Fricandó", "Prats, Joan de Déu", "I** Pra")], filler=400)
+    ranked = score_candidate(candidate_from_text("LESCANCONS 784 Deu"), library)
+    by_title = {s.book.title: s for s in ranked}
+    assert ranked[0].book.title == "Cremat de rom"
+    assert by_title["Fricandó"].evidence.tag < 0

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from workers.catalog.base import CatalogBook, CatalogQuery
 from workers.catalog.matcher import (
+    FUZZY_CUTOFF,
     STOPWORDS,
     code_tokens,
     fold_class,
@@ -40,6 +41,11 @@ PREFILTER_LIMIT = 60
 MAX_SHELF = 12
 """A code shared by more books than this (Mar, San) is looked up only with its class read exactly."""
 MAX_QUERY_TOKENS = 40
+NEAR_WORD_MIN = 5
+"""Letters an unknown spine word needs before the catalog's words nearest it are searched for in its place:
+shorter ones are near too many words."""
+NEAR_WORDS = 2
+"""Catalog words searched for in place of one unknown spine word."""
 
 
 class CatalogFormatError(ValueError):
@@ -132,6 +138,7 @@ class LocalCatalog:
             "INSERT INTO books(rowid, title, author, tag, series, isbn) VALUES (?, ?, ?, ?, ?, ?)",
             ((row, *document) for row, document in enumerate(documents)),
         )
+        self._vocabulary = [word for word in self._df if len(word) >= NEAR_WORD_MIN - 1 and word.isalpha()]
         self._search_cached = lru_cache(maxsize=4096)(self._search)
 
     @classmethod
@@ -222,9 +229,20 @@ class LocalCatalog:
         return [row for (row,) in cursor]
 
     def _query_tokens(self, texts: Iterable[str]) -> list[str]:
-        """Known, informative tokens only: unknown ones cannot match and stopwords match everything."""
-        known = {t for text in texts for t in tokens(text) if t not in STOPWORDS and self._df.get(t)}
+        """Known, informative tokens only: unknown ones cannot match and stopwords match everything. An unknown
+        word OCR misread ('Zúfiga') is searched as the catalog words nearest it ('zuniga'), which the matcher
+        credits it for; else a book whose rarest word was misread is never among the candidates."""
+        words = {t for text in texts for t in tokens(text) if t not in STOPWORDS}
+        known = {t for t in words if self._df.get(t)}
+        known |= {near for word in words - known for near in self._near_words(word)}
         return sorted(known, key=lambda t: self._df[t])[:MAX_QUERY_TOKENS]
+
+    def _near_words(self, word: str) -> list[str]:
+        if len(word) < NEAR_WORD_MIN or not word.isalpha():
+            return []
+        nearest = process.extract(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
+                                  limit=NEAR_WORDS)
+        return [near for near, _, _ in nearest]
 
     def _similarity(self, needle: str, row: int) -> float:
         book = self.books[row]

@@ -12,7 +12,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -150,6 +150,7 @@ class Reading:
     starts: frozenset[int] = frozenset()
     pairs: frozenset[tuple[str, str]] = frozenset()
     sequence: tuple[str, ...] = ()
+    adjacent: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def of(cls, candidate: Candidate) -> Reading:
@@ -167,6 +168,7 @@ class Reading:
             starts=frozenset(itertools.accumulate((len(w) for w in words[:-1]), initial=0)),
             pairs=frozenset(itertools.pairwise(_content(words))),
             sequence=tuple(words),
+            adjacent=frozenset(itertools.pairwise(words)),
         )
 
     def shows_class(self, book_class: str) -> bool:
@@ -213,6 +215,31 @@ class Reading:
         return ()
 
 
+    def cut_short(self, phrase: Sequence[str]) -> dict[str, str]:
+        """Words of a phrase the spine shows cut short by its edge or by something standing in front of it, and
+        the spine word that shows each: the head of the word right after the phrase's word before it ('FOTOGRAFÍA
+        DE VIA' for 'fotografía de viaje'), or its tail right before the phrase's next word. The neighbour read
+        in its place is what makes a few letters evidence: alone they begin many words."""
+        cut: dict[str, str] = {}
+        for index, word in enumerate(phrase):
+            if word in self.words or len(word) <= CUT_MIN_LETTERS:
+                continue
+            before = phrase[index - 1] if index else None
+            after = phrase[index + 1] if index + 1 < len(phrase) else None
+            if before not in self.words and after not in self.words:
+                continue
+            for left, right in self.adjacent:
+                if left == before and _shows_part(right, word, word.startswith):
+                    cut[word] = right
+                elif right == after and _shows_part(left, word, word.endswith):
+                    cut[word] = left
+        return cut
+
+
+def _shows_part(spine_word: str, word: str, shows: Callable[[str], bool]) -> bool:
+    return CUT_MIN_LETTERS <= len(spine_word) < len(word) and spine_word.isalpha() and shows(spine_word)
+
+
 # --- evidence, in nats ----------------------------------------------------------------------------
 #
 # Every matched word is worth its inverse document frequency in the catalog: the log of how much
@@ -226,6 +253,9 @@ GLUED_HIT = 0.9
 GLUED_PHRASE_MIN = 6
 """Letters a main title run together must have to be looked for inside the spine's words: shorter strings
 occur inside other words by chance."""
+CUT_MIN_LETTERS = 3
+"""Letters a title word cut short must still show to be read as that word (`Reading.cut_short`), for the share
+of its letters it shows."""
 MISSING_TITLE_COST = 0.25
 """Share of a main-title word's weight lost when it is not read: spines are cut, glare hides words."""
 MISSING_TITLE_CAP = 0.0
@@ -294,18 +324,22 @@ class Evidence:
 
 def _weighted(
     words: Iterable[str], reading: Reading, weigh: Weigh, explained: dict[str, float] | None = None,
-    run_together: Sequence[str] = (),
+    run_together: Sequence[str] = (), cut: Mapping[str, str] | None = None,
 ) -> tuple[float, float]:
     """(weight read, weight missed) of a word list; notes in `explained` which spine words it read. Words of a
-    phrase the spine shows run together (`run_together`: those spine words) are read as a run-together word is."""
+    phrase the spine shows run together (`run_together`: those spine words) are read as a run-together word is;
+    a word the spine shows cut short (`cut`: word -> the spine word showing its part) for the share it shows."""
     read = missed = 0.0
     for word in words:
         hit, spine_word = reading.match(word)
         if run_together and hit < GLUED_HIT:
             hit, spine_word = GLUED_HIT, max(run_together, key=len)
+        is_cut = bool(cut) and word in cut and hit < len(cut[word]) / len(word)
+        if is_cut:
+            hit, spine_word = len(cut[word]) / len(word), cut[word]
         read += weigh(word) * hit
         missed += weigh(word) * (1.0 - hit)
-        if explained is not None and hit >= 0.8:
+        if explained is not None and (hit >= 0.8 or is_cut):
             explained[spine_word] = max(explained.get(spine_word, 0.0), weigh(word))
     return read, missed
 
@@ -319,7 +353,8 @@ def _title_evidence(
     words cost depends on what else the spine shows (`missing_title_cost`)."""
     name = set(p.surnames) | set(p.forenames)
     glued = reading.run_together(p.main_phrase)
-    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained, glued)
+    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained, glued,
+                                       reading.cut_short(p.main_phrase))
     for spine_word in glued:
         explained.setdefault(spine_word, 0.0)
     rest_read, _ = _weighted((w for w in p.title if w not in p.main_title and w not in name), reading, weigh, explained)
@@ -387,7 +422,7 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
     class_seen = reading.shows_class(book_class)
     class_near = False
     score = 0.0
-    if spine_tag:
+    if spine_tag and not _is_forename_read_as_code(p, reading, spine_tag):
         spine_class, spine_code = split_tag(spine_tag)
         spine_code = canon_code(spine_code)
         if spine_code and code:
@@ -414,6 +449,19 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
     elif class_seen or class_near:
         score += CLASS_AGREES / 2  # a collection letter alone ('N') says little
     return score
+
+
+def _is_forename_read_as_code(p: BookProfile, reading: Reading, spine_tag: str) -> bool:
+    """Whether the 'code' of the call number read is this book's author's forename, printed beside the surname
+    ('I 8 99 Guy' from a spine printing 'Guy Kawasaki'): labels are written from a surname or a title, never a
+    forename, so the words read were the name on the spine, not a label, and say nothing against the book's own
+    call number."""
+    _, spine_code = split_tag(spine_tag)
+    if not spine_code or canon_code(spine_code) == canon_code(p.tag_code):
+        return False
+    forenames = [name for name in p.forenames if canon_code(name) == canon_code(spine_code)]
+    return any((forename, surname) in reading.adjacent or (surname, forename) in reading.adjacent
+               for forename in forenames for surname in p.surnames)
 
 
 def default_tag_weight(tag: str) -> float:
