@@ -489,3 +489,13 @@ def test_a_label_code_that_is_some_authors_forename_still_counts_against_that_au
     by_title = {s.book.title: s for s in ranked}
     assert ranked[0].book.title == "Cremat de rom"
     assert by_title["Fricandó"].evidence.tag < 0
+
+
+def test_a_title_run_together_is_read_without_the_article_it_starts_with():
+    # Given a spine on which OCR ran 'Lie tree' together and did not read the article: 'LIETREE'
+    library = small_library([("The Lie tree", "Hardinge, Frances", "JNE Har"),
+                             ("A Skinful of shadows", "Hardinge, Frances", "JNE Har"),
+                             ("Kitty and the moonlight rescue", "Harrison, Paula", "JNE Har")], filler=400)
+    ranked = score_candidate(candidate_from_text("LIETREE JNE Har"), library)
+    # Then the title is read in it, and its book leads the author's shelf
+    assert ranked[0].book.title == "The Lie tree" and ranked[0].evidence.title > 0

@@ -352,7 +352,8 @@ def _title_evidence(
     Nicolás; 'Biblioteca Amos Oz') were counted as the author's and are not counted twice. What the missed
     words cost depends on what else the spine shows (`missing_title_cost`)."""
     name = set(p.surnames) | set(p.forenames)
-    glued = reading.run_together(p.main_phrase)
+    # an article set in smaller type than the words it leads ('The' of 'LIETREE') is often not read at all
+    glued = reading.run_together(p.main_phrase) or reading.run_together(_after_articles(p.main_phrase))
     main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained, glued,
                                        reading.cut_short(p.main_phrase))
     for spine_word in glued:
@@ -369,6 +370,12 @@ def _title_evidence(
         + ORDER_AGREES * len(p.title_pairs & reading.pairs)
     )
     return read, MISSING_TITLE_COST * main_missed + function_missed, main_read > 0 and main_missed == 0
+
+
+def _after_articles(phrase: Sequence[str]) -> Sequence[str]:
+    """The phrase without the function words it starts with."""
+    start = next((index for index, word in enumerate(phrase) if word not in STOPWORDS), len(phrase))
+    return phrase[start:]
 
 
 def missing_title_cost(missed: float, other_words: int) -> float:
