@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -240,18 +241,26 @@ def bench_shelves(args: argparse.Namespace) -> int:
     catalog = Path(args.catalog) if args.catalog else SHARED_DATASET / "library_books.csv"
     if args.count < 1:
         return refuse(f"--count must be at least 1 (got {args.count})")
+    if args.runs < 1:
+        return refuse(f"--runs must be at least 1 (got {args.runs})")
     for name in ("home_share", "two_shelf_share", "sideways_share"):
         if not 0 <= getattr(args, name) <= 1:
             return refuse(f"--{name.replace('_', '-')} is a share between 0 and 1 (got {getattr(args, name)})")
     if not catalog.is_file():
         return refuse(f"no such catalog: {catalog}")
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    print(f"bookimg bench shelves: seed {seed} (repeat this run with --seed {seed})", file=sys.stderr)
-    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"bookimg-shelves-{seed}-"))
+    seeds = list(dict.fromkeys(args.seed or []))
+    while len(seeds) < args.runs:
+        seeds.append(random.SystemRandom().randrange(2**31))
+    again = " ".join(f"--seed {seed}" for seed in seeds)
+    print(f"bookimg bench shelves: seed{'s' if len(seeds) > 1 else ''} {' '.join(map(str, seeds))} "
+          f"(repeat this run with {again})", file=sys.stderr)
+    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"bookimg-shelves-{seeds[0]}-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        drawn = _draw_shelves(catalog, seed, args.count, out_dir, home_share=args.home_share,
-                              two_shelf_share=args.two_shelf_share, sideways_share=args.sideways_share)
+        drawn = [{"run_seed": seed, **shelf} for seed in seeds
+                 for shelf in _draw_shelves(catalog, seed, args.count, out_dir, home_share=args.home_share,
+                                            two_shelf_share=args.two_shelf_share,
+                                            sideways_share=args.sideways_share)]
         print(f"bookimg bench shelves: {len(drawn)} shelf photo(s) and their truth in {out_dir}", file=sys.stderr)
         scored = photo_benchmark([d["photo"] for d in drawn], [d["truth_csv"] for d in drawn], catalog,
                                  timeout_s=max(600.0, 60.0 * len(drawn)))
@@ -267,7 +276,8 @@ def bench_shelves(args: argparse.Namespace) -> int:
                           "spines": spines, "spines_found": found, "missed": missed, "wrong": wrong})
     result = {
         "shelves": len(drawn),
-        "seed": seed,
+        "seed": seeds[0],
+        "seeds": seeds,
         "precision": scored["photo_precision"],
         "recall": scored["photo_recall"],
         "f1": scored["photo_f1"],
@@ -283,10 +293,16 @@ def bench_shelves(args: argparse.Namespace) -> int:
         "out_dir": str(out_dir),
         "per_shelf": per_shelf,
     }
+    if len(seeds) > 1:
+        result |= _figures_by_run(per_shelf, seeds)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
-        print(format_quality_table({k: v for k, v in result.items() if k != "per_shelf"}))
+        print(format_quality_table({k: v for k, v in result.items() if k not in ("per_shelf", "runs", "seeds")}))
+        for run in result.get("runs", []):
+            shelves = "1 shelf" if run["shelves"] == 1 else f"{run['shelves']} shelves"
+            print(f"  run on seed {run['seed']} ({shelves}, {run['books']} books): precision "
+                  f"{run['precision']:.1%} recall {run['recall']:.1%} spine_recall {run['spine_recall']:.1%}")
         for shelf in per_shelf:
             kind = "home" if shelf["home"] else "library"
             shelves = "1 shelf" if shelf["shelves"] == 1 else f"{shelf['shelves']} shelves"
@@ -295,6 +311,24 @@ def bench_shelves(args: argparse.Namespace) -> int:
             print(f"  {Path(shelf['photo']).name} ({kind}, {shelves}, {shelf['truth']} books, {shelf['worn']} worn): "
                   f"precision {shelf['precision']:.1%} recall {shelf['recall']:.1%}")
     return 0
+
+
+def _figures_by_run(per_shelf: list[dict], seeds: list[int]) -> dict:
+    """Each run's figures, and their mean and worst: a run is a sample of shelves, and the spread between
+    runs on fresh seeds says how far one run's figure is to be trusted."""
+    runs = []
+    for seed in seeds:
+        shelves = [shelf for shelf in per_shelf if shelf["run_seed"] == seed]
+        matched, found, books = (sum(shelf[key] for shelf in shelves) for key in ("matched", "found", "truth"))
+        spines, spines_found = (sum(shelf[key] for shelf in shelves) for key in ("spines", "spines_found"))
+        runs.append({"seed": seed, "shelves": len(shelves), "books": books, "found": found, "matched": matched,
+                     "precision": round(matched / found, 4) if found else 0.0,
+                     "recall": round(matched / books, 4) if books else 0.0,
+                     "spine_recall": round(spines_found / spines, 4) if spines else 0.0})
+    mean = {f"run_mean_{key}": round(statistics.fmean(run[key] for run in runs), 4)
+            for key in ("precision", "recall", "spine_recall")}
+    worst = {f"run_min_{key}": min(run[key] for run in runs) for key in ("precision", "recall")}
+    return {"runs": runs, **mean, **worst}
 
 
 def bench_bookcase(args: argparse.Namespace) -> int:

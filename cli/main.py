@@ -236,8 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     shelves = bench_kinds.add_parser(
         "shelves", help="synthetic shelf photos from random books of a catalog, scored against their truth"
     )
-    shelves.add_argument("--seed", type=int, help="draw the same shelves again (default: a fresh seed, printed)")
-    shelves.add_argument("--count", type=int, default=10, help="shelf photos to draw (default 10)")
+    shelves.add_argument("--seed", type=int, action="append",
+                         help="draw the same shelves again, once per run (default: a fresh seed, printed)")
+    shelves.add_argument("--count", type=int, default=10, help="shelf photos to draw per run (default 10)")
+    shelves.add_argument("--runs", type=int, default=1,
+                         help="runs, each on its own seed, scored together and reported one by one and as a mean "
+                              "(default 1)")
     shelves.add_argument("--catalog", metavar="CSV", help="library catalog with a tag column (default: the shared one)")
     shelves.add_argument("--out", metavar="DIR", help="where the photos and truth CSVs go (default: a temp dir)")
     shelves.add_argument("--home-share", type=float, default=0.1,

@@ -155,6 +155,7 @@ def test_a_catalog_without_call_numbers_is_refused_with_its_columns(tmp_path: Pa
         (["--catalog", "/nonexistent/catalog.csv"], "no such catalog"),
         (["--home-share", "1.5"], "--home-share is a share between 0 and 1"),
         (["--sideways-share", "-0.1"], "--sideways-share is a share between 0 and 1"),
+        (["--runs", "0"], "--runs must be at least 1"),
     ],
 )
 def test_bench_shelves_refuses_bad_input_with_exit_2(arguments, message, capsys, tmp_path: Path):
@@ -173,31 +174,34 @@ def test_bench_shelves_refuses_a_catalog_without_a_tag_column_with_exit_2(capsys
     assert "lacks column(s) tag" in capsys.readouterr().err
 
 
+def _names_all_but_one(photos, truths, catalog, **_):
+    """A pipeline stand-in that names every book of a photo's truth but the first."""
+    from bench.quality import photo_scores, read_truth
+    from models import Book
+
+    per_photo = []
+    for photo, truth in zip(photos, truths, strict=True):
+        rows = read_truth(truth)
+        books = [Book(title=r["title"], author=r["author"] or None, confidence=0.9) for r in rows][1:]
+        width, height = Image.open(photo).size
+        outlines = [[(int(r["left"]) / width, int(r["top"]) / height),
+                     ((int(r["left"]) + int(r["width"])) / width, int(r["top"]) / height),
+                     ((int(r["left"]) + int(r["width"])) / width, (int(r["top"]) + int(r["height"])) / height),
+                     (int(r["left"]) / width, (int(r["top"]) + int(r["height"])) / height)] for r in rows[1:]]
+        per_photo.append({"photo": str(photo), "status": "completed", **photo_scores(books, truth),
+                          "books": [{"title": b.title, "author": b.author} for b in books],
+                          "outlines": outlines})
+    return {"photo_precision": 1.0, "photo_recall": 0.5, "photo_f1": 0.6, "seconds_per_photo": 1.0,
+            "first_photo_seconds": 2.0, "ocr_pass_seconds": 0.5, "ocr_pass_ratio": 2.0, "photos": per_photo}
+
+
 def test_bench_shelves_writes_each_photo_beside_its_truth_and_prints_the_seed(monkeypatch, capsys, tmp_path: Path):
     import json
 
     import cli.bench
-    from bench.quality import photo_scores, read_truth
-    from models import Book
+    from bench.quality import read_truth
 
-    # Given a pipeline stand-in that names every book of a photo's truth but the first
-    def names_all_but_one(photos, truths, catalog, **_):
-        per_photo = []
-        for photo, truth in zip(photos, truths, strict=True):
-            rows = read_truth(truth)
-            books = [Book(title=r["title"], author=r["author"] or None, confidence=0.9) for r in rows][1:]
-            width, height = Image.open(photo).size
-            outlines = [[(int(r["left"]) / width, int(r["top"]) / height),
-                         ((int(r["left"]) + int(r["width"])) / width, int(r["top"]) / height),
-                         ((int(r["left"]) + int(r["width"])) / width, (int(r["top"]) + int(r["height"])) / height),
-                         (int(r["left"]) / width, (int(r["top"]) + int(r["height"])) / height)] for r in rows[1:]]
-            per_photo.append({"photo": str(photo), "status": "completed", **photo_scores(books, truth),
-                              "books": [{"title": b.title, "author": b.author} for b in books],
-                              "outlines": outlines})
-        return {"photo_precision": 1.0, "photo_recall": 0.5, "photo_f1": 0.6, "seconds_per_photo": 1.0,
-                "first_photo_seconds": 2.0, "ocr_pass_seconds": 0.5, "ocr_pass_ratio": 2.0, "photos": per_photo}
-
-    monkeypatch.setattr(cli.bench, "photo_benchmark", names_all_but_one)
+    monkeypatch.setattr(cli.bench, "photo_benchmark", _names_all_but_one)
     # When two shelves are benchmarked with a given seed
     code = main(["bench", "shelves", "--catalog", str(CATALOG), "--count", "2", "--seed", "42",
                  "--out", str(tmp_path), "--json"])
@@ -214,3 +218,26 @@ def test_bench_shelves_writes_each_photo_beside_its_truth_and_prints_the_seed(mo
         spines = sum(row["kind"] == "spine" for row in read_truth(shelf["truth_csv"]))
         assert shelf["spines"] == spines
         assert shelf["spines_found"] == spines - (first["kind"] == "spine")
+
+
+def test_bench_shelves_runs_report_each_seed_and_their_mean(monkeypatch, capsys, tmp_path: Path):
+    import json
+
+    import cli.bench
+
+    monkeypatch.setattr(cli.bench, "photo_benchmark", _names_all_but_one)
+    # When three runs of one shelf are asked for, one seed given
+    code = main(["bench", "shelves", "--catalog", str(CATALOG), "--count", "1", "--runs", "3", "--seed", "7",
+                 "--out", str(tmp_path), "--json"])
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    # Then the given seed is the first, two fresh ones follow, and the command to repeat them all is printed
+    assert code == 0 and result["seeds"][0] == 7 and len(set(result["seeds"])) == 3
+    assert " ".join(f"--seed {seed}" for seed in result["seeds"]) in out.err
+    # and each run is scored on its own shelves (each misses one book of its truth), with their mean and worst
+    runs = result["runs"]
+    assert [run["seed"] for run in runs] == result["seeds"] and all(run["shelves"] == 1 for run in runs)
+    assert all(run["matched"] == run["books"] - 1 and run["precision"] == 1.0 for run in runs)
+    mean = sum(run["recall"] for run in runs) / 3
+    assert result["run_mean_recall"] == round(mean, 4)
+    assert result["run_min_recall"] == min(run["recall"] for run in runs)
