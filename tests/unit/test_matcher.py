@@ -499,3 +499,18 @@ def test_a_title_run_together_is_read_without_the_article_it_starts_with():
     ranked = score_candidate(candidate_from_text("LIETREE JNE Har"), library)
     # Then the title is read in it, and its book leads the author's shelf
     assert ranked[0].book.title == "The Lie tree" and ranked[0].evidence.title > 0
+
+
+def test_a_run_of_title_words_read_with_their_spaces_lost_counts_though_the_spine_shows_no_more_of_the_title():
+    # Given a spine reading 'LAPORTA DELSTRES': four of the title's five words run together, the last not read
+    library = small_library([("La Porta dels tres panys", "Fernández-Vidal, Sònia", "JN Fer"),
+                             ("Cuinar és una festa!", "Laporte, Amanda", "I641 Lap"),
+                             ("La Primera porta", "Nel·lo, David", "I*** Nel")], filler=400)
+    ranked = score_candidate(candidate_from_text("LAPORTA DELSTRES NF"), library)
+    # Then the run is read as those words of its title, and its book leads the author who is only near 'Laporta'
+    assert ranked[0].book.title == "La Porta dels tres panys"
+    assert ranked[0].posterior > 5 * ranked[1].posterior
+    runs = matcher.Reading.of(candidate_from_text("LAPORTA DELSTRES NF")).run_together(
+        ("la", "porta", "dels", "tres", "panys"))
+    assert runs.words == {"la": "laporta", "porta": "laporta", "dels": "delstres", "tres": "delstres"}
+    assert runs.spine_words == ("laporta", "delstres")

@@ -8,13 +8,14 @@ resolved as one assignment so two spines never claim the same copy.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -137,6 +138,24 @@ def _word_pairs(text: str, names: set[str]) -> frozenset[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class RunTogether:
+    """What `Reading.run_together` found: each phrase word read in a run (-> the spine word where it starts),
+    and every spine word the runs span, all of them explained by the phrase."""
+
+    words: dict[str, str]
+    spine_words: tuple[str, ...]
+
+    def with_run(self, run: Sequence[str], span: tuple[int, int], reading: Reading) -> RunTogether:
+        starts = list(itertools.accumulate((len(w) for w in reading.sequence[span[0]:span[1] + 1]), initial=0))
+        words, offset = dict(self.words), 0
+        for word in run:
+            holder = span[0] + bisect.bisect_right(starts, offset) - 1
+            words.setdefault(word, reading.sequence[holder])
+            offset += len(word)
+        return RunTogether(words, (*self.spine_words, *reading.sequence[span[0]:span[1] + 1]))
+
+
+@dataclass(frozen=True)
 class Reading:
     """The candidate's text prepared once for comparison against many books."""
 
@@ -197,23 +216,48 @@ class Reading:
     def has(self, word: str) -> float:
         return self.match(word)[0]
 
-    def run_together(self, phrase: Sequence[str]) -> tuple[str, ...]:
-        """The spine words that hold a phrase of several words with the spaces between some of them lost
-        ('LA SOLIENPOL' for 'la sol i en pol'), from the start of one spine word to the end of another; () when
-        the spine does not show it so. Display type set tight loses its spaces to OCR, and short words then
-        are not read one by one."""
-        glued = "".join(phrase)
-        if len(phrase) < 2 or len(glued) < GLUED_PHRASE_MIN or glued not in self.compact:
-            return ()
-        ends = list(itertools.accumulate(len(word) for word in self.sequence))
-        for first, (end, word) in enumerate(zip(ends, self.sequence, strict=True)):
-            start = end - len(word)
-            if self.compact.startswith(glued, start) and start + len(glued) in ends:
-                last = ends.index(start + len(glued))
-                if last - first + 1 < len(phrase):
-                    return self.sequence[first:last + 1]
-        return ()
+    def run_together(self, phrase: Sequence[str]) -> RunTogether:
+        """The runs of a phrase's words that the spine shows with the spaces between some of them lost ('LA
+        SOLIENPOL' for 'la sol i en pol'; 'LAPORTA DELSTRES' for 'la porta dels tres' of 'La porta dels tres
+        panys'), each from the start of one spine word to the end of another. Display type set tight loses its
+        spaces to OCR, and short words then are not read one by one; a word the run leaves out (a small article,
+        a word the edge cut) does not hide the rest."""
+        runs = RunTogether({}, ())
+        first = 0
+        while first < len(phrase) - 1:
+            if phrase[first] + phrase[first + 1] not in self.compact:  # every run from here starts so
+                first += 1
+                continue
+            found = next(((last, span) for last in range(len(phrase), first + 1, -1)
+                          if len(glued := "".join(phrase[first:last])) >= GLUED_PHRASE_MIN
+                          and (span := self._span_holding(glued, last - first)) is not None), None)
+            if found is None:
+                first += 1
+                continue
+            last, span = found
+            runs = runs.with_run(phrase[first:last], span, self)
+            first = last
+        return runs
 
+    def _span_holding(self, glued: str, words: int) -> tuple[int, int] | None:
+        """(first, last) spine word whose letters are exactly `glued`, when they are fewer than its `words`."""
+        at = self.compact.find(glued)
+        while at >= 0:
+            if at in self._word_at_start and at + len(glued) in self._word_at_end:
+                span = self._word_at_start[at], self._word_at_end[at + len(glued)]
+                if span[1] - span[0] + 1 < words:
+                    return span
+            at = self.compact.find(glued, at + 1)
+        return None
+
+    @cached_property
+    def _word_at_start(self) -> dict[int, int]:
+        offsets = itertools.accumulate((len(w) for w in self.sequence), initial=0)
+        return {offset: index for index, offset in reversed(list(enumerate(offsets))[:len(self.sequence)])}
+
+    @cached_property
+    def _word_at_end(self) -> dict[int, int]:
+        return {offset: index for index, offset in enumerate(itertools.accumulate(len(w) for w in self.sequence))}
 
     def cut_short(self, phrase: Sequence[str]) -> dict[str, str]:
         """Words of a phrase the spine shows cut short by its edge or by something standing in front of it, and
@@ -324,22 +368,20 @@ class Evidence:
 
 def _weighted(
     words: Iterable[str], reading: Reading, weigh: Weigh, explained: dict[str, float] | None = None,
-    run_together: Sequence[str] = (), cut: Mapping[str, str] | None = None,
+    partly: Mapping[str, tuple[float, str]] | None = None,
 ) -> tuple[float, float]:
-    """(weight read, weight missed) of a word list; notes in `explained` which spine words it read. Words of a
-    phrase the spine shows run together (`run_together`: those spine words) are read as a run-together word is;
-    a word the spine shows cut short (`cut`: word -> the spine word showing its part) for the share it shows."""
+    """(weight read, weight missed) of a word list; notes in `explained` which spine words it read. A word the
+    spine shows only in part (`partly`: word -> its credit and the spine word showing it: run together with its
+    neighbours, or cut short) is read for that credit when it is not read better on its own."""
     read = missed = 0.0
     for word in words:
         hit, spine_word = reading.match(word)
-        if run_together and hit < GLUED_HIT:
-            hit, spine_word = GLUED_HIT, max(run_together, key=len)
-        is_cut = bool(cut) and word in cut and hit < len(cut[word]) / len(word)
-        if is_cut:
-            hit, spine_word = len(cut[word]) / len(word), cut[word]
+        in_part = bool(partly) and word in partly and hit < partly[word][0]
+        if in_part:
+            hit, spine_word = partly[word]
         read += weigh(word) * hit
         missed += weigh(word) * (1.0 - hit)
-        if explained is not None and (hit >= 0.8 or is_cut):
+        if explained is not None and (hit >= 0.8 or in_part):
             explained[spine_word] = max(explained.get(spine_word, 0.0), weigh(word))
     return read, missed
 
@@ -352,11 +394,11 @@ def _title_evidence(
     Nicolás; 'Biblioteca Amos Oz') were counted as the author's and are not counted twice. What the missed
     words cost depends on what else the spine shows (`missing_title_cost`)."""
     name = set(p.surnames) | set(p.forenames)
-    # an article set in smaller type than the words it leads ('The' of 'LIETREE') is often not read at all
-    glued = reading.run_together(p.main_phrase) or reading.run_together(_after_articles(p.main_phrase))
-    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained, glued,
-                                       reading.cut_short(p.main_phrase))
-    for spine_word in glued:
+    glued = reading.run_together(p.main_phrase)
+    partly = {word: (len(shown) / len(word), shown) for word, shown in reading.cut_short(p.main_phrase).items()}
+    partly |= {word: (GLUED_HIT, holder) for word, holder in glued.words.items()}
+    main_read, main_missed = _weighted((w for w in p.main_title if w not in name), reading, weigh, explained, partly)
+    for spine_word in glued.spine_words:
         explained.setdefault(spine_word, 0.0)
     rest_read, _ = _weighted((w for w in p.title if w not in p.main_title and w not in name), reading, weigh, explained)
     volumes = [w for w in p.main_title if w.isdigit() and len(w) <= 2]
@@ -370,12 +412,6 @@ def _title_evidence(
         + ORDER_AGREES * len(p.title_pairs & reading.pairs)
     )
     return read, MISSING_TITLE_COST * main_missed + function_missed, main_read > 0 and main_missed == 0
-
-
-def _after_articles(phrase: Sequence[str]) -> Sequence[str]:
-    """The phrase without the function words it starts with."""
-    start = next((index for index, word in enumerate(phrase) if word not in STOPWORDS), len(phrase))
-    return phrase[start:]
 
 
 def missing_title_cost(missed: float, other_words: int) -> float:
