@@ -252,8 +252,8 @@ class Reading:
 
     @cached_property
     def _word_at_start(self) -> dict[int, int]:
-        offsets = itertools.accumulate((len(w) for w in self.sequence), initial=0)
-        return {offset: index for index, offset in reversed(list(enumerate(offsets))[:len(self.sequence)])}
+        return {offset: index for index, offset in enumerate(itertools.accumulate((len(w) for w in self.sequence[:-1]),
+                                                                                  initial=0))}
 
     @cached_property
     def _word_at_end(self) -> dict[int, int]:
@@ -295,8 +295,8 @@ Weigh = Callable[[str], float]
 GLUED_HIT = 0.9
 """Credit for a catalog word read inside a longer spine word (OCR ran it together with its neighbour)."""
 GLUED_PHRASE_MIN = 6
-"""Letters a main title run together must have to be looked for inside the spine's words: shorter strings
-occur inside other words by chance."""
+"""Letters a run of title words read together must have to be looked for inside the spine's words: shorter
+strings occur inside other words by chance."""
 CUT_MIN_LETTERS = 3
 """Letters a title word cut short must still show to be read as that word (`Reading.cut_short`), for the share
 of its letters it shows."""
