@@ -514,3 +514,13 @@ def test_a_run_of_title_words_read_with_their_spaces_lost_counts_though_the_spin
         ("la", "porta", "dels", "tres", "panys"))
     assert runs.words == {"la": "laporta", "porta": "laporta", "dels": "delstres", "tres": "delstres"}
     assert runs.spine_words == ("laporta", "delstres")
+
+
+def test_a_collection_mark_read_with_its_letters_swapped_does_not_count_against_its_book():
+    # Given two editions of one novel, Italian ('NI Che') and Catalan ('N Che'), and a spine whose label OCR read
+    # with the mark's letters in another order: 'IN Che'
+    library = small_library([("L'Innocenza", "Chevalier, Tracy", "NI Che"),
+                             ("El Mestre de la innocència", "Chevalier, Tracy", "N Che")], filler=400)
+    [found] = _identify(library, "L'Innocenza Tracy Chevalier IN Che").identified
+    # Then the title read whole names the Italian edition, as the label no longer speaks against it
+    assert found.book.title == "L'Innocenza"

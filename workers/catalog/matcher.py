@@ -480,6 +480,8 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
                 pass
             elif spine_class.endswith(book_class) or book_class.startswith(spine_class):
                 class_near = True
+            elif spine_class.isalpha() and sorted(spine_class) == sorted(book_class):
+                class_near = True  # a collection mark's letters read in another order ('IN' for 'NI')
             elif fuzz.ratio(spine_class, book_class) < 60:
                 score += CLASS_CONTRADICTS
     if code_seen and class_seen:
