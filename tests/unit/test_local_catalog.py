@@ -145,4 +145,4 @@ def test_a_misread_rare_name_still_finds_its_book_among_many_sharing_the_common_
 
 
 def test_an_unknown_short_word_is_not_searched_as_its_near_catalog_words(catalog):
-    assert catalog._near_words("zufa") == []
+    assert catalog._near_words("zufa") == ()

@@ -140,6 +140,7 @@ class LocalCatalog:
         )
         self._vocabulary = [word for word in self._df if len(word) >= NEAR_WORD_MIN - 1 and word.isalpha()]
         self._search_cached = lru_cache(maxsize=4096)(self._search)
+        self._near_words = lru_cache(maxsize=8192)(self._nearest_words)  # one misread word recurs across searches
 
     @classmethod
     def from_csv(cls, path: str | Path, column_map: Mapping[str, str] | None = None) -> LocalCatalog:
@@ -237,12 +238,12 @@ class LocalCatalog:
         known |= {near for word in words - known for near in self._near_words(word)}
         return sorted(known, key=lambda t: self._df[t])[:MAX_QUERY_TOKENS]
 
-    def _near_words(self, word: str) -> list[str]:
+    def _nearest_words(self, word: str) -> tuple[str, ...]:
         if len(word) < NEAR_WORD_MIN or not word.isalpha():
-            return []
+            return ()
         nearest = process.extract(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
                                   limit=NEAR_WORDS)
-        return [near for near, _, _ in nearest]
+        return tuple(near for near, _, _ in nearest)
 
     def _similarity(self, needle: str, row: int) -> float:
         book = self.books[row]

@@ -465,9 +465,9 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
     class_seen = reading.shows_class(book_class)
     class_near = False
     score = 0.0
-    if spine_tag and not _is_forename_read_as_code(p, reading, spine_tag):
-        spine_class, spine_code = split_tag(spine_tag)
-        spine_code = canon_code(spine_code)
+    spine_class, spine_code = split_tag(spine_tag) if spine_tag else ("", "")
+    spine_code = canon_code(spine_code)
+    if spine_tag and not _is_forename_read_as_code(p, reading, spine_code):
         if spine_code and code:
             if spine_code == code:
                 code_seen = True
@@ -496,15 +496,14 @@ def _tag_evidence(p: BookProfile, reading: Reading, spine_tag: str | None, tag_w
     return score
 
 
-def _is_forename_read_as_code(p: BookProfile, reading: Reading, spine_tag: str) -> bool:
-    """Whether the 'code' of the call number read is this book's author's forename, printed beside the surname
-    ('I 8 99 Guy' from a spine printing 'Guy Kawasaki'): labels are written from a surname or a title, never a
-    forename, so the words read were the name on the spine, not a label, and say nothing against the book's own
-    call number."""
-    _, spine_code = split_tag(spine_tag)
-    if not spine_code or canon_code(spine_code) == canon_code(p.tag_code):
+def _is_forename_read_as_code(p: BookProfile, reading: Reading, spine_code: str) -> bool:
+    """Whether the code of the call number read (folded) is this book's author's forename, printed beside the
+    surname ('I 8 99 Guy' from a spine printing 'Guy Kawasaki'): labels are written from a surname or a title,
+    never a forename, so the words read were the name on the spine, not a label, and say nothing against the
+    book's own call number."""
+    if not spine_code or spine_code == canon_code(p.tag_code):
         return False
-    forenames = [name for name in p.forenames if canon_code(name) == canon_code(spine_code)]
+    forenames = [name for name in p.forenames if canon_code(name) == spine_code]
     return any((forename, surname) in reading.adjacent or (surname, forename) in reading.adjacent
                for forename in forenames for surname in p.surnames)
 
