@@ -121,7 +121,9 @@ def profile(book: CatalogBook) -> BookProfile:
         work=(normalise(book.title), normalise(book.author)),
         tag=book.tag,
         function_words=tuple(
-            dict.fromkeys(w for w in tokens(f"{main} {book.series}") if w in STOPWORDS and len(w) >= 3)
+            # a particle of the author's name ('del' of 'Hoyo, Rodolfo del') is read with the name, not the title
+            dict.fromkeys(w for w in tokens(f"{main} {book.series}")
+                          if w in STOPWORDS and len(w) >= 3 and w not in names)
         ),
         title_pairs=_word_pairs(main, names) | _word_pairs(book.series, names),
         main_phrase=tuple(tokens(main)),
@@ -676,7 +678,8 @@ def score_candidate(candidate: Candidate, catalog: Catalog, *, limit: int = SEAR
 SHELF_SURE = 0.9
 """Posterior from which a named book speaks for its shelf: its class and its copy are taken as facts."""
 SHELF_MIN_BOOKS = 3
-"""Fewer books named for sure than this (a home shelf, a stack, one cover) make no shelf: no prior at all."""
+"""Fewer books named for sure with their call numbers read than this (a home shelf, a stack, one cover) make no
+shelf: no prior at all."""
 
 
 def class_top(tag: str) -> str:
@@ -701,8 +704,8 @@ class Shelf:
     def of(cls, chosen: dict[int, Scored]) -> Shelf | None:
         sure = {index: s for index, s in chosen.items() if s.posterior >= SHELF_SURE}
         tops = [class_top(s.book.tag) for s in sure.values() if s.book.tag]
-        if len([top for top in tops if top]) < SHELF_MIN_BOOKS:
-            return None
+        if sum(s.evidence.tag > 0 for s in sure.values()) < SHELF_MIN_BOOKS:
+            return None  # no stickers read: a home shelf or a stack, whose books' classes say nothing of the rest
         return cls({s.book.book_id: index for index, s in sure.items()}, frozenset(filter(None, tops)), len(tops))
 
     @property

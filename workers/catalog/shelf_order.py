@@ -1,5 +1,6 @@
 """The shelf's order as evidence: a library files its books by call number, so a spine standing between two
-books named for sure stands between their call numbers in the catalog's filing order.
+books whose places are known stands between their call numbers in the catalog's filing order. A book's place is
+known when it is named for sure, or when its sticker shows its whole call number (`_placed_for_sure`).
 
 Two uses, both only on a row whose sure books show their stickers (a home shelf or a stack keeps no order,
 and gets no prior at all):
@@ -10,7 +11,8 @@ and gets no prior at all):
 - spines side by side that nothing named (unread, or read without a match) where the catalog files exactly as
   many books between the neighbours, none named elsewhere on the photo: those are the books, in filing order,
   named with the odds that the row keeps its order. Lines read apart on a named spine (its sticker, a word),
-  outlined by the same spine region, are that spine's and take no place of their own.
+  outlined by the same spine region, are that spine's and take no place of their own; books named on one
+  region (two thin spines the edges did not part) stand in filing order among themselves.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from workers.catalog.matcher import (
     Evidence,
     Hypotheses,
     Scored,
+    default_tag_weight,
     free_copy,
     profile,
 )
@@ -144,9 +147,10 @@ def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored], upright_tu
     `SHELF_MIN_BOOKS` sure books showing their call numbers)."""
     boxed = [i for i, candidate in enumerate(candidates) if candidate.box is not None]
     rows: list[_Row | None] = []
-    for order in shelf_rows(boxed, lambda i: candidates[i].box, upright_turn=upright_turn):
+    for placed in shelf_rows(boxed, lambda i: candidates[i].box, upright_turn=upright_turn):
+        order = _filed_within_regions(placed, candidates, chosen)
         sure = [_Sure(i, sort_key(cn), section(cn)) for i in order
-                if i in chosen and chosen[i].posterior >= SHELF_SURE and chosen[i].book.tag
+                if i in chosen and _placed_for_sure(chosen[i]) and chosen[i].book.tag
                 and (cn := parse_call_number(chosen[i].book.tag)) is not None]
         if sum(chosen[s.index].evidence.tag > 0 for s in sure) < SHELF_MIN_BOOKS:
             rows.append(None)
@@ -155,6 +159,37 @@ def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored], upright_tu
         odds = (len(sure) - len(run) + 1) / (len(sure) + 2)
         rows.append(_Row(order, [sure[k] for k in run], odds))
     return rows
+
+
+def _placed_for_sure(scored: Scored) -> bool:
+    """Whether a named book's place in filing order is known: named for sure, or showing its whole call number
+    on its sticker. A book named less surely whose sticker was read stands where that label files, whichever
+    of the label's books it is."""
+    return scored.posterior >= SHELF_SURE or scored.evidence.tag >= default_tag_weight(scored.book.tag)
+
+
+def _filed_within_regions(order: list[int], candidates: Sequence[Candidate], chosen: dict[int, Scored]) -> list[int]:
+    """The row's order, with the books named on one spine region (a region holding two thin spines the edges
+    did not part) put in filing order among themselves: the photo cannot tell which of them stands first, so
+    their order says nothing against the shelf's."""
+    def outline(i: int) -> tuple | None:
+        return tuple((p.x, p.y) for p in candidates[i].polygon) if candidates[i].polygon else None
+
+    def filing_key(i: int) -> tuple[str, ...] | None:
+        cn = parse_call_number(chosen[i].book.tag) if i in chosen and chosen[i].book.tag else None
+        return sort_key(cn) if cn is not None else None
+
+    result = list(order)
+    start = 0
+    while start < len(result):
+        end = start + 1
+        while end < len(result) and outline(result[end]) is not None and outline(result[end]) == outline(result[start]):
+            end += 1
+        filed = [k for k in range(start, end) if filing_key(result[k]) is not None]
+        for k, i in zip(filed, sorted((result[k] for k in filed), key=filing_key), strict=True):
+            result[k] = i
+        start = end
+    return result
 
 
 def _in_order(found: Hypotheses, filed: list[CatalogBook], odds_out_of_order: float) -> list[Scored]:
