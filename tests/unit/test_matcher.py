@@ -236,6 +236,17 @@ def test_function_words_of_the_series_count_for_the_volume_that_holds_them():
     assert title_evidence("The long road") - title_evidence("Long road") == pytest.approx(matcher.FUNCTION_WORD_READ)
 
 
+def test_a_particle_of_the_authors_name_read_with_the_name_is_not_a_word_of_one_of_their_titles():
+    # 'del' on 'Rodolfo del Hoyo' is his name's: it says nothing for his one title that holds 'del' too
+    reading = matcher.Reading.of(candidate_from_text("Rodolfo del Hoyo"))
+
+    def title_evidence(title: str) -> float:
+        book = CatalogBook(book_id="1", title=title, author="Hoyo, Rodolfo del")
+        return matcher.evidence(reading, None, book, matcher.default_weight).title
+
+    assert title_evidence("La Font del cedre") == title_evidence("Només vull ser jo mateix")
+
+
 def test_a_spine_showing_only_a_unique_call_number_names_its_book():
     # no title word was read at all: the label alone is the evidence, and nothing on the spine says otherwise
     outcome = _identify(_small_catalog(), "785.9 Zed")

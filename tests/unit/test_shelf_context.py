@@ -7,7 +7,14 @@ import pytest
 from tests.fakes.catalogs import small_library
 from workers.bedrock.offline import candidate_from_text
 from workers.catalog.local import LocalCatalog
-from workers.catalog.matcher import class_top, identify_books, score_candidate, to_result_books
+from workers.catalog.matcher import (
+    SHELF_MIN_BOOKS,
+    SHELF_SURE,
+    class_top,
+    identify_books,
+    score_candidate,
+    to_result_books,
+)
 
 _BOOKS = [
     ("Una madre", "Palomas, Alejandro", "N Pal"),
@@ -79,6 +86,19 @@ def test_the_far_class_cost_spares_a_book_whose_call_number_the_spine_shows(cata
     alone = _identify(catalog, "Fútbol historia 796.332 Mar")
     # Then the shelf changes nothing: the label is evidence the book stands here (misfiled, but here)
     assert outcome.identified[-1].confidence == alone.identified[0].confidence
+
+
+def test_a_home_shelfs_books_say_nothing_of_the_class_of_the_rest(catalog):
+    # Given the same fiction books named for sure, read without their stickers (a home shelf), and the sports book's
+    # few words
+    weak = "futbol historia"
+    home = [spine.rsplit(" N ", 1)[0] for spine in SURE_SPINES]
+    alone = score_candidate(candidate_from_text(weak), catalog)[0]
+    on_shelf = _identify(catalog, *home, weak)
+    # Then the shelf gives no prior: a home shelf holds books of any class side by side
+    named = {item.candidate_index: item.confidence for item in on_shelf.identified}
+    assert sum(named.get(index, 0.0) >= SHELF_SURE for index in range(4)) >= SHELF_MIN_BOOKS
+    assert named.get(4, 0.0) == pytest.approx(alone.posterior, abs=1e-3)
 
 
 @pytest.mark.parametrize(("tag", "top"), [("N Pal", "n"), ("N 837 Pas", "n"), ("796.332 Tom", "7"),

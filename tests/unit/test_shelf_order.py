@@ -138,3 +138,37 @@ def test_a_shelf_photographed_on_its_side_keeps_its_order_read_turned_upright(ca
     assert _named(identify_books(lying, catalog, upright_turn=270))[1] == "La casa del riu"
     # And read as it lies, each spine is a row of its own, which keeps no order
     assert 1 not in _named(identify_books(lying, catalog))
+
+
+def test_two_books_read_on_one_spine_region_stand_in_filing_order_among_themselves(catalog):
+    # Given two thin spines the edges did not part ('N Cas' and 'N Dur' outlined by one region, read 'N Dur' first),
+    # after an unread spine that follows 'N Aba'
+    outline = [Point(x=0.22, y=0.05), Point(x=0.30, y=0.05), Point(x=0.30, y=0.45), Point(x=0.22, y=0.45)]
+    later, earlier = (candidate.model_copy(update={"polygon": outline}) for candidate in (_sure(3, 2), _sure(2, 2)))
+    outcome = identify_books([_sure(0, 0), _unread(1), later, earlier, _sure(4, 3), _sure(5, 4)], catalog)
+    # Then the region's two books are not taken for a book out of order, and the unread spine is the one between
+    assert _named(outcome)[1] == "La casa del riu"
+
+
+def test_a_book_named_less_than_surely_whose_sticker_shows_its_call_number_places_its_neighbour(catalog):
+    # Given an unread spine between 'N Cas' and the row's last spine, whose title is lost but whose sticker reads
+    # 'N Esp'
+    label_only = _spine("Q. N Esp", 4)
+    outcome = identify_books([_sure(0, 0), _sure(1, 1), _sure(2, 2), _unread(3), label_only], catalog)
+    books = {item.candidate_index: item for item in outcome.identified}
+    assert books[4].confidence < SHELF_SURE
+    # Then the sticker says where that book files, and the unread spine is the one book filed before it
+    assert _named(outcome)[3] == "El far apagat"
+
+
+def test_a_spine_before_a_rows_first_sure_book_is_a_book_filed_before_it():
+    # Given two novels called 'Futbol', one filed before 'N Gar' and one after the whole row, and a spine reading
+    # only 'FUTBOL' first on the row (cut by the photo's edge), named from a lower bar than the default
+    library = small_library([("Futbol", "Vidal, Pau", "N Vid"), *_BOOKS])
+    row = [_spine("FUTBOL", 0), _sure(6, 1), _sure(7, 2), _sure(9, 3)]
+    alone = identify_books([candidate_from_text("FUTBOL")], library, min_posterior=0.3)
+    outcome = identify_books(row, library, min_posterior=0.3)
+    # Then alone it is either; first on this row it is the one filed before the row's books
+    assert alone.identified == []
+    named = {item.candidate_index: item.book for item in outcome.identified}
+    assert named[0].tag == "N Fer"

@@ -84,8 +84,10 @@ def by_shelf_order(
     """What the shelf's order says about the candidates `chosen` left unnamed; the rows run across the photo
     turned by `upright_turn` (where its spines lie, as in `Candidates.upright_turn`)."""
     order = ShelfOrder()
-    stretches = _brackets(_rows(candidates, chosen, upright_turn))
-    shelved = catalog.shelved_books() if stretches else ()
+    rows = _rows(candidates, chosen, upright_turn)
+    stretches = _brackets(rows)
+    ends = _row_ends(rows, {i for *_, between, _ in stretches for i in between})
+    shelved = catalog.shelved_books() if stretches or ends else ()
     if not shelved:
         return order
     index = filing_index(shelved)
@@ -105,6 +107,15 @@ def by_shelf_order(
                 taken.add(claim.book.book_id)
         named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
         taken |= {s.book.book_id for s in named.values()}
+    for anchor, beyond, odds, before in ends:
+        filed = index.between(FIRST_KEY if before else anchor.key, anchor.key if before else LAST_KEY,
+                              {anchor.section})
+        for i in beyond:
+            if i not in chosen and i not in named and i not in pieces and candidates[i].text.strip():
+                claim = _first_free(_in_order(found[i], filed, odds), taken, min_posterior)
+                if claim is not None:
+                    named[i] = claim
+                    taken.add(claim.book.book_id)
     for between, _, filed in brackets:
         free = [book for book in filed if book.book_id not in taken]
         for i in between:
@@ -140,6 +151,27 @@ def _brackets(rows: list[_Row | None]) -> list[tuple[_Sure, _Sure, list[int], fl
         found.append((upper.anchors[-1], lower.anchors[0], tail + head,
                       max(upper.odds_out_of_order, lower.odds_out_of_order)))
     return [bracket for bracket in found if bracket[2]]
+
+
+FIRST_KEY: tuple[str, ...] = ()
+LAST_KEY = ("\U0010ffff",)
+"""Filing keys before and after every call number: the open end of a row's first or last stretch."""
+
+
+def _row_ends(rows: list[_Row | None], bracketed: set[int]) -> list[tuple[_Sure, list[int], float, bool]]:
+    """(the sure book at a row's end, the spines beyond it, the row's odds of a book out of order, whether they
+    stand before it) for the spines at either end of a row that no bracket holds, often cut by the photo's
+    edge: they are filed before the row's first sure book, or after its last, in the same section."""
+    ends = []
+    for row in rows:
+        if row is None:
+            continue
+        first, last = row.order.index(row.anchors[0].index), row.order.index(row.anchors[-1].index)
+        head = [i for i in row.order[:first] if i not in bracketed]
+        tail = [i for i in row.order[last + 1:] if i not in bracketed]
+        ends += [(row.anchors[0], head, row.odds_out_of_order, True)] if head else []
+        ends += [(row.anchors[-1], tail, row.odds_out_of_order, False)] if tail else []
+    return ends
 
 
 def _rows(candidates: Sequence[Candidate], chosen: dict[int, Scored], upright_turn: Turn) -> list[_Row | None]:
