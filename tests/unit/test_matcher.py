@@ -535,3 +535,23 @@ def test_a_collection_mark_read_with_its_letters_swapped_does_not_count_against_
     [found] = _identify(library, "L'Innocenza Tracy Chevalier IN Che").identified
     # Then the title read whole names the Italian edition, as the label no longer speaks against it
     assert found.book.title == "L'Innocenza"
+
+
+def _peter_pan_copies() -> LocalCatalog:
+    return small_library([("Peter Pan", "Barrie, J. M.", "I** Bar"), ("Peter Pan", "Barrie, J. M.", "I*** Bar"),
+                          ("Peter Pan", "Barrie, J. M.", "NE Bar"), ("Kim", "Kipling, Rudyard", "NE Kip")])
+
+
+def test_of_the_copies_of_one_work_a_spine_names_the_one_whose_call_number_its_sticker_shows():
+    # three copies of one work share its posterior; the sticker says which of them stands here
+    outcome = _identify(_peter_pan_copies(), "Peter Pan NE Bar")
+    assert [item.book.tag for item in outcome.identified] == ["NE Bar"]
+
+
+def test_an_authors_name_read_apart_beside_their_named_book_is_not_a_second_copy():
+    # 'J.M. Barrie' read on its own line beside the spine already named 'Peter Pan' is that spine's name line
+    outcome = _identify(_peter_pan_copies(), "Peter Pan NE Bar", "J.M. Barrie")
+    assert [item.candidate_index for item in outcome.identified] == [0]
+    # a second copy showing its own title is still named
+    both = _identify(_peter_pan_copies(), "Peter Pan NE Bar", "PETER PAN Barrie")
+    assert [item.book.title for item in both.identified] == ["Peter Pan", "Peter Pan"]

@@ -1013,9 +1013,11 @@ def _resolve_set(
 
 
 def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Scored]:
-    """Candidate index -> the copy it names: likeliest claims first, one spine per copy."""
+    """Candidate index -> the copy it names: likeliest claims first, one spine per copy. The copies of one work
+    share its posterior; among them a candidate claims them in the order of its own evidence (the copy whose
+    call number its sticker shows first)."""
     claims = sorted(
-        ((s.posterior, index, rank) for index, scored in enumerate(ranked) for rank, s in enumerate(scored)),
+        ((s.posterior, index, -rank) for index, scored in enumerate(ranked) for rank, s in enumerate(scored)),
         reverse=True,
     )
     taken: set[str] = set()
@@ -1023,7 +1025,7 @@ def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Score
     for posterior, index, rank in claims:
         if posterior < min_posterior:
             break
-        scored = ranked[index][rank]
+        scored = ranked[index][-rank]
         if index in chosen:
             continue
         copy = free_copy(scored, ranked[index], taken)
@@ -1035,12 +1037,15 @@ def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Score
 
 
 def free_copy(scored: Scored, alternatives: list[Scored], taken: set[str]) -> CatalogBook | None:
-    """This book, or another copy of the same work among the candidate's hypotheses, not yet claimed."""
+    """This book, or another copy of the same work among the candidate's hypotheses, not yet claimed.
+
+    A second copy of a work another spine holds needs its own title or call number read: an author's name alone
+    beside that spine is its name line read apart, not a second copy."""
     work = profile(scored.book).work
-    for option in [scored, *alternatives]:
-        if profile(option.book).work == work and option.book.book_id not in taken:
-            return option.book
-    return None
+    copies = [option.book for option in [scored, *alternatives] if profile(option.book).work == work]
+    if scored.evidence.title <= 0 and scored.evidence.tag <= 0 and any(c.book_id in taken for c in copies):
+        return None
+    return next((copy for copy in copies if copy.book_id not in taken), None)
 
 
 def signals(item: Identified) -> list[str]:
