@@ -1017,15 +1017,15 @@ def _assign(ranked: list[list[Scored]], min_posterior: float) -> dict[int, Score
     share its posterior; among them a candidate claims them in the order of its own evidence (the copy whose
     call number its sticker shows first)."""
     claims = sorted(
-        ((s.posterior, index, -rank) for index, scored in enumerate(ranked) for rank, s in enumerate(scored)),
-        reverse=True,
+        ((s.posterior, index, rank) for index, scored in enumerate(ranked) for rank, s in enumerate(scored)),
+        key=lambda claim: (-claim[0], -claim[1], claim[2]),
     )
     taken: set[str] = set()
     chosen: dict[int, Scored] = {}
     for posterior, index, rank in claims:
         if posterior < min_posterior:
             break
-        scored = ranked[index][-rank]
+        scored = ranked[index][rank]
         if index in chosen:
             continue
         copy = free_copy(scored, ranked[index], taken)

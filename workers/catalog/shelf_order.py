@@ -127,9 +127,14 @@ def by_shelf_order(
 def _pieces(candidates: Sequence[Candidate], chosen: dict[int, Scored]) -> set[int]:
     """Unnamed candidates outlined by the same spine region as a named one: lines of that spine read apart (its
     sticker, a word), not spines of their own, so they take no place in the shelf's order."""
-    named = {tuple((p.x, p.y) for p in candidates[i].polygon) for i in chosen if candidates[i].polygon}
+    named = {_outline(candidates[i]) for i in chosen if candidates[i].polygon}
     return {i for i, candidate in enumerate(candidates)
-            if i not in chosen and candidate.polygon and tuple((p.x, p.y) for p in candidate.polygon) in named}
+            if i not in chosen and candidate.polygon and _outline(candidate) in named}
+
+
+def _outline(candidate: Candidate) -> tuple[tuple[float, float], ...] | None:
+    """The spine region outlining a candidate, as a key: candidates read on one region share it."""
+    return tuple((p.x, p.y) for p in candidate.polygon) if candidate.polygon else None
 
 
 def _brackets(rows: list[_Row | None]) -> list[tuple[_Sure, _Sure, list[int], float]]:
@@ -204,9 +209,6 @@ def _filed_within_regions(order: list[int], candidates: Sequence[Candidate], cho
     """The row's order, with the books named on one spine region (a region holding two thin spines the edges
     did not part) put in filing order among themselves: the photo cannot tell which of them stands first, so
     their order says nothing against the shelf's."""
-    def outline(i: int) -> tuple | None:
-        return tuple((p.x, p.y) for p in candidates[i].polygon) if candidates[i].polygon else None
-
     def filing_key(i: int) -> tuple[str, ...] | None:
         cn = parse_call_number(chosen[i].book.tag) if i in chosen and chosen[i].book.tag else None
         return sort_key(cn) if cn is not None else None
@@ -215,7 +217,8 @@ def _filed_within_regions(order: list[int], candidates: Sequence[Candidate], cho
     start = 0
     while start < len(result):
         end = start + 1
-        while end < len(result) and outline(result[end]) is not None and outline(result[end]) == outline(result[start]):
+        region = _outline(candidates[result[start]])
+        while end < len(result) and region is not None and _outline(candidates[result[end]]) == region:
             end += 1
         filed = [k for k in range(start, end) if filing_key(result[k]) is not None]
         for k, i in zip(filed, sorted((result[k] for k in filed), key=filing_key), strict=True):
