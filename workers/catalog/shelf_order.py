@@ -97,25 +97,23 @@ def by_shelf_order(
     brackets = [([i for i in between if i not in pieces], odds,
                  index.between(left.key, right.key, {left.section, right.section}))
                 for left, right, between, odds in stretches]
-    for between, odds, filed in brackets:
-        for i in between:
-            if i in chosen:
-                continue
-            claim = _first_free(_in_order(found[i], filed, odds), taken, min_posterior)
-            if claim is not None:
-                named[i] = claim
-                taken.add(claim.book.book_id)
-        named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
-        taken |= {s.book.book_id for s in named.values()}
-    for anchor, beyond, odds, before in ends:
-        filed = index.between(FIRST_KEY if before else anchor.key, anchor.key if before else LAST_KEY,
-                              {anchor.section})
-        for i in beyond:
-            if i not in chosen and i not in named and i not in pieces and candidates[i].text.strip():
+
+    def place(spines: list[int], filed: list[CatalogBook], odds: float) -> None:
+        """Name each unnamed spine of `spines` that its place between `filed` makes likely enough."""
+        for i in spines:
+            if i not in chosen and i not in named:
                 claim = _first_free(_in_order(found[i], filed, odds), taken, min_posterior)
                 if claim is not None:
                     named[i] = claim
                     taken.add(claim.book.book_id)
+
+    for between, odds, filed in brackets:
+        place(between, filed, odds)
+        named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
+        taken |= {s.book.book_id for s in named.values()}
+    for anchor, beyond, odds, before in ends:
+        place([i for i in beyond if i not in pieces], index.between(
+            FIRST_KEY if before else anchor.key, anchor.key if before else LAST_KEY, {anchor.section}), odds)
     for between, _, filed in brackets:
         free = [book for book in filed if book.book_id not in taken]
         for i in between:
