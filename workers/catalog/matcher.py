@@ -703,9 +703,9 @@ class Shelf:
     @classmethod
     def of(cls, chosen: dict[int, Scored]) -> Shelf | None:
         sure = {index: s for index, s in chosen.items() if s.posterior >= SHELF_SURE}
-        tops = [class_top(s.book.tag) for s in sure.values() if s.book.tag]
         if sum(s.evidence.tag > 0 for s in sure.values()) < SHELF_MIN_BOOKS:
             return None  # no stickers read: a home shelf or a stack, whose books' classes say nothing of the rest
+        tops = [class_top(s.book.tag) for s in sure.values() if s.book.tag]
         return cls({s.book.book_id: index for index, s in sure.items()}, frozenset(filter(None, tops)), len(tops))
 
     @property

@@ -17,6 +17,7 @@ and gets no prior at all):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -100,20 +101,25 @@ def by_shelf_order(
 
     def place(spines: list[int], filed: list[CatalogBook], odds: float) -> None:
         """Name each unnamed spine of `spines` that its place between `filed` makes likely enough."""
+        inside: set[tuple[str, str]] | None = None  # the works filed there, gathered once the first spine needs them
         for i in spines:
-            if i not in chosen and i not in named:
-                claim = _first_free(_in_order(found[i], filed, odds), taken, min_posterior)
-                if claim is not None:
-                    named[i] = claim
-                    taken.add(claim.book.book_id)
+            if i in chosen or i in named or not found[i].scores:
+                continue
+            inside = inside if inside is not None else {profile(book).work for book in filed}
+            claim = _first_free(_in_order(found[i], inside, odds), taken, min_posterior)
+            if claim is not None:
+                named[i] = claim
+                taken.add(claim.book.book_id)
 
     for between, odds, filed in brackets:
         place(between, filed, odds)
         named |= _unread_run(between, chosen | named, filed, found, taken, 1.0 - odds, min_posterior)
         taken |= {s.book.book_id for s in named.values()}
     for anchor, beyond, odds, before in ends:
-        place([i for i in beyond if i not in pieces], index.between(
-            FIRST_KEY if before else anchor.key, anchor.key if before else LAST_KEY, {anchor.section}), odds)
+        read = [i for i in beyond if i not in pieces and found[i].scores]
+        if read:  # a section's books up to a row's end are many: looked up only for a spine that was read
+            place(read, index.between(FIRST_KEY if before else anchor.key, anchor.key if before else LAST_KEY,
+                                      {anchor.section}), odds)
     for between, _, filed in brackets:
         free = [book for book in filed if book.book_id not in taken]
         for i in between:
@@ -211,26 +217,21 @@ def _filed_within_regions(order: list[int], candidates: Sequence[Candidate], cho
         cn = parse_call_number(chosen[i].book.tag) if i in chosen and chosen[i].book.tag else None
         return sort_key(cn) if cn is not None else None
 
-    result = list(order)
-    start = 0
-    while start < len(result):
-        end = start + 1
-        region = _outline(candidates[result[start]])
-        while end < len(result) and region is not None and _outline(candidates[result[end]]) == region:
-            end += 1
-        filed = [k for k in range(start, end) if filing_key(result[k]) is not None]
-        for k, i in zip(filed, sorted((result[k] for k in filed), key=filing_key), strict=True):
-            result[k] = i
-        start = end
+    result: list[int] = []
+    for _, group in itertools.groupby(order, key=lambda i: _outline(candidates[i]) or i):  # no outline: alone
+        members = list(group)
+        filed = [k for k, i in enumerate(members) if filing_key(i) is not None]
+        for k, i in zip(filed, sorted((members[k] for k in filed), key=filing_key), strict=True):
+            members[k] = i
+        result += members
     return result
 
 
-def _in_order(found: Hypotheses, filed: list[CatalogBook], odds_out_of_order: float) -> list[Scored]:
-    """A spine's hypotheses once its place is known: a work filed outside its neighbours' range pays the
-    row's odds of a book out of order, unless the spine shows that work's call number."""
+def _in_order(found: Hypotheses, inside: set[tuple[str, str]], odds_out_of_order: float) -> list[Scored]:
+    """A spine's hypotheses once its place is known: a work outside the works filed in its neighbours' range
+    (`inside`) pays the row's odds of a book out of order, unless the spine shows that work's call number."""
     if not found.scores:
         return []
-    inside = {profile(book).work for book in filed}
     cost = -math.log(odds_out_of_order)
     scores = [(book, ev if profile(book).work in inside or ev.tag > 0 else replace(ev, shelf=ev.shelf - cost))
               for book, ev in found.scores]
