@@ -9,9 +9,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from embedded.embedded_stack import DEMO_DIR, EmbeddedStack
 from embedded.webhook import WebhookReceiver
+from models import JobStatus
+
+if TYPE_CHECKING:
+    from cli.identify import PhotoRun
+    from models import JobRecord
 
 SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "library-dataset"
 ONE_PHOTO_PER_OCR_CALL = {"workers": {"textract": {"batchSize": 1}}}
@@ -65,12 +71,15 @@ def photo_benchmark(
                                        console=None)
         for run in [*runs, *variant_runs]:  # scored from the stored result: it keeps each place's outline
             run.result = stack.result(run.job_id) if run.job_id else None
+            if run.status != JobStatus.COMPLETED:
+                _report_unfinished(run, stack.job(run.job_id) if run.job_id else None)
     per_photo = []
     for run, truth in zip(runs, truths, strict=True):
         scores = photo_scores(run.result.books if run.result else [], truth)
         books = run.result.books if run.result else []
         places = [*books, *(run.result.unidentified if run.result else [])]
-        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None, **scores,
+        per_photo.append({"photo": str(run.photo), "status": run.status.value if run.status else None,
+                          "error": run.error, **scores,
                           "books": [{"title": b.title, "author": b.author} for b in books],
                           "outlines": [outline_of(place) for place in places if place.polygon or place.box]})
     precision, recall, f1 = _pooled(per_photo)
@@ -99,6 +108,15 @@ def photo_benchmark(
             "photos": per_photo + per_variant,
         }
     return result
+
+
+def _report_unfinished(run: PhotoRun, record: JobRecord | None) -> None:
+    """A photo whose job did not complete scores as a photo of no books: say so, with the stage it failed at
+    and why, or the figures hide a failure (under load, a job's stage can run out of time)."""
+    stage = record.failed_stage.value if record is not None and record.failed_stage else "no stage"
+    status = run.status.value if run.status else "unknown"
+    print(f"bookimg bench: {run.photo.name}: job {run.job_id or '(none)'} ended {status} at {stage}: "
+          f"{run.error or (record.error if record is not None else None) or 'no error recorded'}", file=sys.stderr)
 
 
 def _warm_up_copy(photo: Path, work_dir: Path) -> Path:

@@ -292,3 +292,22 @@ def test_spines_of_one_photo_are_also_scored_together_as_a_shelf(tmp_path):
     # Then alone the label-only spine is not named; on its shelf it is
     assert result["spine_top1"] == 0.75
     assert result["shelf_top1"] == 1.0 and result["shelf_precision"] == 1.0
+
+
+def test_a_photo_whose_job_did_not_complete_is_reported_with_its_stage_and_reason(capsys):
+    # Given a bench photo whose job failed at OCR, the job record saying why
+    from datetime import UTC, datetime
+
+    from cli.bench import _report_unfinished
+    from cli.identify import PhotoRun
+    from models import JobRecord, JobStatus, Stage
+
+    now = datetime.now(UTC)
+    run = PhotoRun(job_id="job-1", status=JobStatus.FAILED, photo=Path("shelf-004.jpg"))
+    record = JobRecord(job_id="job-1", status=JobStatus.FAILED, created_at=now, updated_at=now,
+                       error="Task timed out after 120.00 seconds", failed_stage=Stage.OCR)
+    # When the bench reports it
+    _report_unfinished(run, record)
+    # Then stderr names the photo, the job, how it ended, the stage and the reason
+    err = capsys.readouterr().err
+    assert "shelf-004.jpg: job job-1 ended failed at textract: Task timed out after 120.00 seconds" in err
