@@ -1,8 +1,10 @@
-"""The same photo as another phone would have taken it: rescaled, and held a few degrees off level.
+"""The same photo as another phone would have taken it: rescaled, held a few degrees off level, or a little
+out of focus.
 
 One photo's recall is one draw: on the real shelf, resampling the photo alone moves recall by several
 books, because the OCR detector finds a marginal spine title in one pixel grid and not in the next. The
-variants make that spread visible, so a change is judged on the spread and not on one lucky reading.
+variants make that spread visible, so a change is judged on the spread and not on one lucky reading. The
+blurred copies stand for a photo whose focus is a little off: small print is the first to go.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class Variant:
     name: str
     scale: float = 1.0
     degrees: float = 0.0
+    blur: float = 0.0
+    """Gaussian blur radius, in pixels of the photo as given."""
 
 
 VARIANTS = (
@@ -25,6 +29,8 @@ VARIANTS = (
     Variant("rescaled 0.75", scale=0.75),
     Variant("tilted +3°", degrees=3.0),
     Variant("tilted -5°", degrees=-5.0),
+    Variant("blurred 1 px", blur=1.0),
+    Variant("blurred 1.5 px", blur=1.5),
 )
 
 
@@ -42,6 +48,8 @@ def write_variants(photo: Path, out_dir: Path, variants: tuple[Variant, ...] = V
     written = []
     for index, variant in enumerate(variants):
         picture = upright
+        if variant.blur:
+            picture = picture.filter(ImageFilter.GaussianBlur(variant.blur))
         if variant.scale != 1.0:
             size = (round(picture.width * variant.scale), round(picture.height * variant.scale))
             picture = picture.resize(size, Image.LANCZOS)

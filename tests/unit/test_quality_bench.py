@@ -153,6 +153,26 @@ def test_photo_variants_are_rescaled_and_tilted_upright_copies(tmp_path: Path):
     assert [variant.name for variant, _ in written] == ["half", "tilted"]
 
 
+def test_a_blurred_variant_is_the_same_photo_a_little_out_of_focus(tmp_path: Path):
+    from PIL import Image, ImageDraw, ImageStat
+
+    from bench.photo_variants import Variant, write_variants
+
+    # Given a photo with one sharp black edge
+    photo = tmp_path / "shelf.png"
+    picture = Image.new("RGB", (200, 100), "white")
+    ImageDraw.Draw(picture).rectangle((100, 0, 199, 99), fill="black")
+    picture.save(photo)
+    # When a blurred copy is written
+    (_, path), = write_variants(photo, tmp_path, (Variant("blurred", blur=1.5),))
+    blurred = Image.open(path).convert("L")
+    # Then it keeps the photo's size, and the edge's pixels are grey where the photo had only black and white
+    assert blurred.size == (200, 100)
+    edge = blurred.crop((97, 40, 103, 60))
+    assert 40 < ImageStat.Stat(edge).mean[0] < 215
+    assert sum(edge.histogram()[30:225]) > 0
+
+
 def test_variants_of_a_file_that_is_not_an_image_are_refused_with_its_name(tmp_path: Path):
     from bench.photo_variants import write_variants
 
