@@ -53,12 +53,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from embedded.emulator import ACCOUNT_ID
+from embedded.local_http import LocalHTTPServer
 from embedded.mocks import ApiRecord, StackRecord
 from infra.web import page_config
 
@@ -115,13 +116,12 @@ class _Connection:
         self.connected_ms = _now_ms()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LocalHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, gateway: LocalGateway):
         self.gateway = gateway
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
 
     def finish_request(self, request, client_address) -> None:
         head = _peek_head(request)

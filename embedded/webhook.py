@@ -6,8 +6,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from embedded.local_http import LocalHTTPServer
 
 
 @dataclass
@@ -61,7 +63,7 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = LocalHTTPServer(Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

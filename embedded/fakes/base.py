@@ -12,9 +12,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from embedded.local_http import LocalHTTPServer
 
 
 @dataclass
@@ -58,7 +60,7 @@ class FakeServer:
         self.requests: list[Request] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -77,8 +79,7 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = LocalHTTPServer(Handler)
         self._thread = threading.Thread(
             target=lambda: self._httpd.serve_forever(poll_interval=0.05), name=type(self).__name__, daemon=True
         )

@@ -77,6 +77,40 @@ def test_an_http_request_reaches_the_routes_function_as_a_payload_2_event(gatewa
     assert httpx.delete(f"{gateway.url}/jobs/j1").status_code == 404
 
 
+def test_a_burst_of_clients_connecting_at_once_is_answered_every_one(gateway):
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    # Given 300 clients that connect at the same moment, as a run of many photos does (a job and a WebSocket each)
+    host, port = urlsplit(gateway.url).hostname, urlsplit(gateway.url).port
+    clients = 300
+    start = threading.Barrier(clients)
+    answers: list[bytes] = []
+    failures: list[str] = []
+
+    def call() -> None:
+        start.wait()
+        try:
+            with socket.create_connection((host, port), timeout=20) as sock:
+                sock.sendall(b"GET /jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            answers.append(answer)
+        except OSError as error:
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=call) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then none is dropped or reset while waiting to be accepted: every one gets the route's answer
+    assert failures == []
+    assert len(answers) == clients and all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+
+
 def test_the_page_and_its_config_are_served_beside_the_api(gateway):
     assert "<html" in httpx.get(f"{gateway.url}/").text
     assert httpx.get(f"{gateway.url}/app.js").headers["content-type"].startswith("text/javascript")
