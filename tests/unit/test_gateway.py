@@ -112,6 +112,34 @@ def test_a_burst_of_clients_connecting_at_once_is_answered_every_one(gateway):
     assert len(answers) == clients and all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
 
 
+def test_clients_connecting_at_once_wait_in_the_local_servers_queue_until_it_accepts_them():
+    import select
+    import socket
+    from http.server import BaseHTTPRequestHandler
+
+    from embedded.local_http import LocalHTTPServer
+
+    # Given a local server that is listening but busy (not accepting yet)
+    server = LocalHTTPServer(BaseHTTPRequestHandler)
+    clients: list[socket.socket] = []
+    try:
+        # When 100 clients connect one after another
+        for _ in range(100):
+            clients.append(socket.create_connection(server.server_address[:2], timeout=10))
+        # Then every one of them is waiting in its queue once it gets round to accepting
+        accepted, deadline = 0, time.monotonic() + 10
+        while accepted < len(clients) and time.monotonic() < deadline:
+            if select.select([server.socket], [], [], 0.1)[0]:
+                connection, _ = server.socket.accept()
+                connection.close()
+                accepted += 1
+        assert accepted == len(clients)
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
+
+
 def test_the_page_and_its_config_are_served_beside_the_api(gateway):
     assert "<html" in httpx.get(f"{gateway.url}/").text
     assert httpx.get(f"{gateway.url}/app.js").headers["content-type"].startswith("text/javascript")
