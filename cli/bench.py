@@ -112,11 +112,11 @@ def photo_benchmark(
 
 def _report_unfinished(run: PhotoRun, record: JobRecord | None) -> None:
     """A photo whose job did not complete scores as a photo of no books: say so, with the stage it failed at
-    and why, or the figures hide a failure (under load, a job's stage can run out of time)."""
+    (the job table's) and why (`run.error`, as the API or the client saw it), or the figures hide a failure."""
     stage = record.failed_stage.value if record is not None and record.failed_stage else "no stage"
     status = run.status.value if run.status else "unknown"
     print(f"bookimg bench: {run.photo.name}: job {run.job_id or '(none)'} ended {status} at {stage}: "
-          f"{run.error or (record.error if record is not None else None) or 'no error recorded'}", file=sys.stderr)
+          f"{run.error or 'no error recorded'}", file=sys.stderr)
 
 
 def _warm_up_copy(photo: Path, work_dir: Path) -> Path:

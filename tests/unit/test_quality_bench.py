@@ -315,7 +315,7 @@ def test_spines_of_one_photo_are_also_scored_together_as_a_shelf(tmp_path):
 
 
 def test_a_photo_whose_job_did_not_complete_is_reported_with_its_stage_and_reason(capsys):
-    # Given a bench photo whose job failed at OCR, the job record saying why
+    # Given a bench photo whose job failed at OCR: the API's view of it says why, the job record where
     from datetime import UTC, datetime
 
     from cli.bench import _report_unfinished
@@ -323,9 +323,11 @@ def test_a_photo_whose_job_did_not_complete_is_reported_with_its_stage_and_reaso
     from models import JobRecord, JobStatus, Stage
 
     now = datetime.now(UTC)
-    run = PhotoRun(job_id="job-1", status=JobStatus.FAILED, photo=Path("shelf-004.jpg"))
-    record = JobRecord(job_id="job-1", status=JobStatus.FAILED, created_at=now, updated_at=now,
-                       error="Task timed out after 120.00 seconds", failed_stage=Stage.OCR)
+    reason = "Task timed out after 120.00 seconds"
+    run = PhotoRun(job_id="job-1", photo=Path("shelf-004.jpg"))
+    run.finish({"status": "failed", "error": reason})
+    record = JobRecord(job_id="job-1", status=JobStatus.FAILED, created_at=now, updated_at=now, error=reason,
+                       failed_stage=Stage.OCR)
     # When the bench reports it
     _report_unfinished(run, record)
     # Then stderr names the photo, the job, how it ended, the stage and the reason
